@@ -1,0 +1,51 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error the gatekeeper raises. Callers match on `err.code`, never on the
+ * message. Messages never say which part of a credential failed.
+ */
+export const errors = {
+  /** No usable credential was presented (401). */
+  GK_UNAUTHORIZED: createError('GK_UNAUTHORIZED', 'Authentication required', 401),
+  /** The access token is past its expiry (401). */
+  GK_TOKEN_EXPIRED: createError('GK_TOKEN_EXPIRED', 'Access token expired', 401),
+  /** The credential was present but is not valid (401). */
+  GK_TOKEN_INVALID: createError('GK_TOKEN_INVALID', 'Invalid credentials', 401),
+  /** Authenticated, but not allowed to do this (403). */
+  GK_FORBIDDEN: createError('GK_FORBIDDEN', 'Insufficient permissions', 403),
+  /** The request is malformed (400); `%s` says what, never with a secret in it. */
+  GK_INVALID_REQUEST: createError('GK_INVALID_REQUEST', 'Invalid request: %s', 400),
+  /** Login failed: unknown user, wrong password and disabled account alike (401). */
+  GK_INVALID_CREDENTIALS: createError('GK_INVALID_CREDENTIALS', 'Invalid username or password', 401),
+  /** Too many failed logins (429, with Retry-After). */
+  GK_ACCOUNT_LOCKED: createError('GK_ACCOUNT_LOCKED', 'Too many failed attempts, try again later', 429),
+  /** Too many requests (429, with Retry-After). */
+  GK_RATE_LIMITED: createError('GK_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429),
+  /** A refresh token or grant is not valid (401). */
+  GK_INVALID_GRANT: createError('GK_INVALID_GRANT', 'Invalid grant', 401),
+  /** The API version was sunset (410). */
+  GK_VERSION_GONE: createError('GK_VERSION_GONE', 'API version %s is no longer available', 410),
+  /** A unique value is taken (409). */
+  GK_CONFLICT: createError('GK_CONFLICT', 'Conflict: %s', 409),
+  /** The store cannot be reached; nobody is let in by accident (503). */
+  GK_STORE_UNAVAILABLE: createError('GK_STORE_UNAVAILABLE', 'Authentication store unavailable', 503),
+  /** The requested resource does not exist (404). */
+  GK_NOT_FOUND: createError('GK_NOT_FOUND', 'Not found: %s', 404),
+  /** A plugin option is wrong; thrown at registration, the message says what to change. */
+  GK_CONFIG: createError('GK_CONFIG', 'Invalid gatekeeper configuration: %s', 500)
+} as const
+
+/** The `code` of every error in {@link errors}. */
+export type GatekeeperErrorCode = keyof typeof errors
+
+/** Throws a GK_CONFIG error; keeps option validation flat. */
+export function configError (message: string): never {
+  throw new errors.GK_CONFIG(message)
+}
+
+/** True when `err` is one of ours. */
+export function isGatekeeperError (err: unknown): err is Error & { code: GatekeeperErrorCode, statusCode: number } {
+  return typeof err === 'object' && err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (err as { code: string }).code in errors
+}

@@ -1,0 +1,271 @@
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { GatekeeperStore } from '../stores/types.js'
+import { AuditTrail, type AuditInput } from './audit.js'
+import { challenge, challengeErrorFor } from './challenge.js'
+import { configError, errors } from './errors.js'
+import { literalModel, type PermissionModel } from './permissions.js'
+import { compilePolicy, describe, type Gate, type RoutePolicy } from './policy.js'
+import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, Strategy } from './types.js'
+
+/**
+ * Lets a plugin shape the policy of routes it owns (the versioning plugin
+ * uses it for per-version defaults and the sunset gate).
+ */
+export interface RouteExtension {
+  /** The default strategies of a route without `config.auth`, or `undefined` to keep the core's. */
+  defaultAuth? (url: string, method: string): DefaultAuth | undefined
+  /** Checks to run before authentication on this route. */
+  gates? (url: string, method: string): Gate[]
+}
+
+/** A route as recorded by `onRoute`; its policy is compiled when the app is ready. */
+export interface RouteEntry {
+  method: string
+  url: string
+  auth: unknown
+  policy: RoutePolicy | null
+}
+
+/** `app.gatekeeper`: the store, the strategy registry, route policies, audit and events. */
+export class Gatekeeper {
+  /** The storage adapter every plugin shares. */
+  readonly store: GatekeeperStore
+  /** The realm of `WWW-Authenticate` challenges. */
+  readonly realm: string
+  /** The audit trail; `app.gatekeeper.audit.record({ type, ... }, request)`. */
+  readonly audit: AuditTrail
+  /** Milliseconds since the epoch; injectable for tests. */
+  readonly now: () => number
+
+  readonly #strategies = new Map<string, Strategy>()
+  readonly #extensions: RouteExtension[] = []
+  readonly #routes: RouteEntry[] = []
+  readonly #lazy = new WeakMap<object, RoutePolicy>()
+  readonly #defaultAuth: DefaultAuth
+  #model: PermissionModel = literalModel
+  #ready = false
+
+  constructor (opts: { store: GatekeeperStore, realm: string, defaultAuth: DefaultAuth, now: () => number, logger: FastifyBaseLogger, audit: AuditTrail }) {
+    this.store = opts.store
+    this.realm = opts.realm
+    this.now = opts.now
+    this.#defaultAuth = opts.defaultAuth
+    this.audit = opts.audit
+  }
+
+  /** Registers a strategy; a second strategy of the same name is a GK_CONFIG error. */
+  registerStrategy (strategy: Strategy): void {
+    if (this.#strategies.has(strategy.name)) configError(`a strategy named '${strategy.name}' is already registered`)
+    this.#strategies.set(strategy.name, strategy)
+  }
+
+  /** The registered strategy of this name. */
+  strategy (name: string): Strategy | undefined {
+    return this.#strategies.get(name)
+  }
+
+  /** The names of the registered strategies, in registration order. */
+  strategies (): string[] {
+    return [...this.#strategies.keys()]
+  }
+
+  /** Replaces the permission model (the rbac plugin does). */
+  setPermissionModel (model: PermissionModel): void {
+    this.#model = model
+  }
+
+  /** The permission model in force. */
+  get permissionModel (): PermissionModel {
+    return this.#model
+  }
+
+  /** The permissions `roles` grant under the model in force. */
+  permissionsOf (roles: readonly string[]): readonly string[] {
+    return this.#model.permissionsOf(roles)
+  }
+
+  /** Adds a route extension; it applies to every route, also those already added. */
+  addRouteExtension (ext: RouteExtension): void {
+    if (this.#ready) configError('route extensions must be added before the app is ready')
+    this.#extensions.push(ext)
+  }
+
+  /** Subscribes to an event (`'audit'`, `'anomaly'`, or an audit event type such as `'login.failure'`). Returns an unsubscribe function. */
+  on (event: string, fn: (payload: any) => void): () => void {
+    return this.audit.on(event, fn)
+  }
+
+  /** Emits an event to its listeners (plugins use it for `'anomaly'`). */
+  emit (event: string, payload: unknown): void {
+    this.audit.emit(event, payload)
+  }
+
+  /** Records an audit event (shorthand for `audit.record`). */
+  record (input: AuditInput, request?: FastifyRequest): AuditEvent {
+    return this.audit.record(input, request)
+  }
+
+  /** Every route with its protection. */
+  routes (): RouteProtection[] {
+    return this.#routes.map((r) => describe(r.method, r.url, this.#policyOf(r)))
+  }
+
+  /**
+   * An onRequest hook that authenticates with the given strategies (default:
+   * every registered one), for users who prefer explicit hooks.
+   */
+  authenticate (strategies?: readonly string[]): onRequestHookHandler {
+    const policy = compilePolicy(strategies === undefined ? undefined : [...strategies], 'authenticated', 'authenticate()')
+    return async (request, reply) => {
+      await this.runAuthentication(policy, request, reply)
+    }
+  }
+
+  /** @internal Records a route seen by onRoute. */
+  addRoute (entry: RouteEntry): void {
+    this.#routes.push(entry)
+  }
+
+  /** @internal Compiles every recorded route; called at onReady. */
+  compileAll (): void {
+    for (const r of this.#routes) this.#policyOf(r)
+    for (const r of this.#routes) this.resolveStrategies(r.policy as RoutePolicy, `${r.method} ${r.url}`)
+    this.#ready = true
+  }
+
+  /** @internal The policy of a route the core never saw (registered before the core). */
+  lazyPolicy (config: Record<string, unknown>, method: string, url: string): RoutePolicy {
+    let p = this.#lazy.get(config)
+    if (p === undefined) {
+      p = this.#compile(config.auth, method, url)
+      this.#lazy.set(config, p)
+    }
+    return p
+  }
+
+  #policyOf (r: RouteEntry): RoutePolicy {
+    if (r.policy === null) r.policy = this.#compile(r.auth, r.method, r.url)
+    return r.policy
+  }
+
+  #compile (auth: unknown, method: string, url: string): RoutePolicy {
+    let fallback = this.#defaultAuth
+    for (const ext of this.#extensions) {
+      const d = ext.defaultAuth?.(url, method)
+      if (d !== undefined) fallback = d
+    }
+    const policy = compilePolicy(auth, fallback, `route ${method} ${url}`)
+    for (const ext of this.#extensions) {
+      const gates = ext.gates?.(url, method)
+      if (gates !== undefined) policy.gates.push(...gates)
+    }
+    return policy
+  }
+
+  /** @internal Resolves a policy's strategy names into strategy objects. */
+  resolveStrategies (policy: RoutePolicy, where: string): Strategy[] {
+    if (policy.resolved !== null) return policy.resolved
+    const names = policy.strategies ?? [...this.#strategies.keys()]
+    const resolved: Strategy[] = []
+    for (const name of names) {
+      const s = this.#strategies.get(name)
+      if (s === undefined) {
+        configError(`${where} names the strategy '${name}', which is not registered (registered: ${this.strategies().join(', ') || 'none'}); register its plugin or fix config.auth`)
+      }
+      resolved.push(s)
+    }
+    policy.resolved = resolved
+    return resolved
+  }
+
+  /**
+   * @internal Runs the gates and strategies of a policy and sets
+   * `request.auth`. Throws the `GK_` error to send, with the
+   * `WWW-Authenticate` header already set on the reply.
+   */
+  async runAuthentication (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    for (const gate of policy.gates) gate(request, reply)
+    if (policy.public) return
+    const strategies = policy.resolved ?? this.resolveStrategies(policy, `route ${request.method} ${request.url}`)
+    for (const s of strategies) {
+      let ctx: AuthContext | null
+      try {
+        ctx = await s.authenticate(request, reply)
+      } catch (err) {
+        this.#challengeFor(reply, s, err)
+        throw err
+      }
+      if (ctx !== null) {
+        request.auth = ctx
+        return
+      }
+    }
+    if (policy.optional) return
+    if (strategies.length === 0) {
+      // Fail closed: a protected route with no way in refuses everybody.
+      reply.header('www-authenticate', challenge('Bearer', this.realm))
+      throw new errors.GK_UNAUTHORIZED()
+    }
+    reply.header('www-authenticate', [...new Set(strategies.map((s) => s.scheme))].map((scheme) => challenge(scheme, this.realm)).join(', '))
+    throw new errors.GK_UNAUTHORIZED()
+  }
+
+  #challengeFor (reply: FastifyReply, s: Strategy, err: unknown): void {
+    const code = (err as { code?: string } | null)?.code
+    const status = (err as { statusCode?: number } | null)?.statusCode
+    if (status !== 401 && status !== 400) return
+    reply.header('www-authenticate', challenge(s.scheme, this.realm, challengeErrorFor(code)))
+  }
+
+  /** @internal The preHandler half: roles, scopes, permissions and ownership. */
+  async runAuthorization (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const auth = request.auth
+    if (auth === null) {
+      if (policy.optional) return
+      reply.header('www-authenticate', challenge('Bearer', this.realm))
+      throw new errors.GK_UNAUTHORIZED()
+    }
+    if (policy.roles.length > 0 && !policy.roles.some((r) => auth.roles.includes(r))) {
+      this.#deny(request, reply, { missingRole: policy.roles })
+    }
+    if (policy.scopes.length > 0 && auth.scopes !== undefined) {
+      const missing = policy.scopes.filter((s) => !(auth.scopes as readonly string[]).includes(s))
+      if (missing.length > 0) this.#deny(request, reply, { missingScopes: missing })
+    }
+    let ownerId: string | null | undefined
+    let ownerResolved = false
+    for (const permission of policy.permissions) {
+      const granted = this.#model.grants(auth, permission)
+      if (granted === true) continue
+      if (granted === 'own' && policy.owner !== null) {
+        if (!ownerResolved) {
+          // The resolver's own error (a 404 for a missing resource) propagates.
+          ownerId = await policy.owner(request)
+          ownerResolved = true
+        }
+        if (ownerId !== null && ownerId !== undefined && String(ownerId) === auth.subject) continue
+      }
+      this.#deny(request, reply, { missingPermission: permission })
+    }
+  }
+
+  #deny (request: FastifyRequest, reply: FastifyReply, detail: Record<string, unknown>): never {
+    this.audit.record({
+      type: 'access.denied',
+      outcome: 'failure',
+      reason: 'GK_FORBIDDEN',
+      route: `${request.method} ${request.routeOptions.url ?? request.url}`,
+      ...detail
+    }, request)
+    reply.header('www-authenticate', challenge('Bearer', this.realm, 'insufficient_scope'))
+    throw new errors.GK_FORBIDDEN()
+  }
+
+  /** `request.can(permission, ownerId?)`. */
+  can (auth: AuthContext | null, permission: string, ownerId?: string | null): boolean {
+    if (auth === null) return false
+    const g = this.#model.grants(auth, permission)
+    if (g === true) return true
+    return g === 'own' && ownerId !== undefined && ownerId !== null && String(ownerId) === auth.subject
+  }
+}

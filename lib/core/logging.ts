@@ -1,0 +1,73 @@
+/**
+ * Logger settings that keep secrets out of logs. Pino's redaction is set when
+ * Fastify is created, so a plugin cannot add it afterwards: pass
+ * `Fastify({ logger: secureLogger() })` (or merge {@link REDACT_PATHS} into
+ * your own `redact` list).
+ */
+
+/** Paths pino censors: credential headers and secret body fields wherever they are logged. */
+export const REDACT_PATHS: readonly string[] = Object.freeze([
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
+  'body.password',
+  'body.currentPassword',
+  'body.newPassword',
+  'body.refreshToken',
+  'body.accessToken',
+  'body.token',
+  'body.key',
+  'body.client_secret',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.apiKey',
+  '*.client_secret'
+])
+
+const SECRET_QUERY = /([?&](?:access_token|token|api_key|apikey|key|refresh_token|password|client_secret|code)=)[^&#]*/gi
+
+/** Replaces the values of credential-looking query parameters with `[Redacted]`. */
+export function redactUrl (url: string): string {
+  return url.includes('?') ? url.replace(SECRET_QUERY, '$1[Redacted]') : url
+}
+
+interface SerializableRequest {
+  method: string
+  url: string
+  ip?: string
+  host?: string
+  socket?: { remotePort?: number }
+}
+
+/**
+ * Fastify logger options with the redaction list and a request serializer
+ * that scrubs credential-looking query parameters from logged URLs.
+ */
+export function secureLogger (base: Record<string, unknown> = {}): Record<string, unknown> {
+  const redact = base.redact as string[] | { paths: string[] } | undefined
+  const extra = Array.isArray(redact) ? redact : redact?.paths ?? []
+  return {
+    ...base,
+    redact: { paths: [...REDACT_PATHS, ...extra], censor: '[Redacted]' },
+    serializers: {
+      ...(base.serializers as Record<string, unknown> | undefined),
+      req (req: SerializableRequest) {
+        return {
+          method: req.method,
+          url: redactUrl(req.url),
+          host: req.host,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort
+        }
+      }
+    }
+  }
+}

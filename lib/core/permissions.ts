@@ -1,0 +1,34 @@
+import type { AuthContext } from './types.js'
+
+/**
+ * How permissions are granted. The core ships a literal model (exact names
+ * and `'*'`); the rbac plugin replaces it with its compiled role graph.
+ */
+export interface PermissionModel {
+  /** The flattened permissions that `roles` grant. */
+  permissionsOf (roles: readonly string[]): readonly string[]
+  /**
+   * Whether `auth` holds `permission`: `true` outright, `'own'` only on
+   * resources the caller owns (a `:own` grant), `false` not at all.
+   * For applications the answer also respects `auth.scopes`.
+   */
+  grants (auth: AuthContext, permission: string): boolean | 'own'
+}
+
+function literal (granted: readonly string[], permission: string): boolean | 'own' {
+  if (granted.includes('*') || granted.includes(permission)) return true
+  if (granted.includes(`${permission}:own`)) return 'own'
+  return false
+}
+
+/** The model in force until the rbac plugin is registered. */
+export const literalModel: PermissionModel = {
+  permissionsOf: () => [],
+  grants (auth, permission) {
+    const byRoles = literal(auth.permissions, permission)
+    if (byRoles === false || auth.scopes === undefined) return byRoles
+    const byScopes = literal(auth.scopes, permission)
+    if (byScopes === false) return false
+    return byRoles === true && byScopes === true ? true : 'own'
+  }
+}

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { AuditTrail } from './audit.js'
+import { isValidRealm } from './challenge.js'
+import { configError } from './errors.js'
+import { Gatekeeper } from './gatekeeper.js'
+import { parseDefaultAuth, type RoutePolicy } from './policy.js'
+import type { AuthContext, GatekeeperOptions, RouteAuthConfig, StrategyName } from './types.js'
+import './augment.js'
+
+const kRoute = Symbol.for('fastify-gatekeeper.route')
+
+const OPTION_KEYS = new Set(['store', 'defaultAuth', 'strict', 'realm', 'audit', 'rateLimit', 'bruteForce', 'redis', 'now'])
+const STORE_PARTS = ['users', 'apiKeys', 'refreshTokens'] as const
+
+function validate (opts: GatekeeperOptions): void {
+  if (opts === null || typeof opts !== 'object') configError('options must be an object with at least a store')
+  for (const k of Object.keys(opts)) {
+    if (!OPTION_KEYS.has(k)) configError(`unknown option '${k}' (allowed: ${[...OPTION_KEYS].join(', ')})`)
+  }
+  const store = opts.store as unknown as Record<string, unknown> | undefined
+  if (store === undefined || store === null || typeof store !== 'object') {
+    configError("the 'store' option is required: memoryStore(), sqliteStore({ filename }) or postgresStore({ connectionString })")
+  }
+  for (const part of STORE_PARTS) {
+    if (typeof store[part] !== 'object' || store[part] === null) configError(`store.${part} is missing: a store must implement users, apiKeys and refreshTokens`)
+  }
+  if (typeof store.close !== 'function') configError('store.close() is missing')
+  if (opts.strict !== undefined && typeof opts.strict !== 'boolean') configError('strict must be a boolean')
+  if (opts.realm !== undefined && !isValidRealm(opts.realm)) configError('realm must be 1-100 printable ASCII characters without quotes or backslashes')
+  if (opts.now !== undefined && typeof opts.now !== 'function') configError('now must be a function returning milliseconds')
+  const audit = opts.audit as unknown
+  if (audit !== undefined) {
+    if (audit === null || typeof audit !== 'object') configError('audit must be an object')
+    const a = audit as Record<string, unknown>
+    for (const k of Object.keys(a)) if (!['log', 'onEvent', 'maxPending'].includes(k)) configError(`unknown option audit.${k} (allowed: log, onEvent, maxPending)`)
+    if (a.onEvent !== undefined && typeof a.onEvent !== 'function') configError('audit.onEvent must be a function')
+    if (a.log !== undefined && typeof a.log !== 'boolean') configError('audit.log must be a boolean')
+    if (a.maxPending !== undefined && (!Number.isInteger(a.maxPending) || (a.maxPending as number) < 1)) configError('audit.maxPending must be a positive integer')
+  }
+}
+
+async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions): Promise<void> {
+  validate(opts)
+  const now = opts.now ?? Date.now
+  const defaultAuth = parseDefaultAuth(opts.defaultAuth)
+  const strict = opts.strict === true
+  await opts.store.init?.()
+  const audit = new AuditTrail(app.log, now, opts.audit ?? {})
+  const gk = new Gatekeeper({ store: opts.store, realm: opts.realm ?? 'api', defaultAuth, now, logger: app.log, audit })
+
+  app.decorate('gatekeeper', gk)
+  app.decorateRequest('auth', null)
+  app.decorateRequest('can', function (this: FastifyRequest, permission: string, ownerId?: string | null): boolean {
+    return gk.can(this.auth, permission, ownerId)
+  })
+  app.decorate('authenticate', gk.authenticate())
+
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as Record<string | symbol, unknown>
+    const entry = { method: String(route.method), url: route.url, auth: config.auth, policy: null }
+    gk.addRoute(entry)
+    route.config = { ...config, [kRoute]: entry } as typeof route.config
+  })
+
+  function policyOf (request: FastifyRequest): RoutePolicy | null {
+    if (request.is404) return null
+    const config = request.routeOptions.config as unknown as Record<string | symbol, unknown>
+    const entry = config[kRoute] as { policy: RoutePolicy | null } | undefined
+    return entry?.policy ?? gk.lazyPolicy(config, request.method, request.routeOptions.url ?? request.url)
+  }
+
+  app.addHook('onRequest', function gatekeeperAuthenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const policy = policyOf(request)
+    if (policy === null) return done()
+    gk.runAuthentication(policy, request, reply).then(() => done(), done)
+  })
+
+  app.addHook('preHandler', function gatekeeperAuthorize (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const policy = policyOf(request)
+    if (policy === null || policy.public || (!policy.needsAuthorization && request.auth !== null) || (policy.optional && request.auth === null)) return done()
+    gk.runAuthorization(policy, request, reply).then(() => done(), done)
+  })
+
+  app.addHook('onReady', async function gatekeeperReady () {
+    gk.compileAll()
+    const routes = gk.routes()
+    const implicit = routes.filter((r) => !r.explicit && !(r.method === 'HEAD' && routes.some((g) => g.method === 'GET' && g.url === r.url && g.explicit)))
+    if (strict && implicit.length > 0) {
+      configError(`strict mode: ${implicit.length} route(s) have no explicit config.auth: ${implicit.slice(0, 10).map((r) => `${r.method} ${r.url}`).join(', ')}`)
+    }
+    const open = routes.filter((r) => r.public).length
+    app.log.info({ routes: routes.length, protected: routes.length - open, public: open, strategies: gk.strategies() },
+      `gatekeeper: ${routes.length - open} protected and ${open} public route(s); strategies: ${gk.strategies().join(', ') || 'none'}`)
+  })
+
+  app.addHook('onClose', async () => {
+    await opts.store.close()
+  })
+}
+
+/** The core plugin: shared store, secure-by-default route policy, `request.auth`, audit. */
+export const gatekeeper = fp(gatekeeperPlugin, { fastify: '5.x', name: 'gatekeeper' })
+
+export type { AuthContext, GatekeeperOptions, RouteAuthConfig, StrategyName }

@@ -1,0 +1,140 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { GatekeeperStore } from '../stores/types.js'
+
+/** The strategies shipped with the library; plugins may register others. */
+export const STRATEGIES = ['jwt', 'apiKey'] as const
+/** A strategy name shipped with the library. */
+export type BuiltinStrategy = typeof STRATEGIES[number]
+/** A strategy name: a built-in one or any registered by a plugin. */
+export type StrategyName = BuiltinStrategy | (string & {})
+
+/**
+ * Extra claims of your users. Merge into it to type `request.auth.claims`:
+ * `declare module 'fastify-gatekeeper' { interface GatekeeperUser { tenant: string } }`
+ */
+export interface GatekeeperUser {}
+
+/** Who is calling, as established by a strategy. */
+export interface AuthContext {
+  /** The strategy that let the caller in. */
+  strategy: StrategyName
+  /** A person (`'user'`) or a program (`'application'`). */
+  kind: 'user' | 'application'
+  /** The user id (for an API key: its owner's id). */
+  subject: string
+  roles: readonly string[]
+  /** The permissions granted by `roles` (filled when the rbac plugin is registered). */
+  permissions: readonly string[]
+  /** For applications: the scopes the credential was limited to. */
+  scopes?: readonly string[]
+  /** The access token's `jti`. */
+  tokenId?: string
+  /** The API key's id. */
+  keyId?: string
+  /** The verified token claims. */
+  claims?: Record<string, unknown> & Partial<GatekeeperUser>
+}
+
+/**
+ * A way in. `authenticate` returns the caller, `null` when no credential of
+ * its kind is present, and throws a `GK_` error when one is present but bad
+ * (the next strategy is then not tried).
+ */
+export interface Strategy {
+  name: StrategyName
+  /** The RFC 7235 auth-scheme named in `WWW-Authenticate` challenges (`'Bearer'`, `'ApiKey'`). */
+  scheme: string
+  authenticate (request: FastifyRequest, reply: FastifyReply): AuthContext | null | Promise<AuthContext | null>
+}
+
+/** Resolves the owner id of the resource a request targets (for `:own` grants). */
+export type OwnerResolver = (request: FastifyRequest) => string | null | undefined | Promise<string | null | undefined>
+
+/** The detailed form of `config.auth`. */
+export interface RouteAuthOptions {
+  /** Strategies any of which may let the caller in; default: the core's `defaultAuth`. */
+  strategies?: StrategyName | readonly StrategyName[]
+  /** Any-of: the caller must have one of these roles. */
+  roles?: readonly string[]
+  /** All-of: the caller must hold every one of these permissions. */
+  permissions?: readonly string[]
+  /** All-of: an application's credential must carry every one of these scopes. */
+  scopes?: readonly string[]
+  /** Resolves the owner of the target resource; needed for `:own` grants. */
+  owner?: OwnerResolver
+  /** Let anonymous callers through (with `request.auth === null`); a bad credential still fails. */
+  optional?: boolean
+}
+
+/** Route config `config.auth`: `false` (public), a strategy, a list of strategies, or the detailed form. */
+export type RouteAuthConfig = false | StrategyName | readonly StrategyName[] | RouteAuthOptions
+
+/** What a route without `config.auth` gets. */
+export type DefaultAuth = 'authenticated' | 'public' | StrategyName[]
+
+/** One event of the audit trail. Never carries a secret. */
+export interface AuditEvent {
+  /** `login.success`, `refresh.reuse_detected`, `access.denied`, … */
+  type: string
+  time: Date
+  outcome: 'success' | 'failure' | 'info'
+  subject?: string | null
+  ip?: string | null
+  userAgent?: string | null
+  requestId?: string | null
+  /** A stable reason code (for example the `GK_` code of a refusal). */
+  reason?: string | null
+  /** Event-specific, non-secret details. */
+  [detail: string]: unknown
+}
+
+/** Options of the `audit` part of the core. */
+export interface AuditOptions {
+  /** Log each event at `info` under the `event` field (default `true`). */
+  log?: boolean
+  /**
+   * Called for every event. May be async; its failures are logged and never
+   * fail the request. At most `maxPending` calls are in flight; past that,
+   * events are dropped (and counted).
+   */
+  onEvent?: (event: AuditEvent) => void | Promise<void>
+  /** Bound on in-flight `onEvent` calls (default 1000). */
+  maxPending?: number
+}
+
+/** Options of the core `gatekeeper` plugin. */
+export interface GatekeeperOptions {
+  /** The storage adapter all plugins share. */
+  store: GatekeeperStore
+  /** What a route without `config.auth` requires (default `'authenticated'`: any registered strategy). */
+  defaultAuth?: DefaultAuth
+  /** Refuse to start while a route lacks an explicit `config.auth`. */
+  strict?: boolean
+  /** The realm named in `WWW-Authenticate` challenges (default `'api'`). */
+  realm?: string
+  audit?: AuditOptions
+  /** Rate limiting (see the protection docs). */
+  rateLimit?: Record<string, unknown> | false
+  /** Brute-force protection of logins (see the protection docs). */
+  bruteForce?: Record<string, unknown> | false
+  /** An ioredis client shared by counters and the revocation bus. */
+  redis?: unknown
+  /** A clock, for tests (default `Date.now`). */
+  now?: () => number
+}
+
+/** One row of `app.gatekeeper.routes()`. */
+export interface RouteProtection {
+  method: string
+  url: string
+  public: boolean
+  /** `null`: any registered strategy. */
+  strategies: readonly string[] | null
+  roles: readonly string[]
+  permissions: readonly string[]
+  scopes: readonly string[]
+  owner: boolean
+  optional: boolean
+  /** Whether `config.auth` was written on the route (rather than defaulted). */
+  explicit: boolean
+}

@@ -1,0 +1,26 @@
+export { gatekeeper } from './core/plugin.js'
+export { Gatekeeper, type RouteExtension } from './core/gatekeeper.js'
+export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
+export { AuditTrail, type AuditInput } from './core/audit.js'
+export { REDACT_PATHS, secureLogger, redactUrl } from './core/logging.js'
+export { toMs, type Duration } from './core/duration.js'
+export type { PermissionModel } from './core/permissions.js'
+export type { Gate, RoutePolicy } from './core/policy.js'
+export {
+  STRATEGIES,
+  type AuthContext,
+  type AuditEvent,
+  type AuditOptions,
+  type BuiltinStrategy,
+  type DefaultAuth,
+  type GatekeeperOptions,
+  type GatekeeperUser,
+  type OwnerResolver,
+  type RouteAuthConfig,
+  type RouteAuthOptions,
+  type RouteProtection,
+  type Strategy,
+  type StrategyName
+} from './core/types.js'
+export type * from './stores/types.js'
+export { normalizeLogin } from './stores/types.js'

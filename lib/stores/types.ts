@@ -1,0 +1,226 @@
+/**
+ * The storage contract every gatekeeper plugin shares.
+ *
+ * It is narrow and auth-specific on purpose: a user may bring their own
+ * `users` repository over an existing database and take the rest from a
+ * store of ours (`{ ...sqliteStore(opts), users: myUsers }`).
+ *
+ * Rules for every implementation (checked by `test/stores/conformance.ts`):
+ * - Dates go in and come out as `Date` objects; ids are strings.
+ * - A unique value already taken raises `GK_CONFLICT`, never a driver error.
+ * - A backend that cannot be reached raises `GK_STORE_UNAVAILABLE`.
+ * - Records returned are copies: mutating one never changes the store.
+ */
+
+/** A user account as the store keeps it. */
+export interface UserRecord {
+  id: string
+  /** The login name as entered at creation (display form). */
+  username: string
+  /** PHC-format argon2id hash, or `null` for accounts without a password (external logins). */
+  passwordHash: string | null
+  roles: string[]
+  disabled: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** What `users.create` takes. `id` is generated when omitted. */
+export interface NewUser {
+  id?: string
+  username: string
+  passwordHash: string | null
+  roles?: string[]
+  disabled?: boolean
+}
+
+/** The fields `users.update` may change. */
+export type UserPatch = Partial<Pick<UserRecord, 'username' | 'passwordHash' | 'roles' | 'disabled'>>
+
+/** User accounts. */
+export interface UserRepository {
+  /**
+   * Creates a user. Usernames are unique case-insensitively after Unicode
+   * NFKC normalisation (see {@link normalizeLogin}); a taken name raises
+   * `GK_CONFLICT`.
+   */
+  create (user: NewUser): Promise<UserRecord>
+  /** The user with this id, or `null`. */
+  findById (id: string): Promise<UserRecord | null>
+  /** The user whose normalised username equals the normalised `login`, or `null`. */
+  findByLogin (login: string): Promise<UserRecord | null>
+  /**
+   * Changes the given fields and bumps `updatedAt`; `null` when the user does
+   * not exist. Renaming onto a taken username raises `GK_CONFLICT`.
+   */
+  update (id: string, patch: UserPatch): Promise<UserRecord | null>
+  /** Deletes a user; `true` when one was deleted. */
+  delete (id: string): Promise<boolean>
+}
+
+/** An API key as stored: never the key itself, only its hash. */
+export interface ApiKeyRecord {
+  id: string
+  /** The user (or service account) the key acts for. */
+  ownerId: string
+  name: string
+  /** The visible start of the key (prefix and first characters), for people to recognise it. */
+  start: string
+  /** HMAC-SHA256 (with a pepper) or SHA-256 of the key, hex. Unique. */
+  hash: string
+  scopes: string[]
+  expiresAt: Date | null
+  revokedAt: Date | null
+  createdAt: Date
+  lastUsedAt: Date | null
+  /** An optional per-key rate limit (requests per window). */
+  rateLimit: { max: number, timeWindow: number } | null
+}
+
+/** What `apiKeys.create` takes. `id` is generated when omitted. */
+export interface NewApiKey {
+  id?: string
+  ownerId: string
+  name: string
+  start: string
+  hash: string
+  scopes?: string[]
+  expiresAt?: Date | null
+  rateLimit?: { max: number, timeWindow: number } | null
+}
+
+/** API keys. */
+export interface ApiKeyRepository {
+  /** Stores a key record; a duplicate `hash` or `id` raises `GK_CONFLICT`. */
+  create (key: NewApiKey): Promise<ApiKeyRecord>
+  /** The record with this hash (revoked and expired ones included), or `null`. */
+  findByHash (hash: string): Promise<ApiKeyRecord | null>
+  /** The record with this id, or `null`. */
+  findById (id: string): Promise<ApiKeyRecord | null>
+  /** Every key of an owner (revoked and expired included), oldest first. */
+  listByOwner (ownerId: string): Promise<ApiKeyRecord[]>
+  /** Sets `revokedAt` once; `true` when the key existed and was not yet revoked. */
+  revoke (id: string, at: Date): Promise<boolean>
+  /**
+   * Lowers the expiry to `at` (never raises it: an earlier expiry wins);
+   * `true` when the key exists. Used by rotation with overlap.
+   */
+  expire (id: string, at: Date): Promise<boolean>
+  /** Records the last use. Best effort; callers debounce it. */
+  touch (id: string, at: Date): Promise<void>
+}
+
+/** One login session: a family of refresh tokens, each replacing the one before. */
+export interface RefreshFamilyRecord {
+  id: string
+  userId: string
+  createdAt: Date
+  /** When a token of the family was last issued. */
+  lastUsedAt: Date
+  /** Absolute expiry of the whole family. */
+  expiresAt: Date
+  revokedAt: Date | null
+  /** Why it was revoked: `'logout'`, `'reuse'`, `'logout_all'`, `'password_change'`, … */
+  revokeReason: string | null
+  ip: string | null
+  userAgent: string | null
+}
+
+/** One refresh token, stored only as a hash. */
+export interface RefreshTokenRecord {
+  id: string
+  /** SHA-256 of the token, hex. Unique. */
+  hash: string
+  familyId: string
+  userId: string
+  /** The token this one replaced, `null` for the first of a family. */
+  parentId: string | null
+  createdAt: Date
+  /** When this token stops being accepted (idle expiry, never past the family's). */
+  expiresAt: Date
+  /** Set once, when the token is exchanged for its successor. */
+  consumedAt: Date | null
+  /** The id of the successor, once consumed. */
+  replacedBy: string | null
+}
+
+/** A refresh token to store. */
+export interface NewRefreshToken {
+  id?: string
+  hash: string
+  familyId: string
+  userId: string
+  parentId: string | null
+  expiresAt: Date
+}
+
+/** A new family (a login) with its first token. */
+export interface NewRefreshFamily {
+  id?: string
+  userId: string
+  expiresAt: Date
+  ip?: string | null
+  userAgent?: string | null
+}
+
+/** The outcome of {@link RefreshTokenRepository.consume}. */
+export type ConsumeResult =
+  /** The token was active and is now consumed; the successor (when given) is stored. */
+  | { status: 'ok', token: RefreshTokenRecord, family: RefreshFamilyRecord, successor: RefreshTokenRecord | null }
+  /** The token had already been consumed: a replay, or a lost response inside the grace window. */
+  | { status: 'reused', token: RefreshTokenRecord, family: RefreshFamilyRecord }
+  /** No such token, or it is expired, or its family is revoked or expired. */
+  | { status: 'unknown' }
+
+/** Refresh tokens and their families (sessions). */
+export interface RefreshTokenRepository {
+  /** Creates a family and its first token, atomically. */
+  createFamily (family: NewRefreshFamily, first: Omit<NewRefreshToken, 'familyId' | 'userId' | 'parentId'>): Promise<{ family: RefreshFamilyRecord, token: RefreshTokenRecord }>
+  /**
+   * Atomically exchanges a token: exactly one of any number of concurrent
+   * calls with the same hash gets `ok` (on every store, across processes for
+   * shared stores); the others get `reused`. On `ok` the successor, when
+   * given, is stored in the same transaction, `replacedBy` is set and the
+   * family's `lastUsedAt` moves to `now`. A token that is expired, or whose
+   * family is revoked or expired, gives `unknown` unless it was already
+   * consumed (then `reused`, so replays are always seen).
+   */
+  consume (hash: string, now: Date, successor?: Omit<NewRefreshToken, 'familyId' | 'userId' | 'parentId'>): Promise<ConsumeResult>
+  /** The token with this hash (in any state), or `null`. */
+  findByHash (hash: string): Promise<RefreshTokenRecord | null>
+  /** The token with this id (in any state), or `null`. */
+  findById (id: string): Promise<RefreshTokenRecord | null>
+  /** The family with this id (in any state), or `null`. */
+  findFamily (id: string): Promise<RefreshFamilyRecord | null>
+  /** Revokes one family; `true` when it existed and was not yet revoked. */
+  revokeFamily (familyId: string, at: Date, reason: string): Promise<boolean>
+  /** Revokes every active family of a user; returns how many. */
+  revokeAllForUser (userId: string, at: Date, reason: string): Promise<number>
+  /** The user's families that are neither revoked nor expired at `now`, newest first. */
+  listActive (userId: string, now: Date): Promise<RefreshFamilyRecord[]>
+  /**
+   * Deletes families whose absolute expiry is at or before `now` (with their
+   * tokens) and tokens whose own expiry is at or before `now`; returns how
+   * many tokens were deleted.
+   */
+  deleteExpired (now: Date): Promise<number>
+}
+
+/** The storage adapter every gatekeeper plugin shares. */
+export interface GatekeeperStore {
+  users: UserRepository
+  apiKeys: ApiKeyRepository
+  refreshTokens: RefreshTokenRepository
+  /** Optional asynchronous set-up (migrations); the core awaits it at registration. */
+  init? (): Promise<void>
+  /** Releases connections and file handles. Safe to call twice. */
+  close (): Promise<void>
+}
+
+/**
+ * The canonical form of a login name used for uniqueness and lookups:
+ * Unicode NFKC, then lower case, trimmed.
+ */
+export function normalizeLogin (login: string): string {
+  return login.normalize('NFKC').trim().toLowerCase()
+}
