@@ -1,0 +1,125 @@
+import t from 'tap'
+import { errors } from '../../lib/core/errors.js'
+import type { AuditEvent } from '../../lib/core/types.js'
+import { coreApp } from '../helpers.js'
+
+// Without the rbac plugin the core's literal model applies: a role named in
+// the test header grants nothing, so tests give permissions through a model.
+async function appWithModel () {
+  const app = await coreApp()
+  const grants: Record<string, string[]> = {
+    admin: ['*'],
+    editor: ['posts:update', 'posts:read'],
+    user: ['posts:read', 'posts:update:own']
+  }
+  app.gatekeeper.setPermissionModel({
+    permissionsOf: (roles) => roles.flatMap((r) => grants[r] ?? []),
+    grants: (auth, p) => {
+      const g = auth.permissions
+      if (g.includes('*') || g.includes(p)) return !!(auth.scopes === undefined || auth.scopes.includes(p))
+      return g.includes(`${p}:own`) ? 'own' : false
+    }
+  })
+  return app
+}
+
+const owners: Record<string, string> = { 1: 'alice', 2: 'bob' }
+
+t.test('permissions: 401 for anonymous, 403 for the unentitled, ownership for :own grants', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  const denied: AuditEvent[] = []
+  app.gatekeeper.on('access.denied', (e) => denied.push(e))
+  app.put('/posts/:id', {
+    config: {
+      auth: {
+        permissions: ['posts:update'],
+        owner: (req) => {
+          const id = (req.params as { id: string }).id
+          if (!(id in owners)) throw new errors.GK_NOT_FOUND('post')
+          return owners[id]
+        }
+      }
+    }
+  }, async () => ({ updated: true }))
+
+  const rows: Array<[string | null, string, number, string?]> = [
+    [null, '1', 401, 'GK_UNAUTHORIZED'],
+    ['alice;user', '1', 200],
+    ['alice;user', '2', 403, 'GK_FORBIDDEN'],
+    ['bob;user', '2', 200],
+    ['carol;editor', '1', 200],
+    ['dave;admin', '2', 200],
+    ['erin;', '1', 403, 'GK_FORBIDDEN'],
+    ['alice;user', '9', 404, 'GK_NOT_FOUND']
+  ]
+  for (const [who, id, status, code] of rows) {
+    const res = await app.inject({ method: 'PUT', url: `/posts/${id}`, headers: who === null ? {} : { 'x-test-user': who } })
+    t.equal(res.statusCode, status, `${who} on post ${id}`)
+    if (code !== undefined) t.equal(res.json().code, code)
+    if (status === 403) t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope"')
+  }
+  t.equal(denied.length, 2)
+  t.match(denied[0], { type: 'access.denied', subject: 'alice', route: 'PUT /posts/:id', missingPermission: 'posts:update' })
+})
+
+t.test('an :own grant without an owner resolver on the route is refused', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  app.put('/no-owner', { config: { auth: { permissions: ['posts:update'] } } }, async () => 'x')
+  t.equal((await app.inject({ method: 'PUT', url: '/no-owner', headers: { 'x-test-user': 'alice;user' } })).statusCode, 403)
+})
+
+t.test('an owner resolver that rejects never lets the request through', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  let ran = false
+  app.put('/boom', { config: { auth: { permissions: ['posts:update'], owner: async () => { throw new Error('db down') } } } }, async () => { ran = true; return 'x' })
+  const res = await app.inject({ method: 'PUT', url: '/boom', headers: { 'x-test-user': 'alice;user' } })
+  t.equal(res.statusCode, 500)
+  t.equal(ran, false)
+})
+
+t.test('roles are any-of, scopes are all-of for applications', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  app.get('/staff', { config: { auth: { roles: ['admin', 'editor'] } } }, async () => 'staff')
+  app.get('/scoped', { config: { auth: { scopes: ['read', 'write'] } } }, async () => 'scoped')
+  t.equal((await app.inject({ url: '/staff', headers: { 'x-test-user': 'a;editor' } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/staff', headers: { 'x-test-user': 'a;user' } })).statusCode, 403)
+  t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'app;;read,write' } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'app;;read' } })).statusCode, 403)
+  // a person's session is not scope-limited
+  t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'a;user' } })).statusCode, 200)
+})
+
+t.test('request.can answers inside handlers', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  app.get('/can', { config: { auth: { optional: true } } }, async (req) => ({
+    read: req.can('posts:read'),
+    updateOwn: req.can('posts:update', 'alice'),
+    updateOther: req.can('posts:update', 'bob'),
+    updateUnknownOwner: req.can('posts:update'),
+    del: req.can('posts:delete')
+  }))
+  t.same((await app.inject({ url: '/can', headers: { 'x-test-user': 'alice;user' } })).json(),
+    { read: true, updateOwn: true, updateOther: false, updateUnknownOwner: false, del: false })
+  t.same((await app.inject('/can')).json(),
+    { read: false, updateOwn: false, updateOther: false, updateUnknownOwner: false, del: false })
+})
+
+t.test('the literal model grants exact names and * only, and respects scopes', async (t) => {
+  const app = await coreApp()
+  t.teardown(() => app.close())
+  const m = app.gatekeeper.permissionModel
+  const user = { strategy: 't', kind: 'user' as const, subject: 'u', roles: [], permissions: ['a:read', 'b:update:own'] }
+  t.equal(m.grants(user, 'a:read'), true)
+  t.equal(m.grants(user, 'a:write'), false)
+  t.equal(m.grants(user, 'b:update'), 'own')
+  t.equal(m.grants({ ...user, permissions: ['*'] }, 'z:z'), true)
+  t.equal(m.grants({ ...user, scopes: ['a:read'] }, 'a:read'), true)
+  t.equal(m.grants({ ...user, scopes: [] }, 'a:read'), false)
+  t.equal(m.grants({ ...user, scopes: ['b:update:own'] }, 'b:update'), 'own')
+  t.same(m.permissionsOf(['admin']), [])
+})

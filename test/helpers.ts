@@ -1,0 +1,39 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { errors } from '../lib/core/errors.js'
+import { gatekeeper } from '../lib/core/plugin.js'
+import type { AuthContext, GatekeeperOptions, Strategy } from '../lib/core/types.js'
+import { memoryStore } from '../lib/stores/memory.js'
+
+/**
+ * A fake strategy for tests: `x-test-user: <subject>[;role,role][;scope,scope]`.
+ * `x-test-user: bad` is a present-but-invalid credential.
+ */
+export function headerStrategy (app: FastifyInstance, name = 'test', scheme = 'Bearer', header = 'x-test-user'): Strategy {
+  return {
+    name,
+    scheme,
+    authenticate (request: FastifyRequest): AuthContext | null {
+      const value = request.headers[header]
+      if (typeof value !== 'string') return null
+      if (value === 'bad') throw new errors.GK_TOKEN_INVALID()
+      const [subject = '', roles = '', scopes] = value.split(';')
+      const roleList = roles === '' ? [] : roles.split(',')
+      return {
+        strategy: name,
+        kind: scopes === undefined ? 'user' : 'application',
+        subject,
+        roles: roleList,
+        permissions: app.gatekeeper.permissionsOf(roleList),
+        ...(scopes === undefined ? {} : { scopes: scopes === '' ? [] : scopes.split(',') })
+      }
+    }
+  }
+}
+
+/** A Fastify app with the core registered on a memory store and the header strategy. */
+export async function coreApp (opts: Partial<GatekeeperOptions> = {}, fastifyOpts: Record<string, unknown> = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOpts)
+  await app.register(gatekeeper, { store: memoryStore(), ...opts })
+  app.gatekeeper.registerStrategy(headerStrategy(app))
+  return app
+}
