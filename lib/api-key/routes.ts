@@ -1,0 +1,151 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { challenge } from '../core/challenge.js'
+import { errors } from '../core/errors.js'
+import type { AuthContext } from '../core/types.js'
+import type { ApiKeyService } from './service.js'
+
+/** What the management routes need. */
+export interface ManagementRoutesOptions {
+  service: ApiKeyService
+  /** The permission that lets a user manage anybody's keys. */
+  permission: string
+}
+
+const nullableDate = { type: ['string', 'null'], format: 'date-time' }
+// The response schema lists the public fields only: a hash can never be serialised, whatever the store returns.
+const keyInfo = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    ownerId: { type: 'string' },
+    name: { type: 'string' },
+    start: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    expiresAt: nullableDate,
+    revokedAt: nullableDate,
+    createdAt: { type: 'string', format: 'date-time' },
+    lastUsedAt: nullableDate,
+    rateLimit: {
+      type: ['object', 'null'],
+      properties: { max: { type: 'integer' }, timeWindow: { type: 'integer' } }
+    }
+  }
+}
+const created = { type: 'object', properties: { key: { type: 'string' }, record: keyInfo } }
+const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 256 } }, required: ['id'] }
+const duration = { anyOf: [{ type: 'string', minLength: 1, maxLength: 32 }, { type: 'integer', minimum: 0 }] }
+const createBody = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    scopes: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 128 } },
+    expiresIn: { anyOf: [...duration.anyOf, { type: 'null' }] },
+    ownerId: { type: 'string', minLength: 1, maxLength: 256 },
+    rateLimit: {
+      type: ['object', 'null'],
+      properties: { max: { type: 'integer' }, timeWindow: duration },
+      required: ['max', 'timeWindow']
+    }
+  },
+  required: ['name']
+}
+
+// Validation failures answer GK_INVALID_REQUEST like every other bad input of the library.
+const schemaErrorFormatter = (errs: Array<{ instancePath?: string, message?: string }>, dataVar: string): Error =>
+  new errors.GK_INVALID_REQUEST(`${dataVar}${errs[0]?.instancePath ?? ''} ${errs[0]?.message ?? 'is invalid'}`)
+
+/**
+ * `POST /` create, `GET /` list, `DELETE /:id` revoke, `POST /:id/rotate`.
+ * Only people manage keys (a key cannot mint keys); a user manages their own
+ * keys, and with the manage permission anybody's. Another user's key is
+ * answered 404, as a key that does not exist, so ids cannot be probed.
+ */
+export async function managementRoutes (app: FastifyInstance, opts: ManagementRoutesOptions): Promise<void> {
+  const { service, permission } = opts
+  const gk = app.gatekeeper
+  const auth = {}
+
+  function person (request: FastifyRequest, reply: FastifyReply): AuthContext {
+    const who = request.auth
+    if (who === null) {
+      reply.header('www-authenticate', challenge('Bearer', gk.realm))
+      throw new errors.GK_UNAUTHORIZED()
+    }
+    if (who.kind !== 'user') {
+      gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, keyId: who.keyId ?? null }, request)
+      reply.header('www-authenticate', challenge('Bearer', gk.realm, 'insufficient_scope'))
+      throw new errors.GK_FORBIDDEN()
+    }
+    return who
+  }
+
+  function forbidden (request: FastifyRequest, reply: FastifyReply): never {
+    gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, missingPermission: permission }, request)
+    reply.header('www-authenticate', challenge('Bearer', gk.realm, 'insufficient_scope'))
+    throw new errors.GK_FORBIDDEN()
+  }
+
+  /** The key `id` when the caller may manage it; 404 otherwise. */
+  async function manageable (request: FastifyRequest, who: AuthContext, id: string): Promise<void> {
+    const record = await gk.store.apiKeys.findById(id)
+    if (record === null || (record.ownerId !== who.subject && !request.can(permission))) throw new errors.GK_NOT_FOUND('api key')
+  }
+
+  app.post('/', {
+    prefixTrailingSlash: 'no-slash',
+    config: { auth },
+    schema: { body: createBody, response: { 201: created } },
+    schemaErrorFormatter
+  }, async (request, reply) => {
+    const who = person(request, reply)
+    const body = request.body as { name: string, scopes?: string[], expiresIn?: string | number | null, ownerId?: string, rateLimit?: { max: number, timeWindow: string | number } | null }
+    const ownerId = body.ownerId ?? who.subject
+    if (ownerId !== who.subject && !request.can(permission)) forbidden(request, reply)
+    const result = await service.create({ ownerId, name: body.name, scopes: body.scopes, expiresIn: body.expiresIn, rateLimit: body.rateLimit }, request)
+    // The plaintext is in this body once: no cache may keep it (RFC 9111 §5.2.2.5).
+    reply.code(201).header('cache-control', 'no-store')
+    return result
+  })
+
+  app.get('/', {
+    prefixTrailingSlash: 'no-slash',
+    config: { auth },
+    schema: {
+      querystring: { type: 'object', properties: { ownerId: { type: 'string', minLength: 1, maxLength: 256 } } },
+      response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keyInfo } } } }
+    },
+    schemaErrorFormatter
+  }, async (request, reply) => {
+    const who = person(request, reply)
+    const ownerId = (request.query as { ownerId?: string }).ownerId ?? who.subject
+    if (ownerId !== who.subject && !request.can(permission)) forbidden(request, reply)
+    return { keys: await service.list(ownerId) }
+  })
+
+  app.delete('/:id', {
+    config: { auth },
+    schema: { params: idParams },
+    schemaErrorFormatter
+  }, async (request, reply) => {
+    const who = person(request, reply)
+    const { id } = request.params as { id: string }
+    await manageable(request, who, id)
+    await service.revoke(id, request)
+    return reply.code(204).send()
+  })
+
+  app.post('/:id/rotate', {
+    config: { auth },
+    schema: { params: idParams, response: { 201: { ...created, properties: { ...created.properties, previous: keyInfo } } } },
+    schemaErrorFormatter
+  }, async (request, reply) => {
+    const who = person(request, reply)
+    const { id } = request.params as { id: string }
+    const body = (request.body ?? {}) as { overlap?: unknown }
+    if (typeof body !== 'object' || Array.isArray(body)) throw new errors.GK_INVALID_REQUEST('body must be { overlap? }')
+    await manageable(request, who, id)
+    const result = await service.rotate(id, { overlap: body.overlap as string | number | undefined }, request)
+    reply.code(201).header('cache-control', 'no-store')
+    return result
+  })
+}
