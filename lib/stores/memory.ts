@@ -231,7 +231,8 @@ export function memoryStore (): GatekeeperStore {
     async revokeAllForUser (userId, at, reason) {
       let n = 0
       for (const f of families.values()) {
-        if (f.userId === userId && f.revokedAt === null) {
+        // Only active families count: an expired one is already dead and is not reported as revoked.
+        if (f.userId === userId && f.revokedAt === null && f.expiresAt.getTime() > at.getTime()) {
           f.revokedAt = new Date(at)
           f.revokeReason = reason
           n++
@@ -241,7 +242,8 @@ export function memoryStore (): GatekeeperStore {
     },
     async listActive (userId, now) {
       const t = now.getTime()
-      return [...families.values()]
+      // Reversed before the stable sort so that families created in the same millisecond stay newest first.
+      return [...families.values()].reverse()
         .filter((f) => f.userId === userId && f.revokedAt === null && f.expiresAt.getTime() > t)
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
         .map(copyFamily)

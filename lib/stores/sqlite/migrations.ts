@@ -1,0 +1,108 @@
+import type { Database } from 'better-sqlite3'
+
+/** One schema change of the SQLite store. Versions only ever grow; a released migration is never edited. */
+export interface SqliteMigration {
+  version: number
+  name: string
+  sql: string
+}
+
+/** The SQLite schema, in order. Dates are integer milliseconds since the epoch; lists are JSON text. */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE gk_users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        login TEXT NOT NULL,
+        password_hash TEXT,
+        roles TEXT NOT NULL DEFAULT '[]',
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX gk_users_login ON gk_users (login);
+
+      CREATE TABLE gk_api_keys (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        start TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        scopes TEXT NOT NULL DEFAULT '[]',
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        rate_limit_max INTEGER,
+        rate_limit_window INTEGER
+      );
+      CREATE UNIQUE INDEX gk_api_keys_hash ON gk_api_keys (hash);
+      CREATE INDEX gk_api_keys_owner ON gk_api_keys (owner_id, created_at);
+
+      CREATE TABLE gk_refresh_families (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoke_reason TEXT,
+        ip TEXT,
+        user_agent TEXT
+      );
+      CREATE INDEX gk_refresh_families_user ON gk_refresh_families (user_id, created_at);
+      CREATE INDEX gk_refresh_families_expires ON gk_refresh_families (expires_at);
+
+      CREATE TABLE gk_refresh_tokens (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        family_id TEXT NOT NULL REFERENCES gk_refresh_families (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        parent_id TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        consumed_at INTEGER,
+        replaced_by TEXT
+      );
+      CREATE UNIQUE INDEX gk_refresh_tokens_hash ON gk_refresh_tokens (hash);
+      CREATE INDEX gk_refresh_tokens_family ON gk_refresh_tokens (family_id);
+      CREATE INDEX gk_refresh_tokens_expires ON gk_refresh_tokens (expires_at);
+    `
+  }
+]
+
+/** A migration that was applied by {@link migrateSqlite}. */
+export interface AppliedMigration {
+  version: number
+  name: string
+}
+
+/**
+ * Brings the database to the latest schema version and returns what it
+ * applied (empty when already current). Runs in one IMMEDIATE transaction, so
+ * two processes opening the same file at once apply each migration once.
+ */
+export function migrateSqlite (db: Database, migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS): AppliedMigration[] {
+  const apply = db.transaction((): AppliedMigration[] => {
+    db.exec('CREATE TABLE IF NOT EXISTS gk_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)')
+    const row = db.prepare('SELECT MAX(version) AS v FROM gk_migrations').get() as { v: number | null }
+    const current = row.v ?? 0
+    const latest = migrations.at(-1)?.version ?? 0
+    if (current > latest) {
+      throw new Error(`the database schema is at version ${current}, newer than this release knows (${latest}); upgrade fastify-gatekeeper`)
+    }
+    const applied: AppliedMigration[] = []
+    const record = db.prepare('INSERT INTO gk_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+    for (const m of migrations) {
+      if (m.version <= current) continue
+      db.exec(m.sql)
+      record.run(m.version, m.name, Date.now())
+      applied.push({ version: m.version, name: m.name })
+    }
+    return applied
+  })
+  return apply.immediate()
+}

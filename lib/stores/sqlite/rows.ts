@@ -1,0 +1,120 @@
+import type { ApiKeyRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+
+/** A row of `gk_users`. */
+export interface UserRow {
+  id: string
+  username: string
+  login: string
+  password_hash: string | null
+  roles: string
+  disabled: number
+  created_at: number
+  updated_at: number
+}
+
+/** A row of `gk_api_keys`. */
+export interface ApiKeyRow {
+  id: string
+  owner_id: string
+  name: string
+  start: string
+  hash: string
+  scopes: string
+  expires_at: number | null
+  revoked_at: number | null
+  created_at: number
+  last_used_at: number | null
+  rate_limit_max: number | null
+  rate_limit_window: number | null
+}
+
+/** A row of `gk_refresh_families`. */
+export interface FamilyRow {
+  id: string
+  user_id: string
+  created_at: number
+  last_used_at: number
+  expires_at: number
+  revoked_at: number | null
+  revoke_reason: string | null
+  ip: string | null
+  user_agent: string | null
+}
+
+/** A row of `gk_refresh_tokens`. */
+export interface TokenRow {
+  id: string
+  hash: string
+  family_id: string
+  user_id: string
+  parent_id: string | null
+  created_at: number
+  expires_at: number
+  consumed_at: number | null
+  replaced_by: string | null
+}
+
+const date = (ms: number | null): Date | null => ms === null ? null : new Date(ms)
+
+/** Integer milliseconds of a date, `null` kept. */
+export const ms = (d: Date | null | undefined): number | null => d === null || d === undefined ? null : d.getTime()
+
+/** A user row as a record. */
+export function toUser (r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    passwordHash: r.password_hash,
+    roles: JSON.parse(r.roles) as string[],
+    disabled: r.disabled !== 0,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at)
+  }
+}
+
+/** An API key row as a record. */
+export function toApiKey (r: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: r.id,
+    ownerId: r.owner_id,
+    name: r.name,
+    start: r.start,
+    hash: r.hash,
+    scopes: JSON.parse(r.scopes) as string[],
+    expiresAt: date(r.expires_at),
+    revokedAt: date(r.revoked_at),
+    createdAt: new Date(r.created_at),
+    lastUsedAt: date(r.last_used_at),
+    rateLimit: r.rate_limit_max === null || r.rate_limit_window === null ? null : { max: r.rate_limit_max, timeWindow: r.rate_limit_window }
+  }
+}
+
+/** A family row as a record. */
+export function toFamily (r: FamilyRow): RefreshFamilyRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    createdAt: new Date(r.created_at),
+    lastUsedAt: new Date(r.last_used_at),
+    expiresAt: new Date(r.expires_at),
+    revokedAt: date(r.revoked_at),
+    revokeReason: r.revoke_reason,
+    ip: r.ip,
+    userAgent: r.user_agent
+  }
+}
+
+/** A token row as a record. */
+export function toToken (r: TokenRow): RefreshTokenRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    familyId: r.family_id,
+    userId: r.user_id,
+    parentId: r.parent_id,
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+    consumedAt: date(r.consumed_at),
+    replacedBy: r.replaced_by
+  }
+}
