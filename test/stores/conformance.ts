@@ -1,8 +1,6 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
 import type { GatekeeperStore, NewApiKey } from '../../lib/stores/types.js'
-
-type Test = typeof t
 
 const HOUR = 3_600_000
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
