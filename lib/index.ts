@@ -24,3 +24,4 @@ export {
 } from './core/types.js'
 export type * from './stores/types.js'
 export { normalizeLogin } from './stores/types.js'
+export { jwt, type JwtOptions, type JwtApi, type LoginGuard, type LoginExtension, type LogoutExtension, type PublicUser, type IssuedToken } from './jwt/index.js'

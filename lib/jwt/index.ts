@@ -1,0 +1,24 @@
+export { jwt, JWKS_PATH, type JwtOptions } from './plugin.js'
+export { KEY_ALGORITHMS, MIN_RSA_BITS, MIN_SECRET_BYTES, type JwtKey, type KeyAlgorithm, type KeyInput } from './keys.js'
+export { OWASP_ARGON2, normalizePassword, type Argon2Params, type PasswordPolicy } from './passwords.js'
+export { ACCESS_TOKEN_TYP, TokenService } from './tokens.js'
+export { parseBearer } from './bearer.js'
+export { toJwks, type PublicJwk } from './jwks.js'
+export { COMMON_PASSWORDS } from './common-passwords.js'
+export type {
+  AccessTokenClaims,
+  CreateUserInput,
+  IssuedToken,
+  IssueExtra,
+  JwtApi,
+  LoginAttempt,
+  LoginExtension,
+  LoginGuard,
+  LogoutExtension,
+  PasswordApi,
+  PasswordProblem,
+  PublicUser,
+  TokenApi,
+  TokenSubject,
+  UserApi
+} from './types.js'

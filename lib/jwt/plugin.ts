@@ -1,0 +1,126 @@
+import cookie from '@fastify/cookie'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { errors } from '../core/errors.js'
+import type { AuthContext, Strategy } from '../core/types.js'
+import '../core/augment.js'
+import { parseBearer } from './bearer.js'
+import { createCsrfChecks } from './csrf.js'
+import { toJwks } from './jwks.js'
+import { normalizeOptions, type JwtOptions } from './options.js'
+import { Passwords } from './passwords.js'
+import { registerRoutes, type JwtRuntime } from './routes.js'
+import { TokenService } from './tokens.js'
+import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, UserApi } from './types.js'
+import { Users } from './users.js'
+
+declare module '../core/gatekeeper.js' {
+  interface Gatekeeper {
+    /** Hooks of the jwt plugin (login guards and extensions, CSRF check); set when it is registered. */
+    jwt?: JwtApi
+    /** Access tokens: `issue(user)`, `verify(token)`; set when the jwt plugin is registered. */
+    tokens?: TokenService
+    /** Accounts: `create`, `setRoles`, `changePassword`, `disable`; set when the jwt plugin is registered. */
+    users?: UserApi
+    /** argon2id passwords: `hash`, `verify`, `check`; set when the jwt plugin is registered. */
+    passwords?: PasswordApi
+  }
+}
+
+/** The path of the JWK Set (RFC 8615 well-known URI). */
+export const JWKS_PATH = '/.well-known/jwks.json'
+
+async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void> {
+  const options = normalizeOptions(opts)
+  const gk = app.gatekeeper
+  const passwords = new Passwords(options.password)
+  // Made at start-up, so the first login of an unknown name costs what every other does.
+  await passwords.dummyHash()
+  const tokens = new TokenService({
+    keys: options.keys,
+    issuer: options.issuer,
+    audience: options.audience,
+    ttlMs: options.ttlMs,
+    toleranceMs: options.toleranceMs,
+    now: gk.now,
+    permissionsOf: (roles) => gk.permissionsOf(roles),
+    ...(options.claims === undefined ? {} : { claims: options.claims }),
+    cacheMax: options.cacheSize
+  })
+  const users = new Users(gk, passwords)
+  const csrf = createCsrfChecks(options.csrf)
+  const cookieName = options.cookieName
+  if (cookieName !== null && !app.hasDecorator('parseCookie')) await app.register(cookie)
+
+  function cookieToken (request: FastifyRequest): string | null {
+    const raw = request.headers.cookie
+    if (cookieName === null || raw === undefined) return null
+    const value = app.parseCookie(raw)[cookieName]
+    return value === undefined || value === '' ? null : value
+  }
+
+  const strategy: Strategy = {
+    name: 'jwt',
+    scheme: 'Bearer',
+    // Synchronous: a cached token is answered without a promise or a tick.
+    authenticate (request): AuthContext | null {
+      const fromHeader = parseBearer(request.headers.authorization)
+      const fromCookie = cookieToken(request)
+      if (fromHeader !== null) {
+        // Two different credentials: refuse rather than guess which one the caller meant.
+        if (fromCookie !== null && fromCookie !== fromHeader) throw new errors.GK_INVALID_REQUEST('a token was sent in both the Authorization header and the cookie')
+        return tokens.authenticate(fromHeader)
+      }
+      if (fromCookie === null) return null
+      const ctx = tokens.authenticate(fromCookie)
+      // The browser attaches the cookie to cross-site requests on its own: unsafe ones need the CSRF defence.
+      csrf.full(request)
+      return ctx
+    }
+  }
+  gk.registerStrategy(strategy)
+
+  const guards: LoginGuard[] = []
+  const loginExtensions: LoginExtension[] = []
+  const logoutExtensions: LogoutExtension[] = []
+  const api: JwtApi = {
+    addLoginGuard (guard) {
+      if (guard === null || typeof guard !== 'object') throw new errors.GK_CONFIG('addLoginGuard takes { before?, onFailure?, onSuccess? }')
+      guards.push(guard)
+    },
+    addLoginExtension (ext) {
+      if (typeof ext !== 'function') throw new errors.GK_CONFIG('addLoginExtension takes a function (user, request, reply) => fields')
+      loginExtensions.push(ext)
+    },
+    addLogoutExtension (ext) {
+      if (typeof ext !== 'function') throw new errors.GK_CONFIG('addLogoutExtension takes a function (request, reply) => void')
+      logoutExtensions.push(ext)
+    },
+    checkCsrf: csrf.full,
+    cookieName
+  }
+  gk.jwt = api
+  gk.tokens = tokens
+  gk.users = users
+  gk.passwords = passwords
+
+  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, logoutExtensions }
+  registerRoutes(app, runtime)
+
+  if (options.asymmetric) {
+    const jwks = JSON.stringify(toJwks(options.keys))
+    app.get(JWKS_PATH, { config: { auth: false } }, async (_request, reply) => {
+      reply.type('application/jwk-set+json').header('cache-control', 'public, max-age=300')
+      return jwks
+    })
+  }
+}
+
+/**
+ * The `jwt` plugin: argon2id password login, short-lived access tokens
+ * (header or HttpOnly cookie), asymmetric keys with a JWK Set, and the `jwt`
+ * strategy. Register it after the core `gatekeeper` plugin.
+ */
+export const jwt = fp(jwtPlugin, { fastify: '5.x', name: 'gatekeeper-jwt', dependencies: ['gatekeeper'] })
+
+export type { JwtOptions }

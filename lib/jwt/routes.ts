@@ -1,0 +1,157 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errors, isGatekeeperError } from '../core/errors.js'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import type { Strategy } from '../core/types.js'
+import { normalizeLogin } from '../stores/types.js'
+import type { CsrfChecks } from './csrf.js'
+import type { NormalizedJwtOptions } from './options.js'
+import type { Passwords } from './passwords.js'
+import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
+import type { TokenService } from './tokens.js'
+import type { LoginExtension, LoginGuard, LogoutExtension } from './types.js'
+import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
+
+/** Everything the routes need, built once by the plugin. */
+export interface JwtRuntime {
+  gk: Gatekeeper
+  options: NormalizedJwtOptions
+  passwords: Passwords
+  tokens: TokenService
+  users: Users
+  csrf: CsrfChecks
+  strategy: Strategy
+  guards: LoginGuard[]
+  loginExtensions: LoginExtension[]
+  logoutExtensions: LogoutExtension[]
+}
+
+/** Bodies of these routes are a few hundred bytes; refuse anything bigger unread. */
+const BODY_LIMIT = 8 * 1024
+
+/** Attributes of the access-token cookie (a `__Host-` cookie: Secure, Path=/, no Domain). */
+export const COOKIE_ATTRIBUTES = Object.freeze({ httpOnly: true, secure: true, sameSite: 'strict' as const, path: '/' })
+
+/**
+ * Route-level error handler: body parsing and validation failures become
+ * `GK_INVALID_REQUEST` (one stable code for every malformed login), the
+ * rest goes on to the application's handler unchanged.
+ */
+function invalidRequestErrors (err: FastifyError, _request: FastifyRequest, _reply: FastifyReply): never {
+  if (!isGatekeeperError(err) && (err.validation !== undefined || (typeof err.code === 'string' && err.code.startsWith('FST_ERR_CTP_')))) {
+    throw new errors.GK_INVALID_REQUEST('body must be a JSON object with the documented fields')
+  }
+  throw err
+}
+
+function bodyRoute (fields: Record<string, StringField>): Record<string, unknown> {
+  const validate = stringBodyValidator(fields)
+  return {
+    bodyLimit: BODY_LIMIT,
+    schema: { body: stringBodySchema(fields) },
+    validatorCompiler: () => validate,
+    errorHandler: invalidRequestErrors
+  }
+}
+
+/** Registers login, logout and, when enabled, register and password-change routes. */
+export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
+  const routes = rt.options.routes
+  if (routes === null) return
+  const { gk, passwords, tokens, users, options } = rt
+  const maxPassword = options.password.maxLength
+  const cookieName = options.cookieName
+  const credentials = {
+    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+    // Only the length bound at login: older accounts may predate a stricter minimum.
+    password: { minLength: 1, maxLength: maxPassword }
+  }
+
+  app.post(routes.login, { ...bodyRoute(credentials), config: { auth: false } }, async function login (request, reply) {
+    const { username, password } = request.body as { username: string, password: string }
+    // Login CSRF: a browser on another site must not log the victim into an attacker's account.
+    if (cookieName !== null) rt.csrf.origin(request)
+    const attempt = { username, login: normalizeLogin(username) }
+    for (const g of rt.guards) await g.before?.(request, attempt)
+    const user = await gk.store.users.findByLogin(username)
+    // Unknown users cost one argon2 verification too, so timing does not reveal which names exist.
+    const ok = user === null || user.passwordHash === null
+      ? await passwords.dummyVerify()
+      : await passwords.verify(user.passwordHash, password)
+    if (!ok || user === null || user.passwordHash === null || user.disabled) {
+      const pub = user === null ? null : publicUser(user)
+      for (const g of rt.guards) await g.onFailure?.(request, attempt, pub)
+      gk.record({
+        type: 'login.failure',
+        outcome: 'failure',
+        reason: 'GK_INVALID_CREDENTIALS',
+        cause: user === null ? 'unknown_user' : user.disabled ? 'disabled' : ok ? 'no_password' : 'wrong_password',
+        userId: user?.id ?? null
+      }, request)
+      throw new errors.GK_INVALID_CREDENTIALS()
+    }
+    if (passwords.needsRehash(user.passwordHash)) {
+      try {
+        await gk.store.users.update(user.id, { passwordHash: await passwords.rehash(password) })
+      } catch (err) {
+        request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
+      }
+    }
+    const pub = publicUser(user)
+    for (const g of rt.guards) await g.onSuccess?.(request, pub)
+    const issued = await tokens.issue(user)
+    const extra: Record<string, unknown> = {}
+    for (const ext of rt.loginExtensions) Object.assign(extra, await ext(pub, request, reply))
+    if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
+    gk.record({ type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
+    // RFC 6749 §5.1: responses carrying tokens must not be cached.
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    return { ...extra, ...issued }
+  })
+
+  app.post(routes.logout, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function logout (request, reply) {
+    // A cookie-carried logout is a state change a cross-site page must not trigger.
+    if (request.headers.authorization === undefined && request.headers.cookie !== undefined) rt.csrf.full(request)
+    let subject: string | null = null
+    try {
+      const ctx = await rt.strategy.authenticate(request, reply)
+      if (ctx !== null) {
+        request.auth = ctx
+        subject = ctx.subject
+      }
+    } catch {
+      // An expired or broken access token must not stop anyone from logging out.
+    }
+    for (const ext of rt.logoutExtensions) await ext(request, reply)
+    if (cookieName !== null) reply.clearCookie(cookieName, COOKIE_ATTRIBUTES)
+    gk.record({ type: 'logout', outcome: 'success', subject }, request)
+    reply.header('cache-control', 'no-store').code(204).send()
+  })
+
+  if (routes.register !== null) {
+    const fields = {
+      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+      password: { minLength: 1, maxLength: maxPassword }
+    }
+    app.post(routes.register, { ...bodyRoute(fields), config: { auth: false } }, async function register (request, reply) {
+      if (cookieName !== null) rt.csrf.origin(request)
+      const { username, password } = request.body as { username: string, password: string }
+      const user = await users.create({ username, password, roles: [...options.defaultRoles] }, request)
+      reply.code(201)
+      return { id: user.id, username: user.username, roles: user.roles }
+    })
+  }
+
+  if (routes.password !== null) {
+    const fields = {
+      currentPassword: { minLength: 1, maxLength: maxPassword },
+      newPassword: { minLength: 1, maxLength: maxPassword }
+    }
+    app.post(routes.password, { ...bodyRoute(fields), config: { auth: { strategies: ['jwt'] } } }, async function changePassword (request, reply) {
+      const { currentPassword, newPassword } = request.body as { currentPassword: string, newPassword: string }
+      const auth = request.auth
+      if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+      await users.changePassword(auth.subject, currentPassword, newPassword, request)
+      reply.header('cache-control', 'no-store').code(204).send()
+    })
+  }
+}

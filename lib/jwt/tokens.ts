@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto'
+import { createDecoder, createSigner, createVerifier, type Algorithm } from 'fast-jwt'
+import { errors } from '../core/errors.js'
+import type { AuthContext } from '../core/types.js'
+import { TokenCache, tokenKey } from './cache.js'
+import type { ResolvedKey } from './keys.js'
+import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject } from './types.js'
+
+/** The `typ` header of access tokens (RFC 9068 §2.1). */
+export const ACCESS_TOKEN_TYP = 'at+jwt'
+/** Longer tokens are refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192
+
+/** Claims the token service sets itself; `claims(user)` cannot override them. */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes'])
+
+/** Header parameters that would let a token choose its own key or demand unknown processing (RFC 8725 §3.1, §2.4; RFC 7515 §4.1.11). */
+const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit', 'cty', 'zip', 'enc'] as const
+
+/** What the token service is built from (once, at registration). */
+export interface TokenServiceOptions {
+  keys: readonly ResolvedKey[]
+  issuer: string
+  audience: string
+  ttlMs: number
+  toleranceMs: number
+  now: () => number
+  permissionsOf: (roles: readonly string[]) => readonly string[]
+  claims?: (user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>
+  /** Bound of the verified-token cache (0 disables it). */
+  cacheMax: number
+}
+
+interface Verifier {
+  algorithm: string
+  verify: (token: string) => { header: Record<string, unknown>, payload: Record<string, unknown> }
+}
+
+type Decoded = { header: Record<string, unknown>, payload: Record<string, unknown> }
+
+function invalid (): never {
+  throw new errors.GK_TOKEN_INVALID()
+}
+
+function isStringArray (v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'string')
+}
+
+function keyMaterial (key: ResolvedKey, use: 'sign' | 'verify'): string | Buffer {
+  const k = use === 'sign' ? key.signKey : key.verifyKey
+  if (k === null) throw new Error('no signing key')
+  if (k.type === 'secret') return k.export()
+  return use === 'sign' ? (k.export({ format: 'pem', type: 'pkcs8' }) as string) : (k.export({ format: 'pem', type: 'spki' }) as string)
+}
+
+/**
+ * Issues and verifies access tokens. Signer and verifiers are built once;
+ * verified tokens are cached (keyed by their SHA-256) until their `exp`, so a
+ * repeated token costs one hash and one map lookup, synchronously.
+ */
+export class TokenService implements TokenApi {
+  readonly #opts: TokenServiceOptions
+  readonly #sign: (payload: Record<string, unknown>) => string
+  readonly #byKid = new Map<string | null, Verifier>()
+  readonly #decode = createDecoder({ complete: true }) as (token: string) => Decoded
+  readonly #cache: TokenCache<AuthContext>
+
+  constructor (opts: TokenServiceOptions) {
+    this.#opts = opts
+    const signing = opts.keys[0] as ResolvedKey
+    this.#sign = createSigner({
+      key: keyMaterial(signing, 'sign'),
+      algorithm: signing.algorithm as Algorithm,
+      ...(signing.kid === null ? {} : { kid: signing.kid }),
+      header: { alg: signing.algorithm, typ: ACCESS_TOKEN_TYP }
+    }) as (payload: Record<string, unknown>) => string
+    for (const key of opts.keys) {
+      this.#byKid.set(key.kid, {
+        algorithm: key.algorithm,
+        verify: createVerifier({
+          key: keyMaterial(key, 'verify'),
+          algorithms: [key.algorithm],
+          complete: true,
+          cache: false,
+          checkTyp: ACCESS_TOKEN_TYP,
+          allowedIss: opts.issuer,
+          allowedAud: opts.audience,
+          // exp, nbf and iat are checked below against the injectable clock.
+          ignoreExpiration: true,
+          ignoreNotBefore: true,
+          requiredClaims: ['sub', 'roles', 'iat', 'exp', 'iss', 'aud', 'jti']
+        }) as unknown as Verifier['verify']
+      })
+    }
+    this.#cache = new TokenCache(opts.cacheMax)
+  }
+
+  /** The number of cached verified tokens. */
+  get cacheSize (): number {
+    return this.#cache.size
+  }
+
+  /** Forgets cached tokens of `subject` (all when omitted), so their next use is verified again. */
+  evict (subject?: string): void {
+    if (subject === undefined) this.#cache.clear()
+    else this.#cache.deleteWhere((ctx) => ctx.subject === subject)
+  }
+
+  /** Signs an access token for `user`. */
+  async issue (user: TokenSubject, extra: IssueExtra = {}): Promise<IssuedToken> {
+    const o = this.#opts
+    const custom = o.claims === undefined ? {} : await o.claims(user)
+    const payload: Record<string, unknown> = {}
+    if (custom !== null && typeof custom === 'object') {
+      for (const [k, v] of Object.entries(custom)) if (!RESERVED_CLAIMS.has(k)) payload[k] = v
+    }
+    const iat = Math.floor(o.now() / 1000)
+    const expiresIn = Math.floor(o.ttlMs / 1000)
+    payload.sub = String(user.id)
+    payload.roles = [...user.roles]
+    if (extra.kind === 'application') payload.kind = 'application'
+    if (extra.scopes !== undefined) payload.scopes = [...extra.scopes]
+    payload.iss = o.issuer
+    payload.aud = o.audience
+    payload.iat = iat
+    payload.exp = iat + expiresIn
+    payload.jti = randomBytes(16).toString('base64url')
+    return { accessToken: this.#sign(payload), tokenType: 'Bearer', expiresIn }
+  }
+
+  /** Verifies a token and returns its claims. */
+  async verify (token: string): Promise<AccessTokenClaims> {
+    return this.authenticate(token).claims as AccessTokenClaims
+  }
+
+  /**
+   * Verifies a token (or finds it in the cache) and returns the caller.
+   * Synchronous; throws `GK_TOKEN_EXPIRED` or `GK_TOKEN_INVALID`.
+   */
+  authenticate (token: string): AuthContext {
+    const o = this.#opts
+    const now = o.now()
+    const key = tokenKey(token)
+    const hit = this.#cache.get(key, now)
+    if (hit !== undefined) {
+      if (hit === 'expired') throw new errors.GK_TOKEN_EXPIRED()
+      return hit
+    }
+    const ctx = this.#verifyFresh(token, now)
+    this.#cache.set(key, ctx, (ctx.claims as AccessTokenClaims).exp * 1000 + o.toleranceMs)
+    return ctx
+  }
+
+  #verifyFresh (token: string, now: number): AuthContext {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) invalid()
+    let decoded: Decoded
+    try {
+      decoded = this.#decode(token)
+    } catch {
+      return invalid()
+    }
+    const header = decoded.header
+    // RFC 8725 §3.1: the algorithm comes from our key, never from the token; `none` in any case is refused here.
+    if (typeof header.alg !== 'string') invalid()
+    for (const name of FORBIDDEN_HEADERS) if (name in header) invalid()
+    const kid = header.kid === undefined ? null : header.kid
+    if (kid !== null && typeof kid !== 'string') invalid()
+    const verifier = this.#byKid.get(kid)
+    if (verifier === undefined || verifier.algorithm !== header.alg) invalid()
+    let payload: Record<string, unknown>
+    try {
+      payload = verifier.verify(token).payload
+    } catch {
+      return invalid()
+    }
+    const tol = this.#opts.toleranceMs
+    const { sub, roles, iat, exp, nbf, jti, kind, scopes } = payload
+    if (typeof sub !== 'string' || sub.length === 0 || !isStringArray(roles) || typeof jti !== 'string') invalid()
+    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) invalid()
+    if (iat * 1000 > now + tol) invalid()
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf * 1000 > now + tol)) invalid()
+    if (kind !== undefined && kind !== 'user' && kind !== 'application') invalid()
+    if (scopes !== undefined && !isStringArray(scopes)) invalid()
+    // RFC 7519 §4.1.4: the token is refused on or after exp (plus the tolerance for clock skew).
+    if (now >= exp * 1000 + tol) throw new errors.GK_TOKEN_EXPIRED()
+    const ctx: AuthContext = {
+      strategy: 'jwt',
+      kind: kind === 'application' ? 'application' : 'user',
+      subject: sub,
+      roles: Object.freeze([...roles]),
+      permissions: this.#opts.permissionsOf(roles),
+      tokenId: jti,
+      claims: Object.freeze(payload)
+    }
+    if (scopes !== undefined) ctx.scopes = Object.freeze([...scopes])
+    return Object.freeze(ctx)
+  }
+}

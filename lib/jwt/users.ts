@@ -1,0 +1,112 @@
+import type { FastifyRequest } from 'fastify'
+import { errors } from '../core/errors.js'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import { normalizeLogin, type UserRecord } from '../stores/types.js'
+import { problemMessage, type Passwords } from './passwords.js'
+import type { CreateUserInput, PublicUser, UserApi } from './types.js'
+
+/** Longest username, in code points after NFKC. */
+export const MAX_USERNAME_LENGTH = 254
+
+/** The user without its password hash: what is handed to guards, extensions and callers. */
+export function publicUser (user: UserRecord): PublicUser {
+  const { passwordHash: _hash, ...rest } = user
+  return rest
+}
+
+/** Whether `username` is acceptable: 1-254 code points after NFKC and trimming, no control characters. */
+export function isValidUsername (username: unknown): username is string {
+  if (typeof username !== 'string' || username.length > MAX_USERNAME_LENGTH * 4) return false
+  const n = username.normalize('NFKC').trim()
+  if (n.length === 0 || [...n].length > MAX_USERNAME_LENGTH) return false
+  for (let i = 0; i < n.length; i++) {
+    const c = n.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return false
+  }
+  return true
+}
+
+function roleList (roles: unknown): string[] {
+  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 100)) {
+    throw new errors.GK_INVALID_REQUEST('roles must be an array of role names')
+  }
+  return [...new Set(roles as string[])]
+}
+
+/** Accounts: creation with the password policy, role changes, password changes, disabling. */
+export class Users implements UserApi {
+  readonly #gk: Gatekeeper
+  readonly #passwords: Passwords
+
+  constructor (gk: Gatekeeper, passwords: Passwords) {
+    this.#gk = gk
+    this.#passwords = passwords
+  }
+
+  /** Refuses a new password that breaks the policy or equals the username. */
+  async #checkNew (password: string, username: string): Promise<void> {
+    const problem = await this.#passwords.check(password)
+    if (problem !== null) throw new errors.GK_INVALID_REQUEST(problemMessage(problem, this.#passwords.policy))
+    // NIST SP 800-63B §3.1.1.2: refuse context-specific words, the username first of all.
+    if (normalizeLogin(password) === normalizeLogin(username)) throw new errors.GK_INVALID_REQUEST('password must differ from the username')
+  }
+
+  async #revokeSessions (userId: string, reason: string): Promise<number> {
+    return this.#gk.store.refreshTokens.revokeAllForUser(userId, new Date(this.#gk.now()), reason)
+  }
+
+  async create (input: CreateUserInput, request?: FastifyRequest): Promise<PublicUser> {
+    if (input === null || typeof input !== 'object') throw new errors.GK_INVALID_REQUEST('user must be an object')
+    if (!isValidUsername(input.username)) throw new errors.GK_INVALID_REQUEST(`username must be 1-${MAX_USERNAME_LENGTH} characters without control characters`)
+    const roles = roleList(input.roles ?? [])
+    let passwordHash: string | null = null
+    if (input.password !== null) {
+      await this.#checkNew(input.password, input.username)
+      passwordHash = await this.#passwords.hash(input.password)
+    }
+    const user = await this.#gk.store.users.create({
+      username: input.username.normalize('NFKC').trim(),
+      passwordHash,
+      roles,
+      disabled: input.disabled === true
+    })
+    this.#gk.record({ type: 'user.created', outcome: 'success', userId: user.id, roles: user.roles }, request)
+    return publicUser(user)
+  }
+
+  async setRoles (id: string, roles: string[], request?: FastifyRequest): Promise<PublicUser> {
+    const list = roleList(roles)
+    const before = await this.#gk.store.users.findById(id)
+    if (before === null) throw new errors.GK_NOT_FOUND('user')
+    const user = await this.#gk.store.users.update(id, { roles: list })
+    if (user === null) throw new errors.GK_NOT_FOUND('user')
+    // A session minted under the old roles must not refresh into new tokens with them.
+    const revoked = await this.#revokeSessions(id, 'roles_changed')
+    this.#gk.record({ type: 'user.roles_changed', outcome: 'success', userId: id, from: before.roles, to: user.roles, sessionsRevoked: revoked }, request)
+    return publicUser(user)
+  }
+
+  async changePassword (id: string, current: string, next: string, request?: FastifyRequest): Promise<void> {
+    const user = await this.#gk.store.users.findById(id)
+    const ok = user !== null && user.passwordHash !== null && !user.disabled
+      ? await this.#passwords.verify(user.passwordHash, current)
+      : await this.#passwords.dummyVerify()
+    if (!ok || user === null) {
+      this.#gk.record({ type: 'password.changed', outcome: 'failure', reason: 'GK_INVALID_CREDENTIALS', userId: id }, request)
+      throw new errors.GK_INVALID_CREDENTIALS()
+    }
+    await this.#checkNew(next, user.username)
+    const passwordHash = await this.#passwords.hash(next)
+    await this.#gk.store.users.update(id, { passwordHash })
+    const revoked = await this.#revokeSessions(id, 'password_change')
+    this.#gk.record({ type: 'password.changed', outcome: 'success', userId: id, sessionsRevoked: revoked }, request)
+  }
+
+  async disable (id: string, request?: FastifyRequest): Promise<PublicUser> {
+    const user = await this.#gk.store.users.update(id, { disabled: true })
+    if (user === null) throw new errors.GK_NOT_FOUND('user')
+    const revoked = await this.#revokeSessions(id, 'disabled')
+    this.#gk.record({ type: 'user.disabled', outcome: 'success', userId: id, sessionsRevoked: revoked }, request)
+    return publicUser(user)
+  }
+}
