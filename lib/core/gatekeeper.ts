@@ -225,26 +225,34 @@ export class Gatekeeper {
       reply.header('www-authenticate', challenge('Bearer', this.realm))
       throw new errors.GK_UNAUTHORIZED()
     }
-    if (policy.roles.length > 0 && !policy.roles.some((r) => auth.roles.includes(r))) {
+    const model = this.#model
+    if (policy.roles.length > 0 && !policy.roles.some((r) => model.hasRole?.(auth, r) ?? auth.roles.includes(r))) {
       this.#deny(request, reply, { missingRole: policy.roles })
     }
-    if (policy.scopes.length > 0 && auth.scopes !== undefined) {
-      const missing = policy.scopes.filter((s) => !(auth.scopes as readonly string[]).includes(s))
-      if (missing.length > 0) this.#deny(request, reply, { missingScopes: missing })
-    }
-    let ownerId: string | null | undefined
-    let ownerResolved = false
-    for (const permission of policy.permissions) {
-      const granted = this.#model.grants(auth, permission)
-      if (granted === true) continue
-      if (granted === 'own' && policy.owner !== null) {
-        if (!ownerResolved) {
-          // The resolver's own error (a 404 for a missing resource) propagates.
-          ownerId = await policy.owner(request)
-          ownerResolved = true
-        }
-        if (ownerId !== null && ownerId !== undefined && String(ownerId) === auth.subject) continue
+    // The owner is resolved at most once, and only when an :own grant needs it.
+    const owner = { resolved: false, id: undefined as string | null | undefined }
+    const owns = async (): Promise<boolean> => {
+      if (policy.owner === null) return false
+      if (!owner.resolved) {
+        // The resolver's own error (a 404 for a missing resource) propagates.
+        owner.id = await policy.owner(request)
+        owner.resolved = true
       }
+      return owner.id !== null && owner.id !== undefined && String(owner.id) === auth.subject
+    }
+    if (policy.scopes.length > 0 && auth.scopes !== undefined) {
+      // Route scopes are matched by the model too, so wildcard scopes work;
+      // the credential's scopes stand in for its permissions.
+      const asScopes: AuthContext = { ...auth, permissions: auth.scopes, scopes: undefined }
+      for (const scope of policy.scopes) {
+        const granted = model.grants(asScopes, scope)
+        if (granted === true || (granted === 'own' && await owns())) continue
+        this.#deny(request, reply, { missingScopes: [scope] })
+      }
+    }
+    for (const permission of policy.permissions) {
+      const granted = model.grants(auth, permission)
+      if (granted === true || (granted === 'own' && await owns())) continue
       this.#deny(request, reply, { missingPermission: permission })
     }
   }

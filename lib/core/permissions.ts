@@ -13,6 +13,12 @@ export interface PermissionModel {
    * For applications the answer also respects `auth.scopes`.
    */
   grants (auth: AuthContext, permission: string): boolean | 'own'
+  /**
+   * Whether `auth` has `role`, directly or by inheritance (route
+   * `config.auth.roles`). Optional: without it a role must be listed in
+   * `auth.roles` itself.
+   */
+  hasRole? (auth: AuthContext, role: string): boolean
 }
 
 function literal (granted: readonly string[], permission: string): boolean | 'own' {
