@@ -164,12 +164,13 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
   // A route under a version nobody declared would otherwise be served with
   // no version semantics at all; refuse to start instead.
   app.addHook('onReady', async function versionRoutesDeclared () {
-    const stray = gk.routes().filter((r) => {
+    const stray = new Set<string>()
+    for (const r of gk.routes()) {
       const m = matchVersion(r.url, prefix)
-      return m !== null && !runtimes.has(m.version)
-    })
-    if (stray.length > 0) {
-      configError(`route(s) under undeclared versions: ${stray.slice(0, 5).map((r) => `${r.method} ${r.url}`).join(', ')}; declare the version in versions or move the route`)
+      if (m !== null && !runtimes.has(m.version)) stray.add(r.url)
+    }
+    if (stray.size > 0) {
+      configError(`route(s) under undeclared versions: ${[...stray].slice(0, 5).join(', ')}; declare the version in versions or move the route`)
     }
   })
 
