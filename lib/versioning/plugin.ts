@@ -12,11 +12,10 @@ import { normalizePrefix, parseOptions, type VersioningOptions, type VersionSpec
 import { Throttle } from './throttle.js'
 
 /** Registers a plugin under a version's prefix; see {@link Gatekeeper.version}. */
-export type VersionHelper = <Options extends FastifyPluginOptions = FastifyPluginOptions>(
-  version: string,
-  plugin: FastifyPluginCallback<Options> | FastifyPluginAsync<Options>,
-  opts?: Options
-) => FastifyInstance & PromiseLike<undefined>
+export interface VersionHelper {
+  <Options extends FastifyPluginOptions = FastifyPluginOptions>(version: string, plugin: FastifyPluginAsync<Options>, opts?: Options): FastifyInstance & PromiseLike<undefined>
+  <Options extends FastifyPluginOptions = FastifyPluginOptions>(version: string, plugin: FastifyPluginCallback<Options>, opts?: Options): FastifyInstance & PromiseLike<undefined>
+}
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
@@ -174,7 +173,7 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
     }
   })
 
-  gk.version = function version (name, plugin, options) {
+  gk.version = function version (name: string, plugin: FastifyPluginAsync | FastifyPluginCallback, options?: FastifyPluginOptions) {
     if (!runtimes.has(name)) configError(`version('${name}'): not a declared version (declared: ${names.join(', ')})`)
     const below = options?.prefix === undefined ? '' : normalizePrefix(options.prefix)
     return app.register(plugin as FastifyPluginAsync, { ...options, prefix: `${prefix}/${name}${below}` })

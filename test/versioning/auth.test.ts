@@ -91,7 +91,7 @@ t.test('a version naming an unregistered strategy stops the app from starting', 
   const { app } = await build({ versioning: { versions: { v1: { auth: ['oauth2'] } } } })
   t.teardown(() => app.close())
   app.get('/api/v1/x', async () => 'x')
-  await t.rejects(app.ready(), { code: 'GK_CONFIG', message: /strategy 'oauth2', which is not registered/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'GK_CONFIG', message: /strategy 'oauth2', which is not registered/ })
 })
 
 t.test('version() refuses an undeclared version', async (t) => {

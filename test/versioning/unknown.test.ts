@@ -61,7 +61,7 @@ t.test('a route under an undeclared version stops the app from starting', async 
   const { app: a } = await build()
   t.teardown(() => a.close())
   a.get('/api/v3/posts', async () => [])
-  await t.rejects(a.ready(), { code: 'GK_CONFIG', message: /undeclared versions: \/api\/v3\/posts; declare the version/ })
+  await t.rejects(async () => { await a.ready() }, { code: 'GK_CONFIG', message: /undeclared versions: \/api\/v3\/posts; declare the version/ })
 })
 
 t.test('versions at the root with an empty prefix', async (t) => {
