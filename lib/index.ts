@@ -1,6 +1,7 @@
 export { gatekeeper } from './core/plugin.js'
 export { rbac, type RbacApi, type RbacOptions, type RoleInfo, type RoleDefinition, type RolesConfig } from './rbac/index.js'
 export { versioning, type VersioningOptions, type VersionOptions, type VersionHelper } from './versioning/index.js'
+export { refresh, type RefreshApi, type RefreshOptions, type RefreshTransport } from './refresh/index.js'
 export { Gatekeeper, type RouteExtension } from './core/gatekeeper.js'
 export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
 export { AuditTrail, type AuditInput } from './core/audit.js'

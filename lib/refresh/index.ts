@@ -1,0 +1,5 @@
+export { refresh, type OpenedSession, type RefreshApi, type RefreshOptions, type RefreshTransport } from './plugin.js'
+export { TRANSPORTS, type RefreshRoutes } from './options.js'
+export { REFRESH_COOKIE, SESSION_COOKIE } from './cookies.js'
+export { TOKEN_LENGTH, isTokenFormat, hashToken } from './token.js'
+export type { SessionView } from './sessions.js'

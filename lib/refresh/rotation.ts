@@ -1,0 +1,136 @@
+import type { IssuedToken } from '../jwt/types.js'
+import type { RefreshFamilyRecord, RefreshTokenRepository, UserRecord, UserRepository } from '../stores/types.js'
+import { deriveSuccessor, generateToken, hashesEqual, hashToken, isTokenFormat } from './token.js'
+
+/** Where a session was opened from (shown in the session list). */
+export interface ClientInfo {
+  ip: string | null
+  userAgent: string | null
+}
+
+/** A user as handed to the access-token issuer: never with its password hash. */
+export type TokenUser = Omit<UserRecord, 'passwordHash'>
+
+/** What the rotation logic needs; plain functions and repositories, no Fastify. */
+export interface RotationDeps {
+  tokens: RefreshTokenRepository
+  users: Pick<UserRepository, 'findById'>
+  now: () => number
+  ttlMs: number
+  idleMs: number
+  /** 0 disables the grace window. */
+  graceMs: number
+  /** Key of the successor derivation; required when `graceMs > 0`. */
+  successorKey: Buffer | null
+  issueAccess: (user: TokenUser) => Promise<IssuedToken>
+}
+
+/** A session just opened (a login). */
+export interface StartedSession {
+  refreshToken: string
+  familyId: string
+  expiresAt: Date
+}
+
+/** The outcome of {@link Rotation.rotate}. */
+export type RotationResult =
+  /** New tokens. `replay`: the same successor as a moment ago, sent again inside the grace window. */
+  | { status: 'ok', access: IssuedToken, refreshToken: string, expiresAt: Date, familyId: string, userId: string, replay: boolean }
+  /** A consumed token came back outside the grace window: the family is revoked. `alarm`: raise an anomaly (first sighting). */
+  | { status: 'reuse', familyId: string, userId: string, alarm: boolean }
+  /** Malformed, unknown, expired or revoked; or its user is gone or disabled. */
+  | { status: 'invalid', reason: 'malformed' | 'unknown' | 'user' }
+
+function withoutHash (user: UserRecord): TokenUser {
+  const { passwordHash: _omit, ...rest } = user
+  return rest
+}
+
+/**
+ * Refresh-token rotation with reuse detection (RFC 9700 §4.14.2): every
+ * refresh consumes the presented token atomically and issues its successor;
+ * a consumed token presented again revokes the whole family.
+ */
+export class Rotation {
+  readonly #d: RotationDeps
+
+  constructor (deps: RotationDeps) {
+    if (deps.graceMs > 0 && deps.successorKey === null) throw new TypeError('a grace window needs a successor key')
+    this.#d = deps
+  }
+
+  /** Opens a session (a family) for `userId` and returns its first token. */
+  async start (userId: string, client: ClientInfo): Promise<StartedSession> {
+    const d = this.#d
+    const now = d.now()
+    const refreshToken = generateToken()
+    const familyExpiry = now + d.ttlMs
+    const { family, token } = await d.tokens.createFamily(
+      { userId, expiresAt: new Date(familyExpiry), ip: client.ip, userAgent: client.userAgent },
+      { hash: hashToken(refreshToken), expiresAt: new Date(Math.min(now + d.idleMs, familyExpiry)) }
+    )
+    return { refreshToken, familyId: family.id, expiresAt: token.expiresAt }
+  }
+
+  /** Exchanges a presented refresh token for an access token and a successor. */
+  async rotate (presented: unknown): Promise<RotationResult> {
+    // The format check comes first: nothing malformed reaches the store.
+    if (!isTokenFormat(presented)) return { status: 'invalid', reason: 'malformed' }
+    const d = this.#d
+    const now = d.now()
+    const successor = d.graceMs > 0 ? deriveSuccessor(d.successorKey as Buffer, presented) : generateToken()
+    const result = await d.tokens.consume(hashToken(presented), new Date(now), {
+      hash: hashToken(successor),
+      expiresAt: new Date(now + d.idleMs)
+    })
+    if (result.status === 'unknown') return { status: 'invalid', reason: 'unknown' }
+    const family = result.family
+    if (result.status === 'reused') {
+      const replay = await this.#replay(presented, result.token.consumedAt, result.token.replacedBy, family, now)
+      if (replay !== null) return replay
+      return this.#reuse(family, now)
+    }
+    return this.#complete(family, successor, result.successor?.expiresAt ?? new Date(now + d.idleMs), false)
+  }
+
+  async #complete (family: RefreshFamilyRecord, refreshToken: string, tokenExpiry: Date, replay: boolean): Promise<RotationResult> {
+    const d = this.#d
+    const user = await d.users.findById(family.userId)
+    if (user === null || user.disabled) {
+      // A disabled or deleted account keeps no session.
+      await d.tokens.revokeFamily(family.id, new Date(d.now()), 'user_disabled')
+      return { status: 'invalid', reason: 'user' }
+    }
+    const access = await d.issueAccess(withoutHash(user))
+    const expiresAt = new Date(Math.min(tokenExpiry.getTime(), family.expiresAt.getTime()))
+    return { status: 'ok', access, refreshToken, expiresAt, familyId: family.id, userId: family.userId, replay }
+  }
+
+  /**
+   * Inside the grace window, the token rotated most recently (its successor
+   * still unused) gets that same successor again: the client probably lost
+   * the response. The successor is re-derived and checked against its stored
+   * hash, so it was never stored in plaintext.
+   */
+  async #replay (presented: string, consumedAt: Date | null, replacedBy: string | null, family: RefreshFamilyRecord, now: number): Promise<RotationResult | null> {
+    const d = this.#d
+    if (d.graceMs === 0 || consumedAt === null || replacedBy === null) return null
+    if (now >= consumedAt.getTime() + d.graceMs) return null
+    if (family.revokedAt !== null || family.expiresAt.getTime() <= now) return null
+    const child = await d.tokens.findById(replacedBy)
+    if (child === null || child.consumedAt !== null || child.expiresAt.getTime() <= now) return null
+    const successor = deriveSuccessor(d.successorKey as Buffer, presented)
+    if (!hashesEqual(hashToken(successor), child.hash)) return null
+    return this.#complete(family, successor, child.expiresAt, true)
+  }
+
+  async #reuse (family: RefreshFamilyRecord, now: number): Promise<RotationResult> {
+    const revoked = await this.#d.tokens.revokeFamily(family.id, new Date(now), 'reuse')
+    // One alarm per attacked family: the call that revoked it raises it, and so
+    // does a replay into a family closed for another reason (a token stolen
+    // before a logout is still a theft). Concurrent replays that lost the race
+    // to revoke it are recorded but do not raise it again.
+    const alarm = revoked || (family.revokedAt !== null && family.revokeReason !== 'reuse')
+    return { status: 'reuse', familyId: family.id, userId: family.userId, alarm }
+  }
+}

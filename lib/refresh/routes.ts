@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { challenge } from '../core/challenge.js'
+import { errors } from '../core/errors.js'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import { clearCookies, readCookie, REFRESH_COOKIE, SESSION_COOKIE, type CookiePaths } from './cookies.js'
+import type { ResolvedRefreshOptions } from './options.js'
+import type { RefreshApi } from './plugin.js'
+import type { Rotation } from './rotation.js'
+
+/** Everything the routes need, built once by the plugin. */
+export interface RefreshRuntime {
+  gk: Gatekeeper
+  options: ResolvedRefreshOptions
+  rotation: Rotation
+  api: RefreshApi
+  paths: CookiePaths
+  usesBody: boolean
+  usesCookie: boolean
+  checkCsrf: (request: FastifyRequest) => void
+  deliver: (reply: FastifyReply, token: string, sessionId: string, expiresAt: Date) => Record<string, unknown>
+}
+
+/** Refresh bodies are one short field; anything bigger is refused unread. */
+const BODY_LIMIT = 4 * 1024
+
+function noStore (reply: FastifyReply): void {
+  // RFC 6749 §5.1: responses carrying tokens must not be cached.
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+}
+
+/** The caller, who must be a person: sessions are people's, not applications'. */
+function person (request: FastifyRequest): string {
+  const auth = request.auth
+  if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+  return auth.subject
+}
+
+/**
+ * The refresh, logout-everywhere and session routes. Registered as an
+ * encapsulated plugin so its JSON parser, which takes an empty body as no
+ * body (a cookie client may POST nothing), stays on these routes.
+ */
+export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRuntime): Promise<void> {
+  const { gk, rotation, api, paths, options } = rt
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined)
+    else json(request, body as string, done)
+  })
+
+  function invalidGrant (reply: FastifyReply): never {
+    reply.header('www-authenticate', challenge('Bearer', gk.realm, 'invalid_token'))
+    throw new errors.GK_INVALID_GRANT()
+  }
+
+  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function refreshToken (request, reply) {
+    noStore(reply)
+    let presented: unknown
+    let fromCookie = false
+    const body = request.body as Record<string, unknown> | null | undefined
+    if (rt.usesBody && body !== null && typeof body === 'object' && body.refreshToken !== undefined) {
+      presented = body.refreshToken
+    } else if (rt.usesCookie) {
+      presented = readCookie(request, REFRESH_COOKIE)
+      fromCookie = presented !== null
+    }
+    // The browser attaches the cookie to cross-site requests on its own: demand the CSRF defence.
+    if (fromCookie) rt.checkCsrf(request)
+    const result = await rotation.rotate(presented)
+    if (result.status !== 'ok') {
+      if (result.status === 'reuse') {
+        gk.record({ type: 'refresh.reuse_detected', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId }, request)
+        if (result.alarm) {
+          const ua = request.headers['user-agent']
+          gk.emit('anomaly', {
+            type: 'refresh_reuse',
+            time: new Date(gk.now()),
+            familyId: result.familyId,
+            userId: result.userId,
+            ip: request.ip,
+            userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
+          })
+        }
+      }
+      if (fromCookie) clearCookies(reply, paths)
+      invalidGrant(reply)
+    }
+    gk.record({ type: 'token.refreshed', outcome: 'success', subject: result.userId, userId: result.userId, familyId: result.familyId, replay: result.replay }, request)
+    return { ...result.access, ...rt.deliver(reply, result.refreshToken, result.familyId, result.expiresAt) }
+  })
+
+  const logoutAll = options.routes.logoutAll
+  if (logoutAll !== false) {
+    app.post(logoutAll, { bodyLimit: BODY_LIMIT }, async function logoutEverywhere (request, reply) {
+      const userId = person(request)
+      const revoked = await api.revokeAll(userId, 'logout_all', request)
+      gk.record({ type: 'logout', outcome: 'success', subject: userId, userId, scope: 'all', sessions: revoked }, request)
+      if (rt.usesCookie) clearCookies(reply, paths)
+      noStore(reply)
+      return { revoked }
+    })
+  }
+
+  const sessions = options.routes.sessions
+  if (sessions !== false) {
+    const currentOf = (request: FastifyRequest): string | null => rt.usesCookie ? readCookie(request, SESSION_COOKIE) : null
+
+    app.get(sessions, async function listSessions (request, reply) {
+      const userId = person(request)
+      noStore(reply)
+      return { sessions: await api.sessions(userId, currentOf(request)) }
+    })
+
+    app.delete(`${sessions}/:id`, async function revokeSession (request, reply) {
+      const userId = person(request)
+      const { id } = request.params as { id: string }
+      // Another user's session is answered exactly like an unknown one.
+      if (!await api.revokeSession(userId, id, request)) throw new errors.GK_NOT_FOUND('session')
+      if (currentOf(request) === id) clearCookies(reply, paths)
+      reply.code(204).send()
+    })
+  }
+}
