@@ -28,3 +28,4 @@ export {
 export type * from './stores/types.js'
 export { normalizeLogin } from './stores/types.js'
 export { jwt, type JwtOptions, type JwtApi, type LoginGuard, type LoginExtension, type LogoutExtension, type PublicUser, type IssuedToken } from './jwt/index.js'
+export { apiKey, type ApiKeyOptions, type ApiKeyService, type ApiKeyInfo, type CreateApiKeyInput, type CreatedApiKey, type RotatedApiKey } from './api-key/index.js'
