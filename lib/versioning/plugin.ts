@@ -74,8 +74,9 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
     return v.spec.sunsetAt !== null && now >= v.spec.sunsetAt
   }
 
-  function routeOf (request: FastifyRequest): string {
-    return `${request.method} ${request.routeOptions.url ?? matchVersion(request.url, prefix)?.version ?? ''}`
+  /** The route pattern for audit events; never the raw path, which may carry secrets in its query. */
+  function routeOf (request: FastifyRequest, v: VersionRuntime): string {
+    return `${request.method} ${request.routeOptions.url ?? `${prefix}/${v.spec.name}/*`}`
   }
 
   /** Marks the request as `v`'s, sets the version's headers, and refuses it once `v` is sunset. */
@@ -91,7 +92,7 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
     if (isGone(v, app.gatekeeper.now())) {
       // Before any strategy runs: a dead version checks no credential.
       if (throttle.take(`gone\0${v.spec.name}\0${request.ip}`, app.gatekeeper.now())) {
-        gk.record({ type: 'version.gone', outcome: 'failure', reason: 'GK_VERSION_GONE', version: v.spec.name, route: routeOf(request) }, request)
+        gk.record({ type: 'version.gone', outcome: 'failure', reason: 'GK_VERSION_GONE', version: v.spec.name, route: routeOf(request, v) }, request)
       }
       throw new errors.GK_VERSION_GONE(v.spec.name)
     }
@@ -150,7 +151,7 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
         gk.record({
           type: 'version.deprecated_call',
           version: name,
-          route: routeOf(request),
+          route: routeOf(request, v),
           deprecated: new Date(v.spec.deprecatedAt).toISOString(),
           sunset: v.spec.sunsetAt === null ? null : new Date(v.spec.sunsetAt).toISOString(),
           successor: v.spec.successor

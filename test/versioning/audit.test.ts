@@ -61,3 +61,10 @@ t.test('no event before the deprecation date nor for a current version', async (
   await settle()
   t.equal(calls().length, 0)
 })
+
+t.test('a path the deprecated version does not serve is audited under the version pattern, not the raw path', async (t) => {
+  const { app: a, calls } = await app(t, DEPRECATED)
+  await a.inject({ url: '/api/v1/nothing?api_key=secret', headers: BEARER })
+  await settle()
+  t.equal(calls()[0]?.route, 'GET /api/v1/*')
+})
