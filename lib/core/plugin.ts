@@ -5,6 +5,7 @@ import { isValidRealm } from './challenge.js'
 import { configError } from './errors.js'
 import { Gatekeeper } from './gatekeeper.js'
 import { parseDefaultAuth, type RoutePolicy } from './policy.js'
+import { parseProtection, setupProtection } from '../protection/setup.js'
 import type { AuthContext, GatekeeperOptions, RouteAuthConfig, StrategyName } from './types.js'
 import './augment.js'
 
@@ -45,6 +46,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   const now = opts.now ?? Date.now
   const defaultAuth = parseDefaultAuth(opts.defaultAuth)
   const strict = opts.strict === true
+  const protection = parseProtection(opts)
   await opts.store.init?.()
   const audit = new AuditTrail(app.log, now, opts.audit ?? {})
   const gk = new Gatekeeper({ store: opts.store, realm: opts.realm ?? 'api', defaultAuth, now, logger: app.log, audit })
@@ -55,6 +57,8 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
     return gk.can(this.auth, permission, ownerId)
   })
   app.decorate('authenticate', gk.authenticate())
+  // Before any route is added: the rate limiter attaches its hook to each route in onRoute.
+  await setupProtection(app, gk, protection)
 
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as Record<string | symbol, unknown>

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { BruteForceOptions, RateLimitOptions } from '../protection/options.js'
 import type { GatekeeperStore } from '../stores/types.js'
 
 /** The strategies shipped with the library; plugins may register others. */
@@ -113,10 +114,10 @@ export interface GatekeeperOptions {
   /** The realm named in `WWW-Authenticate` challenges (default `'api'`). */
   realm?: string
   audit?: AuditOptions
-  /** Rate limiting (see the protection docs). */
-  rateLimit?: Record<string, unknown> | false
-  /** Brute-force protection of logins (see the protection docs). */
-  bruteForce?: Record<string, unknown> | false
+  /** Rate limiting per caller with `@fastify/rate-limit` (off unless given; `true` for the defaults). See docs/protection.md. */
+  rateLimit?: RateLimitOptions | boolean
+  /** Brute-force protection of logins (on with the defaults unless `false`). See docs/protection.md. */
+  bruteForce?: BruteForceOptions | boolean
   /** An ioredis client shared by counters and the revocation bus. */
   redis?: unknown
   /** A clock, for tests (default `Date.now`). */

@@ -1,0 +1,173 @@
+/**
+ * Counters for rate limits and login protection, behind a small interface so
+ * that a shared backend (Redis) can replace the in-memory one. Every method
+ * is atomic per key: two concurrent calls on one key never lose an update.
+ */
+
+/** A counter's value and the time (ms since the epoch) at which it is forgotten. */
+export interface CounterValue {
+  value: number
+  expiresAt: number
+}
+
+/** The hits of a sliding window. */
+export interface WindowHits {
+  /** Hits inside the window (at most the `keep` given to {@link CounterStore.hit}). */
+  count: number
+  /** Time of the oldest hit counted, or `null` when there is none. */
+  oldest: number | null
+}
+
+/** Where protection keeps its counters. Implementations: {@link MemoryCounterStore}; Redis later. */
+export interface CounterStore {
+  /**
+   * Adds 1 to `key` and returns the new value. A missing or expired key
+   * starts at 1 and expires `ttlMs` from now (a fixed window); with
+   * `slide: true` every increment pushes the expiry to `ttlMs` from now.
+   */
+  increment (key: string, ttlMs: number, slide?: boolean): Promise<CounterValue>
+  /** The value of `key`, or `null` when it is missing or expired. */
+  get (key: string): Promise<CounterValue | null>
+  /** Sets `key` to `value`, expiring `ttlMs` from now. */
+  set (key: string, value: number, ttlMs: number): Promise<void>
+  /** Sets `key` to `value` only when it is missing or expired; `true` when it was set (one caller of many wins). */
+  setIfAbsent (key: string, value: number, ttlMs: number): Promise<boolean>
+  /** Forgets `key`, whatever it holds. */
+  delete (key: string): Promise<void>
+  /**
+   * Adds a hit at the current time to the sliding window `key` and returns
+   * the hits of the last `windowMs`. Only the newest `keep` hits are kept,
+   * which bounds memory and is enough to tell whether a limit of `keep` is reached.
+   */
+  hit (key: string, windowMs: number, keep: number): Promise<WindowHits>
+  /** The hits of the last `windowMs` in window `key`, without adding one. */
+  hits (key: string, windowMs: number): Promise<WindowHits>
+}
+
+/** Options of {@link MemoryCounterStore}. */
+export interface MemoryCounterOptions {
+  /** Most keys held; past it the least recently used are forgotten (default 100000). */
+  maxKeys?: number
+  /** The clock, in ms (default `Date.now`); pass `app.gatekeeper.now` so tests control time. */
+  now?: () => number
+}
+
+type Entry =
+  | { kind: 'counter', value: number, expiresAt: number }
+  | { kind: 'window', times: number[], expiresAt: number }
+
+/**
+ * Counters in this process's memory. Bounded: at most `maxKeys` keys; when
+ * full, expired keys are swept (at most once a second) and otherwise the
+ * least recently used key is dropped. Not shared between instances.
+ */
+export class MemoryCounterStore implements CounterStore {
+  readonly #map = new Map<string, Entry>()
+  readonly #max: number
+  readonly #now: () => number
+  #lastSweep = Number.NEGATIVE_INFINITY
+
+  constructor (options: MemoryCounterOptions = {}) {
+    const max = options.maxKeys ?? 100_000
+    if (!Number.isInteger(max) || max < 1) throw new TypeError('maxKeys must be a positive integer')
+    this.#max = max
+    this.#now = options.now ?? Date.now
+  }
+
+  /** How many keys are held (expired ones included until swept). */
+  get size (): number {
+    return this.#map.size
+  }
+
+  async increment (key: string, ttlMs: number, slide = false): Promise<CounterValue> {
+    const now = this.#now()
+    const e = this.#live(key, now)
+    if (e === undefined || e.kind !== 'counter') {
+      const fresh = { kind: 'counter' as const, value: 1, expiresAt: now + ttlMs }
+      this.#put(key, fresh)
+      return { value: 1, expiresAt: fresh.expiresAt }
+    }
+    e.value++
+    if (slide) e.expiresAt = now + ttlMs
+    return { value: e.value, expiresAt: e.expiresAt }
+  }
+
+  async get (key: string): Promise<CounterValue | null> {
+    const e = this.#live(key, this.#now())
+    return e === undefined || e.kind !== 'counter' ? null : { value: e.value, expiresAt: e.expiresAt }
+  }
+
+  async set (key: string, value: number, ttlMs: number): Promise<void> {
+    this.#put(key, { kind: 'counter', value, expiresAt: this.#now() + ttlMs })
+  }
+
+  async setIfAbsent (key: string, value: number, ttlMs: number): Promise<boolean> {
+    if (this.#live(key, this.#now()) !== undefined) return false
+    await this.set(key, value, ttlMs)
+    return true
+  }
+
+  async delete (key: string): Promise<void> {
+    this.#map.delete(key)
+  }
+
+  async hit (key: string, windowMs: number, keep: number): Promise<WindowHits> {
+    const now = this.#now()
+    let e = this.#live(key, now)
+    if (e === undefined || e.kind !== 'window') {
+      e = { kind: 'window', times: [], expiresAt: 0 }
+      this.#put(key, e)
+    }
+    e.times = inWindow(e.times, now, windowMs)
+    e.times.push(now)
+    if (e.times.length > keep) e.times.splice(0, e.times.length - keep)
+    e.expiresAt = now + windowMs
+    return { count: e.times.length, oldest: e.times[0] ?? null }
+  }
+
+  async hits (key: string, windowMs: number): Promise<WindowHits> {
+    const now = this.#now()
+    const e = this.#live(key, now)
+    if (e === undefined || e.kind !== 'window') return { count: 0, oldest: null }
+    const times = inWindow(e.times, now, windowMs)
+    return { count: times.length, oldest: times[0] ?? null }
+  }
+
+  /** The entry of `key` if it has not expired, marked as most recently used. */
+  #live (key: string, now: number): Entry | undefined {
+    const e = this.#map.get(key)
+    if (e === undefined) return undefined
+    this.#map.delete(key)
+    if (e.expiresAt <= now) return undefined
+    this.#map.set(key, e)
+    return e
+  }
+
+  #put (key: string, e: Entry): void {
+    this.#map.delete(key)
+    if (this.#map.size >= this.#max) this.#makeRoom()
+    this.#map.set(key, e)
+  }
+
+  #makeRoom (): void {
+    const now = this.#now()
+    // A full sweep is O(n): at most once a second, so a flood of new keys cannot make every insert scan the map.
+    if (now - this.#lastSweep >= 1000) {
+      this.#lastSweep = now
+      for (const [k, e] of this.#map) if (e.expiresAt <= now) this.#map.delete(k)
+    }
+    if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value as string)
+  }
+}
+
+function inWindow (times: number[], now: number, windowMs: number): number[] {
+  const from = now - windowMs
+  let i = 0
+  while (i < times.length && (times[i] as number) <= from) i++
+  return i === 0 ? times : times.slice(i)
+}
+
+/** An in-memory {@link CounterStore}. */
+export function memoryCounters (options: MemoryCounterOptions = {}): MemoryCounterStore {
+  return new MemoryCounterStore(options)
+}

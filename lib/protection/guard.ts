@@ -1,0 +1,77 @@
+import type { FastifyRequest } from 'fastify'
+import { errors } from '../core/errors.js'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import type { LoginGuard } from '../jwt/types.js'
+import { normalizeLogin } from '../stores/types.js'
+import type { StuffingDetector } from './anomaly.js'
+import type { BruteForce } from './brute-force.js'
+import { clientAddress } from './ip.js'
+
+/** Seconds for a `Retry-After` header: whole, at least 1. */
+export function retryAfterSeconds (ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000))
+}
+
+/**
+ * Throws `GK_ACCOUNT_LOCKED` carrying a `Retry-After` header. One body for
+ * every refusal — known or unknown account, account or address limit — so a
+ * lockout reveals nothing about which names exist.
+ */
+export function refuse (retryAfterMs: number): never {
+  const err = new errors.GK_ACCOUNT_LOCKED() as Error & { headers?: Record<string, string> }
+  // RFC 9110 §10.2.3; Fastify's error handler copies `headers` onto the reply.
+  err.headers = { 'retry-after': String(retryAfterSeconds(retryAfterMs)) }
+  throw err
+}
+
+/**
+ * The login guard of brute-force protection (added to the jwt plugin with
+ * `addLoginGuard`). Records `login.locked` when an account or address gets
+ * locked and emits `anomaly` events for credential stuffing.
+ */
+export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: StuffingDetector | null): LoginGuard {
+  // The login as the attempt named it, for onSuccess (which receives only the user).
+  const attempted = new WeakMap<FastifyRequest, string>()
+  const blockMs = bf.settings.stuffing?.blockMs ?? null
+  return {
+    async before (request, login) {
+      const refusal = await bf.admit(login.login, request.ip)
+      if (refusal !== null) {
+        request.log.info({ lockScope: refusal.scope }, 'gatekeeper: login refused by brute-force protection')
+        refuse(refusal.retryAfterMs)
+      }
+      attempted.set(request, login.login)
+    },
+    async onFailure (request, login, user) {
+      const out = await bf.failure(login.login, request.ip)
+      if (out.lockedForMs !== null) {
+        gk.record({
+          type: 'login.locked',
+          outcome: 'failure',
+          reason: 'GK_ACCOUNT_LOCKED',
+          scope: 'account',
+          login: login.login,
+          userId: user?.id ?? null,
+          lockedFor: retryAfterSeconds(out.lockedForMs),
+          lockout: out.level,
+          consecutiveFailures: out.streak
+        }, request)
+      }
+      if (out.ipRefusedForMs !== null) {
+        gk.record({ type: 'login.locked', outcome: 'failure', reason: 'GK_ACCOUNT_LOCKED', scope: 'ip', lockedFor: retryAfterSeconds(out.ipRefusedForMs) }, request)
+      }
+      if (stuffing === null) return
+      const report = stuffing.observe(clientAddress(request.ip), login.login, gk.now())
+      if (report === null) return
+      request.log.warn({ anomaly: report }, 'gatekeeper: credential stuffing suspected')
+      gk.emit('anomaly', report)
+      if (blockMs !== null) {
+        await bf.block(request.ip, blockMs)
+        gk.record({ type: 'login.locked', outcome: 'failure', reason: 'GK_ACCOUNT_LOCKED', scope: 'blocked', lockedFor: retryAfterSeconds(blockMs) }, request)
+      }
+    },
+    async onSuccess (request, user) {
+      await bf.success(attempted.get(request) ?? normalizeLogin(user.username))
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
+import { errors } from '../core/errors.js'
+import type { GatekeeperStore } from '../stores/types.js'
+import type { CounterStore } from './counters.js'
+import { clientAddress } from './ip.js'
+import type { RateLimitSettings } from './options.js'
+
+/**
+ * The caller a request is counted against: the API key (`key:<id>`), else
+ * the authenticated subject (`sub:<id>`), else the client address
+ * (`ip:<address>`, IPv6 per /64). Prefixes keep the three kinds apart.
+ */
+export function rateLimitKey (request: FastifyRequest): string {
+  const auth = request.auth
+  if (auth !== null && auth !== undefined) {
+    if (typeof auth.keyId === 'string') return `key:${auth.keyId}`
+    return `sub:${auth.subject}`
+  }
+  return `ip:${clientAddress(request.ip)}`
+}
+
+type Callback = (err: Error | null, result?: { current: number, ttl: number }) => void
+
+/**
+ * A `@fastify/rate-limit` store class over a {@link CounterStore}, so the
+ * limiter counts where brute-force protection counts (memory now, Redis
+ * when configured) and follows the gatekeeper's clock.
+ */
+export function rateLimitStore (counters: CounterStore, now: () => number): new (params: unknown) => object {
+  let anonymous = 0
+  class GatekeeperRateLimitStore {
+    readonly #ns: string
+    constructor (_params: unknown, ns = 'rl:') {
+      this.#ns = ns
+    }
+
+    incr (key: string, cb: Callback, timeWindow: number): void {
+      counters.increment(this.#ns + key, timeWindow).then(
+        (v) => { cb(null, { current: v.value, ttl: Math.max(0, v.expiresAt - now()) }) },
+        (err: Error) => { cb(err) })
+    }
+
+    read (key: string, cb: Callback): void {
+      counters.get(this.#ns + key).then(
+        (v) => { cb(null, v === null ? { current: 0, ttl: 0 } : { current: v.value, ttl: Math.max(0, v.expiresAt - now()) }) },
+        (err: Error) => { cb(err) })
+    }
+
+    // A route with its own config.rateLimit counts in its own namespace.
+    child (params: { routeInfo?: { method?: unknown, url?: unknown } }): GatekeeperRateLimitStore {
+      const r = params.routeInfo
+      const ns = typeof r?.url === 'string' ? `rl:${String(r.method)}:${r.url}:` : `rl:#${++anonymous}:`
+      return new GatekeeperRateLimitStore(params, ns)
+    }
+  }
+  return GatekeeperRateLimitStore
+}
+
+interface KeyLimit { max: number, timeWindow: number }
+
+/**
+ * Per-key limits: an API key's record may carry its own `rateLimit`. Looked
+ * up by key id with a short cache (a key's limit is fixed at creation), and
+ * once per request.
+ */
+export class KeyLimits {
+  readonly #cache = new Map<string, { limit: KeyLimit | null, until: number }>()
+  readonly #perRequest = new WeakMap<FastifyRequest, Promise<KeyLimit | null>>()
+
+  constructor (
+    private readonly store: GatekeeperStore,
+    private readonly now: () => number,
+    private readonly log: FastifyBaseLogger,
+    private readonly ttlMs = 30_000,
+    private readonly max = 10_000
+  ) {}
+
+  /** The limit of the request's API key, or `null` when it has none (or the request has no key). */
+  of (request: FastifyRequest): Promise<KeyLimit | null> {
+    let p = this.#perRequest.get(request)
+    if (p === undefined) {
+      p = this.#lookup(request.auth?.keyId)
+      this.#perRequest.set(request, p)
+    }
+    return p
+  }
+
+  async #lookup (keyId: string | undefined): Promise<KeyLimit | null> {
+    if (typeof keyId !== 'string') return null
+    const now = this.now()
+    const hit = this.#cache.get(keyId)
+    if (hit !== undefined && hit.until > now) return hit.limit
+    let limit: KeyLimit | null = null
+    try {
+      const record = await this.store.apiKeys.findById(keyId)
+      limit = record?.rateLimit ?? null
+    } catch (err) {
+      // The caller was authenticated a moment ago; the default limit still applies.
+      this.log.warn({ err, keyId }, 'gatekeeper: could not read the rate limit of an API key')
+      return null
+    }
+    if (this.#cache.size >= this.max) this.#cache.delete(this.#cache.keys().next().value as string)
+    this.#cache.set(keyId, { limit, until: now + this.ttlMs })
+    return limit
+  }
+}
+
+/**
+ * Registers `@fastify/rate-limit` keyed by {@link rateLimitKey}. Its hooks
+ * are added to each route in `onRequest`; route-level hooks run after the
+ * core's global onRequest authentication, so `request.auth` is known when
+ * the key is chosen, and an over-limit caller is refused before its body
+ * is read.
+ */
+export async function registerRateLimit (app: FastifyInstance, settings: RateLimitSettings, counters: CounterStore, now: () => number): Promise<void> {
+  const keys = settings.perKey ? new KeyLimits(app.gatekeeper.store, now, app.log) : null
+  await app.register(rateLimit, {
+    global: settings.global,
+    hook: 'onRequest',
+    max: keys === null ? settings.max : async (request: FastifyRequest) => (await keys.of(request))?.max ?? settings.max,
+    timeWindow: keys === null ? settings.timeWindow : async (request: FastifyRequest) => (await keys.of(request))?.timeWindow ?? settings.timeWindow,
+    keyGenerator: rateLimitKey,
+    ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
+    store: rateLimitStore(counters, now) as never,
+    // IETF draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/-Reset, plus Retry-After on 429.
+    enableDraftSpec: true,
+    errorResponseBuilder: (_request, context) => new errors.GK_RATE_LIMITED(context.after)
+  })
+}

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import type { LoginGuard } from '../jwt/types.js'
+import { normalizeLogin } from '../stores/types.js'
+import { StuffingDetector } from './anomaly.js'
+import { BruteForce } from './brute-force.js'
+import { memoryCounters, type CounterStore } from './counters.js'
+import { bruteForceGuard } from './guard.js'
+import { parseBruteForce, parseRateLimit, type BruteForceSettings, type RateLimitSettings } from './options.js'
+import { registerRateLimit } from './rate-limit.js'
+
+/** `app.gatekeeper.protection`: brute-force state and its administration. */
+export interface ProtectionApi {
+  /** Brute-force protection, or `null` when `bruteForce: false`. */
+  readonly bruteForce: BruteForce | null
+  /** The login guard, for a login route of your own (the jwt plugin's is guarded already). */
+  readonly loginGuard: LoginGuard | null
+  /** The counters of brute-force protection. */
+  readonly counters: CounterStore
+  /** Lifts the lockout of an account (its username) and forgets its failures. */
+  unlock (username: string): Promise<void>
+}
+
+declare module '../core/gatekeeper.js' {
+  interface Gatekeeper {
+    /** Rate-limit and brute-force protection state (set by the core). */
+    protection?: ProtectionApi
+  }
+}
+
+/** Normalised protection options. */
+export interface ProtectionSettings {
+  readonly rateLimit: RateLimitSettings | null
+  readonly bruteForce: BruteForceSettings | null
+}
+
+/** Validates `rateLimit` and `bruteForce` (GK_CONFIG on a bad value); called before any hook is added. */
+export function parseProtection (opts: { rateLimit?: unknown, bruteForce?: unknown }): ProtectionSettings {
+  return Object.freeze({ rateLimit: parseRateLimit(opts.rateLimit), bruteForce: parseBruteForce(opts.bruteForce) })
+}
+
+/**
+ * Wires protection into the app: registers the rate limiter, builds
+ * brute-force protection and, when the app is ready, adds its guard to the
+ * jwt plugin's login route. Called by the core plugin.
+ */
+export async function setupProtection (app: FastifyInstance, gk: Gatekeeper, settings: ProtectionSettings): Promise<void> {
+  if (settings.rateLimit !== null) {
+    await registerRateLimit(app, settings.rateLimit, memoryCounters({ now: gk.now, maxKeys: settings.rateLimit.maxKeys }), gk.now)
+  }
+  const bf = settings.bruteForce
+  // A separate store: a flood of rate-limit callers must not evict a lockout.
+  const counters = memoryCounters({ now: gk.now, maxKeys: bf?.maxKeys ?? 100 })
+  const bruteForce = bf === null ? null : new BruteForce(counters, bf, gk.now)
+  const stuffing = bf?.stuffing == null ? null : new StuffingDetector(bf.stuffing.accounts, bf.stuffing.windowMs)
+  const loginGuard = bruteForce === null ? null : bruteForceGuard(gk, bruteForce, stuffing)
+  gk.protection = Object.freeze({
+    bruteForce,
+    loginGuard,
+    counters,
+    async unlock (username: string) {
+      await bruteForce?.unlock(normalizeLogin(username))
+    }
+  })
+  if (loginGuard === null) return
+  // The jwt plugin registers after the core; by onReady it has, and its guards are read per request.
+  app.addHook('onReady', async () => {
+    if (gk.jwt !== undefined) gk.jwt.addLoginGuard(loginGuard)
+  })
+}
