@@ -8,7 +8,7 @@ import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Gate } from '../core/policy.js'
 import { deprecationValue, encodeUriReference, linkValue, sunsetValue } from './headers.js'
 import { byVersionNumber, matchVersion } from './match.js'
-import { normalizePrefix, parseOptions, type VersioningOptions, type VersionSpec } from './options.js'
+import { parseOptions, type VersioningOptions, type VersionSpec } from './options.js'
 import { Throttle } from './throttle.js'
 
 /** Registers a plugin under a version's prefix; see {@link Gatekeeper.version}. */
@@ -60,6 +60,15 @@ function runtimeOf (spec: VersionSpec, prefix: string): VersionRuntime {
   return Object.freeze({ spec, headers, link: links.length === 0 ? null : links.join(', '), linkTail: tail === '' ? '' : `, ${tail}` })
 }
 
+/** An `opts.prefix` given to `version()`: a path below the version, route parameters allowed. */
+function subPrefix (value: unknown): string {
+  if (value === undefined || value === '' || value === '/') return ''
+  if (typeof value !== 'string' || !value.startsWith('/') || value.includes('?') || value.includes('#')) {
+    return configError(`version(): opts.prefix must be a path below the version such as '/admin' (got '${String(value)}')`)
+  }
+  return value.endsWith('/') ? value.slice(0, -1) : value
+}
+
 async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions): Promise<void> {
   const config = parseOptions(opts)
   const gk: Gatekeeper = app.gatekeeper
@@ -89,9 +98,10 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
         ? v.link
         : linkValue(`${prefix}/${v.spec.successor as string}${encodeUriReference(rest)}`, 'successor-version') + v.linkTail)
     }
-    if (isGone(v, app.gatekeeper.now())) {
+    const now = gk.now()
+    if (isGone(v, now)) {
       // Before any strategy runs: a dead version checks no credential.
-      if (throttle.take(`gone\0${v.spec.name}\0${request.ip}`, app.gatekeeper.now())) {
+      if (throttle.take(`gone\0${v.spec.name}\0${request.ip}`, now)) {
         gk.record({ type: 'version.gone', outcome: 'failure', reason: 'GK_VERSION_GONE', version: v.spec.name, route: routeOf(request, v) }, request)
       }
       throw new errors.GK_VERSION_GONE(v.spec.name)
@@ -127,7 +137,7 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
     if (m === null) return done()
     const v = runtimes.get(m.version)
     if (v === undefined) {
-      const now = app.gatekeeper.now()
+      const now = gk.now()
       const served = names.filter((n) => !isGone(runtimes.get(n) as VersionRuntime, now))
       const asked = m.version.length <= 11 ? `API version ${m.version} does not exist` : 'this API version does not exist'
       return done(new errors.GK_NOT_FOUND(`${asked}; supported versions: ${served.join(', ') || 'none'}`))
@@ -142,15 +152,15 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
 
   app.addHook('onResponse', function versionDeprecatedCall (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const name = request.apiVersion
-    if (name === null || reply.statusCode === 410) return done()
-    const v = runtimes.get(name) as VersionRuntime
-    const now = app.gatekeeper.now()
+    const v = name === null ? undefined : runtimes.get(name)
+    if (v === undefined || reply.statusCode === 410) return done()
+    const now = gk.now()
     if (v.spec.deprecatedAt !== null && now >= v.spec.deprecatedAt) {
       const caller = request.auth === null ? `ip:${request.ip}` : `sub:${request.auth.subject}`
-      if (throttle.take(`dep\0${name}\0${caller}`, now)) {
+      if (throttle.take(`dep\0${v.spec.name}\0${caller}`, now)) {
         gk.record({
           type: 'version.deprecated_call',
-          version: name,
+          version: v.spec.name,
           route: routeOf(request, v),
           deprecated: new Date(v.spec.deprecatedAt).toISOString(),
           sunset: v.spec.sunsetAt === null ? null : new Date(v.spec.sunsetAt).toISOString(),
@@ -176,7 +186,7 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
 
   gk.version = function version (name: string, plugin: FastifyPluginAsync | FastifyPluginCallback, options?: FastifyPluginOptions) {
     if (!runtimes.has(name)) configError(`version('${name}'): not a declared version (declared: ${names.join(', ')})`)
-    const below = options?.prefix === undefined ? '' : normalizePrefix(options.prefix)
+    const below = subPrefix(options?.prefix)
     return app.register(plugin as FastifyPluginAsync, { ...options, prefix: `${prefix}/${name}${below}` })
   }
 }

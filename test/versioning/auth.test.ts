@@ -94,8 +94,33 @@ t.test('a version naming an unregistered strategy stops the app from starting', 
   await t.rejects(async () => { await app.ready() }, { code: 'GK_CONFIG', message: /strategy 'oauth2', which is not registered/ })
 })
 
-t.test('version() refuses an undeclared version', async (t) => {
+t.test('version() refuses an undeclared version and a prefix that is not a path', async (t) => {
   const { app } = await build()
   t.teardown(() => app.close())
   t.throws(() => app.gatekeeper.version('v3', routes), { code: 'GK_CONFIG', message: /version\('v3'\): not a declared version \(declared: v1, v2\)/ })
+  for (const prefix of ['admin', '/a?b', 42]) {
+    t.throws(() => app.gatekeeper.version('v1', routes, { prefix }), { code: 'GK_CONFIG', message: /opts\.prefix must be a path/ }, String(prefix))
+  }
+})
+
+t.test('version() accepts route parameters below the version', async (t) => {
+  const { app } = await build()
+  t.teardown(() => app.close())
+  await app.gatekeeper.version('v2', async (v2) => {
+    v2.get('/posts', async (request) => ({ user: (request.params as { user: string }).user, version: request.apiVersion }))
+  }, { prefix: '/users/:user/' })
+  await app.gatekeeper.version('v2', async (v2) => { v2.get('/root', async () => 'root') }, { prefix: '/' })
+  await app.ready()
+  t.same((await app.inject({ url: '/api/v2/users/ann/posts', headers: BEARER })).json(), { user: 'ann', version: 'v2' })
+  t.equal((await app.inject({ url: '/api/v2/root', headers: BEARER })).statusCode, 200)
+})
+
+t.test('a request whose apiVersion a handler overwrote is not audited and does not fail', async (t) => {
+  const { app, events } = await build({ now: Date.UTC(2026, 6, 1) })
+  t.teardown(() => app.close())
+  app.get('/api/v1/odd', async (request) => { request.apiVersion = 'v7'; return 'odd' })
+  const res = await app.inject({ url: '/api/v1/odd', headers: BEARER })
+  t.equal(res.statusCode, 200)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(events.filter((e) => e.type === 'version.deprecated_call').length, 0)
 })
