@@ -37,8 +37,9 @@ export function intersect (a: boolean | 'own', b: boolean | 'own'): boolean | 'o
 }
 
 /**
- * A bounded map: when full, the oldest entry goes. Reading an entry makes it
- * the newest, so hot keys stay.
+ * A bounded map: when full, the least recently used entry goes. Recency is
+ * only tracked once the map is full, so hits stay a single lookup until
+ * there is pressure.
  */
 export class BoundedCache<V> {
   readonly #map = new Map<string, V>()
@@ -46,7 +47,7 @@ export class BoundedCache<V> {
 
   get (key: string): V | undefined {
     const v = this.#map.get(key)
-    if (v !== undefined) {
+    if (v !== undefined && this.#map.size >= this.max) {
       this.#map.delete(key)
       this.#map.set(key, v)
     }

@@ -1,6 +1,6 @@
 import type { PermissionModel } from '../core/permissions.js'
 import type { AuthContext } from '../core/types.js'
-import type { RoleGraph } from './compile.js'
+import type { CompiledRole, RoleGraph } from './compile.js'
 import { BoundedCache, compileGrants, intersect, Matcher, matchKeys } from './match.js'
 
 /** What a set of roles amounts to. */
@@ -32,15 +32,22 @@ export class RbacModel implements PermissionModel {
 
   #roleSet (roles: readonly string[]): RoleSet {
     if (!Array.isArray(roles)) return EMPTY
-    const known: string[] = []
-    for (const r of roles) if (typeof r === 'string' && this.#graph.has(r) && !known.includes(r)) known.push(r)
-    if (known.length === 0) return EMPTY
-    // Role names cannot contain '\n' (compile.ts), so the key is unambiguous;
-    // only defined roles make keys, so callers cannot flood the memo.
-    const key = known.sort().join('\n')
+    let key: string
+    if (roles.length === 1) {
+      const only: unknown = roles[0]
+      if (typeof only !== 'string' || !this.#graph.has(only)) return EMPTY
+      key = only
+    } else {
+      const known: string[] = []
+      for (const r of roles) if (typeof r === 'string' && this.#graph.has(r) && !known.includes(r)) known.push(r)
+      if (known.length === 0) return EMPTY
+      // Role names cannot contain '\n' (compile.ts), so the key is unambiguous;
+      // only defined roles make keys, so callers cannot flood the memo.
+      key = known.sort().join('\n')
+    }
     let set = this.#memo.get(key)
     if (set === undefined) {
-      set = this.#build(known)
+      set = this.#build(key.split('\n'))
       this.#memo.set(key, set)
     }
     return set
@@ -50,9 +57,7 @@ export class RbacModel implements PermissionModel {
     const expanded = new Set<string>()
     const permissions = new Set<string>()
     for (const name of known) {
-      const role = this.#graph.get(name)
-      /* c8 ignore next */
-      if (role === undefined) continue
+      const role = this.#graph.get(name) as CompiledRole
       expanded.add(name)
       for (const a of role.ancestors) expanded.add(a)
       for (const p of role.effective) permissions.add(p)
