@@ -23,6 +23,7 @@ export async function jwtApp (opts: Partial<JwtOptions> = {}, core: Partial<Gate
   await app.register(jwt, { ...base, issuer: ISSUER, audience: AUDIENCE, ...opts } as JwtOptions)
   app.get('/me', async (req) => req.auth)
   app.post('/me', async (req) => req.auth)
+  app.delete('/me', async (req) => req.auth)
   return { app, clock }
 }
 
