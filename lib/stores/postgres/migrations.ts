@@ -1,0 +1,153 @@
+import type { Pool, PoolClient } from 'pg'
+import { errors } from '../../core/errors.js'
+import { mapPgError } from './errors.js'
+
+/** One schema change of the Postgres store. Versions only ever grow; a released migration is never edited. */
+export interface PostgresMigration {
+  version: number
+  name: string
+  /** The DDL, given the quoted schema name. Runs inside the migration transaction. */
+  sql: (schema: string) => string
+}
+
+/** The Postgres schema, in order. Every lookup the store makes has an index. */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: (s) => `
+      CREATE TABLE ${s}.gk_users (
+        id text PRIMARY KEY,
+        username text NOT NULL,
+        login text NOT NULL CONSTRAINT gk_users_login_key UNIQUE,
+        password_hash text,
+        roles text[] NOT NULL DEFAULT '{}',
+        disabled boolean NOT NULL DEFAULT false,
+        created_at timestamptz(3) NOT NULL,
+        updated_at timestamptz(3) NOT NULL
+      );
+
+      CREATE TABLE ${s}.gk_api_keys (
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        id text PRIMARY KEY,
+        owner_id text NOT NULL,
+        name text NOT NULL,
+        start text NOT NULL,
+        hash text NOT NULL CONSTRAINT gk_api_keys_hash_key UNIQUE,
+        scopes text[] NOT NULL DEFAULT '{}',
+        expires_at timestamptz(3),
+        revoked_at timestamptz(3),
+        created_at timestamptz(3) NOT NULL,
+        last_used_at timestamptz(3),
+        rate_limit_max integer,
+        rate_limit_window integer
+      );
+      CREATE INDEX gk_api_keys_owner_idx ON ${s}.gk_api_keys (owner_id, created_at, seq);
+
+      CREATE TABLE ${s}.gk_refresh_families (
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        created_at timestamptz(3) NOT NULL,
+        last_used_at timestamptz(3) NOT NULL,
+        expires_at timestamptz(3) NOT NULL,
+        revoked_at timestamptz(3),
+        revoke_reason text,
+        ip text,
+        user_agent text
+      );
+      CREATE INDEX gk_refresh_families_user_idx ON ${s}.gk_refresh_families (user_id, created_at DESC, seq DESC);
+      CREATE INDEX gk_refresh_families_expires_idx ON ${s}.gk_refresh_families (expires_at);
+
+      CREATE TABLE ${s}.gk_refresh_tokens (
+        id text PRIMARY KEY,
+        hash text NOT NULL CONSTRAINT gk_refresh_tokens_hash_key UNIQUE,
+        family_id text NOT NULL REFERENCES ${s}.gk_refresh_families (id) ON DELETE CASCADE,
+        user_id text NOT NULL,
+        parent_id text,
+        created_at timestamptz(3) NOT NULL,
+        expires_at timestamptz(3) NOT NULL,
+        consumed_at timestamptz(3),
+        replaced_by text
+      );
+      CREATE INDEX gk_refresh_tokens_family_idx ON ${s}.gk_refresh_tokens (family_id);
+      CREATE INDEX gk_refresh_tokens_expires_idx ON ${s}.gk_refresh_tokens (expires_at);
+    `
+  }
+]
+
+/** A migration applied by {@link migratePostgres}. */
+export interface AppliedMigration {
+  version: number
+  name: string
+}
+
+const latest = (migrations: readonly PostgresMigration[]): number => migrations.at(-1)?.version ?? 0
+
+/**
+ * Brings `schema` (already quoted) to the latest version and returns what it
+ * applied. Everything runs in one transaction under an advisory lock keyed on
+ * the schema name, so instances starting together apply each migration once
+ * and a failed migration leaves nothing half done.
+ */
+export async function migratePostgres (pool: Pool, schema: string, timeoutMs: number, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<AppliedMigration[]> {
+  const client = await connect(pool)
+  let failure: Error | undefined
+  // query_timeout is a client-side backstop for a server that stopped answering.
+  const run = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: timeoutMs + 2000 } as { text: string })
+  try {
+    await run('BEGIN')
+    await run(`SET LOCAL statement_timeout = ${timeoutMs}`)
+    await run('SELECT pg_advisory_xact_lock(hashtext($1))', [`fastify-gatekeeper:migrate:${schema}`])
+    await run(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+    await run(`CREATE TABLE IF NOT EXISTS ${schema}.gk_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    const { rows } = await run(`SELECT coalesce(max(version), 0)::int AS v FROM ${schema}.gk_migrations`)
+    const current = (rows[0] as { v: number }).v
+    if (current > latest(migrations)) {
+      throw new errors.GK_CONFIG(`postgres schema ${schema} is at version ${current}, newer than this release knows (${latest(migrations)}); upgrade fastify-gatekeeper`)
+    }
+    const applied: AppliedMigration[] = []
+    for (const m of migrations) {
+      if (m.version <= current) continue
+      await run(m.sql(schema))
+      await run(`INSERT INTO ${schema}.gk_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
+      applied.push({ version: m.version, name: m.name })
+    }
+    await run('COMMIT')
+    return applied
+  } catch (err) {
+    failure = err as Error
+    await client.query('ROLLBACK').catch(() => {})
+    throw mapPgError(err, 'migration already applied')
+  } finally {
+    // Releasing with the error discards the connection instead of pooling a possibly broken one.
+    client.release(failure)
+  }
+}
+
+/**
+ * Checks that `schema` is at the latest version without changing anything
+ * (for `migrate: false`, when migrations run from the command line).
+ */
+export async function checkPostgresSchema (pool: Pool, schema: string, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<void> {
+  let current = 0
+  try {
+    const { rows } = await pool.query(`SELECT coalesce(max(version), 0)::int AS v FROM ${schema}.gk_migrations`)
+    current = (rows[0] as { v: number }).v
+  } catch (err) {
+    // 42P01 undefined_table, 3F000 invalid_schema_name: never migrated.
+    const code = (err as { code?: string }).code
+    if (code !== '42P01' && code !== '3F000') throw mapPgError(err, '')
+  }
+  if (current !== latest(migrations)) {
+    throw new errors.GK_CONFIG(`postgres schema ${schema} is at version ${current}, this release needs ${latest(migrations)}: run \`npx fastify-gatekeeper migrate --url <url> --schema ${schema.replaceAll('"', '')}\` or set migrate: true`)
+  }
+}
+
+async function connect (pool: Pool): Promise<PoolClient> {
+  try {
+    return await pool.connect()
+  } catch (err) {
+    throw mapPgError(err, '')
+  }
+}

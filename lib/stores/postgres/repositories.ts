@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto'
+import type { QueryResult } from 'pg'
+import {
+  normalizeLogin,
+  type ApiKeyRepository, type ConsumeResult, type RefreshTokenRepository, type UserRepository
+} from '../types.js'
+import { toApiKey, toFamily, toToken, toUser } from './rows.js'
+
+/** Runs one parameterised statement; driver errors come back as GK_ errors. */
+export type Query = (text: string, values?: unknown[]) => Promise<QueryResult<Record<string, unknown>>>
+
+/** What a unique violation means, by constraint name. */
+export const CONFLICTS: Record<string, string> = {
+  gk_users_login_key: 'username already taken',
+  gk_users_pkey: 'user id already taken',
+  gk_api_keys_pkey: 'api key already exists',
+  gk_api_keys_hash_key: 'api key already exists',
+  gk_refresh_families_pkey: 'refresh family already exists',
+  gk_refresh_tokens_pkey: 'refresh token already exists',
+  gk_refresh_tokens_hash_key: 'refresh token already exists'
+}
+
+/** The three repositories over a migrated schema (`s` is the quoted schema name). */
+export function postgresRepositories (query: Query, s: string): { users: UserRepository, apiKeys: ApiKeyRepository, refreshTokens: RefreshTokenRepository } {
+  const one = async <T>(text: string, values: unknown[], map: (r: Record<string, unknown>) => T): Promise<T | null> => {
+    const { rows } = await query(text, values)
+    return rows.length === 0 ? null : map(rows[0] as Record<string, unknown>)
+  }
+  const count = async (text: string, values: unknown[]): Promise<number> => (await query(text, values)).rowCount ?? 0
+
+  const users: UserRepository = {
+    async create (input) {
+      const now = new Date()
+      return await one(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`,
+      [input.id ?? randomUUID(), input.username, normalizeLogin(input.username), input.passwordHash, input.roles ?? [], input.disabled === true, now], toUser) as Awaited<ReturnType<UserRepository['create']>>
+    },
+    findById: (id) => one(`SELECT * FROM ${s}.gk_users WHERE id = $1`, [id], toUser),
+    findByLogin: (login) => one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser),
+    async update (id, patch) {
+      const values: unknown[] = [id, new Date()]
+      const sets = ['updated_at = $2']
+      const set = (column: string, value: unknown): void => { values.push(value); sets.push(`${column} = $${values.length}`) }
+      if (patch.username !== undefined) {
+        set('username', patch.username)
+        set('login', normalizeLogin(patch.username))
+      }
+      if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash)
+      if (patch.roles !== undefined) set('roles', patch.roles)
+      if (patch.disabled !== undefined) set('disabled', patch.disabled)
+      return await one(`UPDATE ${s}.gk_users SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, values, toUser)
+    },
+    delete: async (id) => await count(`DELETE FROM ${s}.gk_users WHERE id = $1`, [id]) > 0
+  }
+
+  const apiKeys: ApiKeyRepository = {
+    async create (input) {
+      return await one(`INSERT INTO ${s}.gk_api_keys (id, owner_id, name, start, hash, scopes, expires_at, created_at, rate_limit_max, rate_limit_window)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [input.id ?? randomUUID(), input.ownerId, input.name, input.start, input.hash, input.scopes ?? [], input.expiresAt ?? null, new Date(),
+        input.rateLimit?.max ?? null, input.rateLimit?.timeWindow ?? null], toApiKey) as Awaited<ReturnType<ApiKeyRepository['create']>>
+    },
+    findByHash: (hash) => one(`SELECT * FROM ${s}.gk_api_keys WHERE hash = $1`, [hash], toApiKey),
+    findById: (id) => one(`SELECT * FROM ${s}.gk_api_keys WHERE id = $1`, [id], toApiKey),
+    listByOwner: async (ownerId) => (await query(`SELECT * FROM ${s}.gk_api_keys WHERE owner_id = $1 ORDER BY created_at, seq`, [ownerId])).rows.map(toApiKey),
+    revoke: async (id, at) => await count(`UPDATE ${s}.gk_api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, [id, at]) === 1,
+    expire: async (id, at) => await count(`UPDATE ${s}.gk_api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $2 THEN $2 ELSE expires_at END WHERE id = $1`, [id, at]) > 0,
+    async touch (id, at) {
+      await query(`UPDATE ${s}.gk_api_keys SET last_used_at = $2 WHERE id = $1`, [id, at])
+    }
+  }
+
+  const refreshTokens: RefreshTokenRepository = {
+    async createFamily (input, first) {
+      // One statement, so the family and its first token exist together or not at all.
+      const { rows } = await query(`WITH f AS (
+          INSERT INTO ${s}.gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+          VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING *
+        ), t AS (
+          INSERT INTO ${s}.gk_refresh_tokens (id, hash, family_id, user_id, parent_id, created_at, expires_at)
+          SELECT $7, $8, f.id, f.user_id, NULL, f.created_at, $9 FROM f RETURNING *
+        )
+        SELECT (SELECT row_to_json(f) FROM f) AS family, (SELECT row_to_json(t) FROM t) AS token`,
+      [input.id ?? randomUUID(), input.userId, new Date(), input.expiresAt, input.ip ?? null, input.userAgent ?? null, first.id ?? randomUUID(), first.hash, first.expiresAt])
+      const row = rows[0] as { family: Record<string, unknown>, token: Record<string, unknown> }
+      return { family: toFamily(row.family), token: toToken(row.token) }
+    },
+
+    async consume (hash, now, successor): Promise<ConsumeResult> {
+      const nextId = successor === undefined ? null : (successor.id ?? randomUUID())
+      // One statement: the conditional UPDATE takes the row lock; a concurrent
+      // consumer waits for it, re-checks `consumed_at IS NULL` on the committed
+      // row and matches nothing, so exactly one caller gets a row back.
+      const { rows } = await query(`WITH c AS (
+          UPDATE ${s}.gk_refresh_tokens t SET consumed_at = $2, replaced_by = $3
+          FROM ${s}.gk_refresh_families f
+          WHERE t.hash = $1 AND t.consumed_at IS NULL AND t.expires_at > $2
+            AND f.id = t.family_id AND f.revoked_at IS NULL AND f.expires_at > $2
+          RETURNING t.*
+        ), n AS (
+          INSERT INTO ${s}.gk_refresh_tokens (id, hash, family_id, user_id, parent_id, created_at, expires_at)
+          SELECT $3, $4, c.family_id, c.user_id, c.id, $2, $5 FROM c WHERE $3::text IS NOT NULL
+          RETURNING *
+        ), fam AS (
+          UPDATE ${s}.gk_refresh_families SET last_used_at = $2 WHERE id = (SELECT family_id FROM c) RETURNING *
+        )
+        SELECT (SELECT row_to_json(c) FROM c) AS token, (SELECT row_to_json(fam) FROM fam) AS family, (SELECT row_to_json(n) FROM n) AS successor`,
+      [hash, now, nextId, successor?.hash ?? null, successor?.expiresAt ?? null])
+      const won = rows[0] as { token: Record<string, unknown> | null, family: Record<string, unknown> | null, successor: Record<string, unknown> | null }
+      if (won.token !== null && won.family !== null) {
+        return { status: 'ok', token: toToken(won.token), family: toFamily(won.family), successor: won.successor === null ? null : toToken(won.successor) }
+      }
+      // Nothing matched: a consumed token is a replay (always reported); anything else is unknown.
+      const lost = await query(`SELECT row_to_json(t) AS token, row_to_json(f) AS family
+        FROM ${s}.gk_refresh_tokens t JOIN ${s}.gk_refresh_families f ON f.id = t.family_id WHERE t.hash = $1`, [hash])
+      const row = lost.rows[0] as { token: Record<string, unknown>, family: Record<string, unknown> } | undefined
+      if (row === undefined || row.token.consumed_at === null) return { status: 'unknown' }
+      return { status: 'reused', token: toToken(row.token), family: toFamily(row.family) }
+    },
+
+    findByHash: (hash) => one(`SELECT * FROM ${s}.gk_refresh_tokens WHERE hash = $1`, [hash], toToken),
+    findById: (id) => one(`SELECT * FROM ${s}.gk_refresh_tokens WHERE id = $1`, [id], toToken),
+    findFamily: (id) => one(`SELECT * FROM ${s}.gk_refresh_families WHERE id = $1`, [id], toFamily),
+    revokeFamily: async (familyId, at, reason) =>
+      await count(`UPDATE ${s}.gk_refresh_families SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL`, [familyId, at, reason]) === 1,
+    revokeAllForUser: (userId, at, reason) =>
+      count(`UPDATE ${s}.gk_refresh_families SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`, [userId, at, reason]),
+    listActive: async (userId, now) => (await query(`SELECT * FROM ${s}.gk_refresh_families
+      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, seq DESC`, [userId, now])).rows.map(toFamily),
+    async deleteExpired (now) {
+      const { rows } = await query(`WITH dead AS (
+          DELETE FROM ${s}.gk_refresh_families WHERE expires_at <= $1 RETURNING id
+        ), gone AS (
+          DELETE FROM ${s}.gk_refresh_tokens WHERE expires_at <= $1 OR family_id IN (SELECT id FROM dead) RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM gone`, [now])
+      return (rows[0] as { n: number }).n
+    }
+  }
+
+  return { users, apiKeys, refreshTokens }
+}

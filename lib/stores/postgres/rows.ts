@@ -1,0 +1,70 @@
+import type { ApiKeyRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+
+// Rows come either from pg (timestamps parsed as Date) or from row_to_json in
+// a single-statement CTE (timestamps as ISO strings): both parse the same.
+type When = Date | string
+type Row = Record<string, unknown>
+
+const date = (v: unknown): Date => new Date(v as When)
+const maybeDate = (v: unknown): Date | null => v === null || v === undefined ? null : new Date(v as When)
+const text = (v: unknown): string | null => v === null || v === undefined ? null : String(v)
+
+/** A `gk_users` row as a record. */
+export function toUser (r: Row): UserRecord {
+  return {
+    id: String(r.id),
+    username: String(r.username),
+    passwordHash: text(r.password_hash),
+    roles: [...(r.roles as string[])],
+    disabled: r.disabled === true,
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at)
+  }
+}
+
+/** A `gk_api_keys` row as a record. */
+export function toApiKey (r: Row): ApiKeyRecord {
+  return {
+    id: String(r.id),
+    ownerId: String(r.owner_id),
+    name: String(r.name),
+    start: String(r.start),
+    hash: String(r.hash),
+    scopes: [...(r.scopes as string[])],
+    expiresAt: maybeDate(r.expires_at),
+    revokedAt: maybeDate(r.revoked_at),
+    createdAt: date(r.created_at),
+    lastUsedAt: maybeDate(r.last_used_at),
+    rateLimit: r.rate_limit_max === null || r.rate_limit_window === null ? null : { max: Number(r.rate_limit_max), timeWindow: Number(r.rate_limit_window) }
+  }
+}
+
+/** A `gk_refresh_families` row as a record. */
+export function toFamily (r: Row): RefreshFamilyRecord {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    createdAt: date(r.created_at),
+    lastUsedAt: date(r.last_used_at),
+    expiresAt: date(r.expires_at),
+    revokedAt: maybeDate(r.revoked_at),
+    revokeReason: text(r.revoke_reason),
+    ip: text(r.ip),
+    userAgent: text(r.user_agent)
+  }
+}
+
+/** A `gk_refresh_tokens` row as a record. */
+export function toToken (r: Row): RefreshTokenRecord {
+  return {
+    id: String(r.id),
+    hash: String(r.hash),
+    familyId: String(r.family_id),
+    userId: String(r.user_id),
+    parentId: text(r.parent_id),
+    createdAt: date(r.created_at),
+    expiresAt: date(r.expires_at),
+    consumedAt: maybeDate(r.consumed_at),
+    replacedBy: text(r.replaced_by)
+  }
+}

@@ -1,0 +1,222 @@
+import t from 'tap'
+import pg from 'pg'
+import Fastify from 'fastify'
+import { createHash } from 'node:crypto'
+import { gatekeeper } from '../../lib/core/plugin.js'
+import { POSTGRES_MIGRATIONS, migratePostgres, postgresStore, type PostgresStoreOptions } from '../../lib/stores/postgres.js'
+import type { GatekeeperStore } from '../../lib/stores/types.js'
+import { storeConformance } from './conformance.js'
+import { POSTGRES_URL, TcpProxy, requirePostgres, uniqueSchema } from './postgres-env.js'
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
+const HOUR = 3_600_000
+
+if (await requirePostgres(t)) {
+  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 3 })
+  admin.on('error', () => {})
+  const schemas = new Set<string>()
+  const schemaFor = (tag: string): string => {
+    const s = uniqueSchema(tag)
+    schemas.add(s)
+    return s
+  }
+  const schema = schemaFor('test')
+  t.teardown(async () => {
+    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
+    await admin.end()
+  })
+
+  const open = (opts: Partial<PostgresStoreOptions> = {}): GatekeeperStore =>
+    postgresStore({ connectionString: POSTGRES_URL, schema, ...opts } as PostgresStoreOptions)
+
+  storeConformance('postgres', async () => {
+    const store = open()
+    await store.init?.()
+    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families`)
+    return store
+  })
+
+  t.test('migrations: two instances starting together apply each version once; init is idempotent', async (t) => {
+    const s = schemaFor('mig')
+    const stores = [0, 1, 2].map(() => open({ schema: s }))
+    t.teardown(() => Promise.all(stores.map((x) => x.close())))
+    await Promise.all(stores.map((x) => x.init?.()))
+    await stores[0]?.init?.()
+    const { rows } = await admin.query(`SELECT version, name FROM "${s}".gk_migrations ORDER BY version`)
+    t.same(rows, POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })))
+    t.same(await migratePostgres(admin, `"${s}"`, 10_000), [], 'nothing left to apply')
+    const indexes = await admin.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [s])
+    const names = indexes.rows.map((r: { indexname: string }) => r.indexname)
+    for (const ix of ['gk_users_login_key', 'gk_api_keys_hash_key', 'gk_api_keys_owner_idx', 'gk_refresh_tokens_hash_key', 'gk_refresh_tokens_family_idx', 'gk_refresh_families_user_idx', 'gk_refresh_families_expires_idx', 'gk_refresh_tokens_expires_idx']) {
+      t.ok(names.includes(ix), `index ${ix}`)
+    }
+  })
+
+  t.test('migrate: false checks the schema instead of changing it', async (t) => {
+    const fresh = schemaFor('nomig')
+    const unmigrated = open({ schema: fresh, migrate: false })
+    t.teardown(() => unmigrated.close())
+    await t.rejects(unmigrated.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /version 0, this release needs 1: run `npx fastify-gatekeeper migrate --url <url> --schema gk_nomig/ })
+    const migrated = open({ migrate: false })
+    t.teardown(() => migrated.close())
+    await t.resolves(migrated.init?.() as Promise<void>)
+  })
+
+  t.test('a schema from a newer release is refused', async (t) => {
+    const s = schemaFor('future')
+    const first = open({ schema: s })
+    await first.init?.()
+    await first.close()
+    await admin.query(`INSERT INTO "${s}".gk_migrations (version, name) VALUES (999, 'future')`)
+    const store = open({ schema: s })
+    t.teardown(() => store.close())
+    await t.rejects(store.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /newer than this release knows/ })
+  })
+
+  t.test('50 consumers over two pools: exactly one ok', async (t) => {
+    const a = open()
+    const b = open()
+    t.teardown(() => Promise.all([a.close(), b.close()]))
+    const now = new Date()
+    await a.refreshTokens.createFamily({ userId: 'pools', expiresAt: new Date(now.getTime() + HOUR) }, { hash: sha('two-pools'), expiresAt: new Date(now.getTime() + HOUR) })
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      (i % 2 === 0 ? a : b).refreshTokens.consume(sha('two-pools'), now, { hash: sha(`two-pools-${i}`), expiresAt: new Date(now.getTime() + HOUR) })))
+    t.equal(results.filter((r) => r.status === 'ok').length, 1)
+    t.equal(results.filter((r) => r.status === 'reused').length, 49)
+  })
+
+  t.test('your own pool is used and never ended', async (t) => {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 })
+    t.teardown(() => pool.end())
+    const store = postgresStore({ pool, schema })
+    await store.init?.()
+    const u = await store.users.create({ username: `own-pool-${process.pid}`, passwordHash: null })
+    await store.close()
+    await store.close()
+    t.equal((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".gk_users WHERE id = $1`, [u.id])).rows[0].n, 1)
+    t.equal(pool.listenerCount('error'), 0, 'the store removed its error listener')
+  })
+
+  t.test('bad options are refused with GK_CONFIG and never echo the connection string', async (t) => {
+    const url = 'postgres://app:s3cret-pw@db.internal:5432/app'
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL })
+    t.teardown(() => pool.end())
+    const rows: Array<[unknown, RegExp]> = [
+      [undefined, /needs options/],
+      [{}, /exactly one of pool/],
+      [{ pool, connectionString: url }, /exactly one of pool/],
+      [{ pool: {} }, /pool must be a pg.Pool/],
+      [{ connectionString: ' ' }, /connectionString must be/],
+      [{ connectionString: url, scheme: 'x' }, /unknown option 'scheme'/],
+      [{ connectionString: url, schema: 'bad-name; DROP' }, /schema must be a plain identifier/],
+      [{ connectionString: url, max: 0 }, /max must be/],
+      [{ connectionString: url, migrate: 'yes' }, /migrate must be a boolean/],
+      [{ connectionString: url, applicationName: 1 }, /applicationName must be a string/],
+      [{ connectionString: url, statementTimeout: '10ms' }, /statementTimeout must be between/],
+      [{ connectionString: url, connectionTimeout: 'never' }, /connectionTimeout/],
+      [{ pool, statementTimeout: '1s' }, /with your own pool, set it on the pg.Pool/]
+    ]
+    for (const [opts, message] of rows) {
+      const err = t.throws(() => postgresStore(opts as PostgresStoreOptions), { code: 'GK_CONFIG', message }, JSON.stringify(opts, (k, v) => k === 'pool' ? 'Pool' : v)) as Error
+      t.notMatch(err.message, /s3cret/)
+    }
+  })
+
+  t.test('faults', async (t) => {
+    const target = new URL(POSTGRES_URL)
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    await proxy.start()
+    t.teardown(() => proxy.stop())
+    const withPassword = new URL(proxy.url(POSTGRES_URL))
+    withPassword.password = 's3cret-pw'
+
+    t.test('Postgres cut off: operations reject with GK_STORE_UNAVAILABLE, then recover by themselves', async (t) => {
+      const store = open({ connectionString: proxy.url(POSTGRES_URL), connectionTimeout: '1s', statementTimeout: '1s' })
+      t.teardown(() => store.close())
+      await store.init?.()
+      const u = await store.users.create({ username: `fault-${process.pid}`, passwordHash: null })
+      await proxy.stop()
+      for (let i = 0; i < 3; i++) {
+        await t.rejects(store.users.findById(u.id), { code: 'GK_STORE_UNAVAILABLE', statusCode: 503 }, `attempt ${i + 1} while down`)
+      }
+      await t.rejects(store.refreshTokens.consume(sha('x'), new Date()), { code: 'GK_STORE_UNAVAILABLE' })
+      await proxy.start()
+      t.equal((await store.users.findById(u.id))?.id, u.id, 'works again once Postgres is back')
+    })
+
+    t.test('an unreachable Postgres at start-up fails init with GK_STORE_UNAVAILABLE and no password; a later init succeeds', async (t) => {
+      const store = postgresStore({ connectionString: withPassword.toString(), schema, connectionTimeout: '1s' })
+      t.teardown(() => store.close())
+      await proxy.stop()
+      const err = await store.init?.().catch((e: Error) => e) as Error & { cause?: Error }
+      t.match(err, { code: 'GK_STORE_UNAVAILABLE' })
+      t.notMatch(`${err.message} ${err.cause?.message ?? ''}`, /s3cret/)
+      await proxy.start()
+      // The proxy does not forward the password: trust auth ignores it.
+      await t.resolves(store.init?.() as Promise<void>)
+    })
+
+    t.test('a server that accepts but never answers fails within connectionTimeout', async (t) => {
+      proxy.blackhole = true
+      t.teardown(() => { proxy.blackhole = false })
+      const store = open({ connectionString: proxy.url(POSTGRES_URL), connectionTimeout: '300ms' })
+      t.teardown(() => store.close())
+      const started = Date.now()
+      await t.rejects(store.init?.() as Promise<void>, { code: 'GK_STORE_UNAVAILABLE' })
+      t.ok(Date.now() - started < 5000, 'no hang past the timeout')
+    })
+
+    t.test('a statement over statementTimeout rejects with GK_STORE_UNAVAILABLE', async (t) => {
+      const store = open({ statementTimeout: '300ms' })
+      t.teardown(() => store.close())
+      await store.init?.()
+      const locker = await admin.connect()
+      await locker.query('BEGIN')
+      await locker.query(`LOCK TABLE "${schema}".gk_api_keys IN ACCESS EXCLUSIVE MODE`)
+      const started = Date.now()
+      await t.rejects(store.apiKeys.findById('k'), { code: 'GK_STORE_UNAVAILABLE', statusCode: 503 })
+      t.ok(Date.now() - started < 5000, 'no hang past the timeout')
+      await locker.query('ROLLBACK')
+      locker.release()
+      t.equal(await store.apiKeys.findById('k'), null, 'the next statement runs normally')
+    })
+
+    t.test('backends terminated mid-query: the query rejects, the store reconnects', async (t) => {
+      const appName = `gk-term-${process.pid}`
+      const store = open({ applicationName: appName })
+      t.teardown(() => store.close())
+      await store.init?.()
+      const locker = await admin.connect()
+      await locker.query('BEGIN')
+      await locker.query(`LOCK TABLE "${schema}".gk_users IN ACCESS EXCLUSIVE MODE`)
+      // The rejection handler is attached now: the query fails as soon as its backend dies.
+      const pending = t.rejects(store.users.findByLogin('someone'), { code: 'GK_STORE_UNAVAILABLE', statusCode: 503 })
+      // Wait until the store's query is blocked on the lock, then kill its backend.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [appName])
+        if (rows[0].n > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const killed = await admin.query('SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) k', [appName])
+      t.ok(killed.rows[0].n >= 1, 'terminated the store\'s connections')
+      await pending
+      await locker.query('ROLLBACK')
+      locker.release()
+      t.equal(await store.users.findByLogin('someone'), null, 'a fresh connection serves the next call')
+    })
+
+    t.test('through the core plugin, a request that needs the store gets a 503 body, not a 500', async (t) => {
+      const store = open({ connectionString: proxy.url(POSTGRES_URL), connectionTimeout: '1s' })
+      const app = Fastify()
+      t.teardown(() => app.close())
+      await app.register(gatekeeper, { store })
+      app.get('/lookup', { config: { auth: false } }, async () => ({ user: await app.gatekeeper.store.users.findByLogin('x') }))
+      t.equal((await app.inject('/lookup')).statusCode, 200)
+      await proxy.stop()
+      t.teardown(() => proxy.start())
+      const res = await app.inject('/lookup')
+      t.equal(res.statusCode, 503)
+      t.match(res.json(), { statusCode: 503, code: 'GK_STORE_UNAVAILABLE' })
+    })
+  })
+}
