@@ -99,5 +99,5 @@ t.test('the plugin needs the core plugin first', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   app.register(jwt, { ...base, secret: SECRET })
-  await t.rejects(app.ready(), /gatekeeper/)
+  await t.rejects(async () => { await app.ready() }, /gatekeeper/)
 })
