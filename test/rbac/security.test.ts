@@ -152,3 +152,26 @@ t.test('request.can answers with the role graph, ownership and scopes', async (t
     read: false, anyRead: false, updateOwn: false, updateOther: false, updateUnknownOwner: false, updateNullOwner: false, create: false, ownSuffix: false, bareToken: false
   })
 })
+
+t.test('the owner resolver reads the validated body; an invalid body never reaches it', async (t) => {
+  const app = await rbacApp()
+  t.teardown(() => app.close())
+  const projects = new Map([['p1', 'alice'], ['p2', 'bob']])
+  let calls = 0
+  app.post('/tasks', {
+    config: {
+      auth: {
+        permissions: ['posts:update'],
+        owner: (req) => { calls++; return projects.get((req.body as { projectId: string }).projectId) }
+      }
+    },
+    schema: { body: { type: 'object', required: ['projectId'], additionalProperties: false, properties: { projectId: { type: 'string', maxLength: 10 } } } }
+  }, async () => 'created')
+  const post = (payload: unknown) => app.inject({ method: 'POST', url: '/tasks', headers: as('alice', ['user']), payload: payload as Record<string, unknown> })
+  t.equal((await post({ projectId: 'p1' })).statusCode, 200)
+  t.equal((await post({ projectId: 'p2' })).statusCode, 403)
+  t.equal(calls, 2)
+  t.equal((await post({ projectId: 'much-too-long-id' })).statusCode, 400)
+  t.equal((await post({})).statusCode, 400)
+  t.equal(calls, 2, 'validation ran first')
+})
