@@ -30,7 +30,8 @@ async function startAll (names: readonly string[], o: BenchOptions): Promise<{ s
   const queue = [...names]
   const worker = async (): Promise<void> => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-      const nodeArgs = o.profile.includes(name) ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles', `--cpu-prof-name=${name}.cpuprofile`] : []
+      // One folder per variant: tsx's loader thread writes a profile of its own beside the main thread's (the larger file).
+      const nodeArgs = o.profile.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${name}`] : []
       try {
         const s = await startServer(name, { nodeArgs })
         servers.set(name, s)
