@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import { errors } from '../../lib/core/errors.js'
 import type { AuditEvent, AuthContext, GatekeeperOptions } from '../../lib/core/types.js'
@@ -49,11 +49,12 @@ export async function build (opts: {
   core?: Partial<GatekeeperOptions>
   before?: (app: FastifyInstance) => void | Promise<void>
   now?: number
+  fastify?: FastifyServerOptions
 } = {}): Promise<TestApp> {
   const clock = { now: opts.now ?? Date.UTC(2026, 0, 1) }
   const calls = { jwt: 0, apiKey: 0 }
   const events: AuditEvent[] = []
-  const app = Fastify()
+  const app = Fastify(opts.fastify)
   await opts.before?.(app)
   await app.register(gatekeeper, { store: memoryStore(), now: () => clock.now, audit: { log: false }, ...opts.core })
   app.gatekeeper.on('audit', (e: AuditEvent) => { events.push(e) })

@@ -80,3 +80,30 @@ t.test('version.gone is audited at most once per hour per version and IP', async
   t.equal(gone[1]?.ip, '203.0.113.9')
   t.equal(events.filter((e) => e.type === 'version.deprecated_call').length, 0, 'a 410 is not a deprecated call')
 })
+
+t.test('every spelling that reaches a route before the sunset gets 410 after it: the gate is bound to the route, not to the URL text', async (t) => {
+  const { app: a, clock, calls } = await build({
+    fastify: { routerOptions: { caseSensitive: false, ignoreDuplicateSlashes: true, ignoreTrailingSlash: true } }
+  })
+  t.teardown(() => a.close())
+  a.get('/api/v1/posts/:id', async () => 'post')
+  await a.ready()
+  const rows = [
+    '/api/v1/posts/1',
+    '/API/V1/posts/1',
+    '/api//v1/posts/1',
+    '//api/v1//posts/1/',
+    '/api/v1/posts/1?version=v2',
+    '/api/v1/../v1/posts/1',
+    '/api/%76%31/posts/1'
+  ]
+  for (const url of rows) {
+    clock.now = SUNSET - 1
+    t.equal((await a.inject({ url, headers: BEARER })).statusCode, 200, `${url} reaches the route before the sunset`)
+    clock.now = SUNSET
+    const res = await a.inject({ url, headers: BEARER })
+    t.equal(res.statusCode, 410, `${url} is gone at the sunset`)
+    t.equal(res.json().code, 'GK_VERSION_GONE', url)
+  }
+  t.equal(calls.jwt, rows.length, 'credentials were checked only before the sunset')
+})
