@@ -55,7 +55,7 @@ export class Rotation {
   readonly #d: RotationDeps
 
   constructor (deps: RotationDeps) {
-    if (deps.graceMs > 0 && deps.successorKey === null) throw new TypeError('a grace window needs a successor key')
+    if (deps.graceMs > 0 && !Buffer.isBuffer(deps.successorKey)) throw new TypeError('a grace window needs a successor key')
     this.#d = deps
   }
 

@@ -20,6 +20,8 @@ export interface AppOptions {
   core?: Partial<GatekeeperOptions>
   store?: GatekeeperStore
   clock?: Clock
+  /** Runs before the app is ready (to add strategies or routes). */
+  setup?: (app: FastifyInstance) => void | Promise<void>
 }
 
 /** Core (settable clock) + jwt + refresh, and `GET /me` echoing the caller. */
@@ -31,13 +33,21 @@ export async function refreshApp (o: AppOptions = {}): Promise<{ app: FastifyIns
   await app.register(jwt, { secret: JWT_SECRET, issuer: 'https://issuer.test', audience: 'api.test', ...o.jwt } as JwtOptions)
   await app.register(refresh, o.refresh ?? {})
   app.get('/me', async (req) => ({ subject: req.auth?.subject }))
+  await o.setup?.(app)
   await app.ready()
   return { app, clock, store }
 }
 
-/** Creates a user through the jwt plugin; returns its id. */
+let passwordHash: Promise<string> | null = null
+
+/**
+ * Creates a user whose password is {@link PASSWORD}; returns its id. The
+ * argon2id hash is made once per test file and stored directly: the tests
+ * here are about sessions, not password hashing.
+ */
 export async function createUser (app: FastifyInstance, username = 'alice', roles = ['user']): Promise<string> {
-  return (await app.gatekeeper.users!.create({ username, password: PASSWORD, roles })).id
+  passwordHash ??= app.gatekeeper.passwords!.hash(PASSWORD)
+  return (await app.gatekeeper.store.users.create({ username, passwordHash: await passwordHash, roles })).id
 }
 
 /** Logs in; returns the JSON body and the response. */
