@@ -18,7 +18,8 @@ export function pepperBytes (pepper: string | Uint8Array): Buffer {
  */
 export function createHasher (pepper?: string | Uint8Array): KeyHasher {
   if (pepper !== undefined) {
-    const secret = crypto.createSecretKey(pepperBytes(pepper))
+    // A Buffer key is imported faster per call than a KeyObject (measured on Node 20).
+    const secret = pepperBytes(pepper)
     return (key) => crypto.createHmac('sha256', secret).update(key).digest('hex')
   }
   // crypto.hash (Node ≥ 20.12) skips the Hash object; older releases take the long way.

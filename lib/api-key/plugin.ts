@@ -12,8 +12,12 @@ import { ApiKeyService } from './service.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
-    /** API keys: create, list, revoke, rotate, verify, evict (set by the `apiKey` plugin). */
-    apiKeys?: ApiKeyService
+    /**
+     * API keys: create, list, revoke, rotate, verify, evict. Present once the
+     * `apiKey` plugin is registered (typed like `app.jwt` of @fastify/jwt:
+     * importing the plugin declares it).
+     */
+    apiKeys: ApiKeyService
   }
 }
 
