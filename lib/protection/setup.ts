@@ -23,8 +23,8 @@ export interface ProtectionApi {
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
-    /** Rate-limit and brute-force protection state (set by the core). */
-    protection?: ProtectionApi
+    /** Brute-force protection state and administration (always set by the core). */
+    protection: ProtectionApi
   }
 }
 
