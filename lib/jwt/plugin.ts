@@ -65,6 +65,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     // Synchronous: a cached token is answered without a promise or a tick.
     authenticate (request): AuthContext | null {
       const fromHeader = parseBearer(request.headers.authorization)
+      // A JWS compact token always has dots; a Bearer value without any (an API key) is another strategy's.
+      if (fromHeader !== null && !fromHeader.includes('.')) return null
       const fromCookie = cookieToken(request)
       if (fromHeader !== null) {
         // Two different credentials: refuse rather than guess which one the caller meant.

@@ -94,7 +94,7 @@ t.test('forged and broken tokens are refused with one body (table)', async (t) =
     ['two segments', `${vh}.${vp}`],
     ['four segments', `${valid}.x`],
     ['JWE-like five segments', `${vh}.x.y.z.w`],
-    ['plain garbage', 'garbage'],
+    ['plain garbage with a dot', 'garbage.'],
     ['header that is not JSON', `${Buffer.from('{nope').toString('base64url')}.${vp}.sig`],
     ['a long token', `${vh}.${'A'.repeat(8148)}.sig`]
   ]
@@ -137,6 +137,8 @@ t.test('a malformed Authorization header is 400 invalid_request (RFC 6750 §3.1)
   const other = await app.inject({ url: '/me', headers: { authorization: 'Basic dTpw' } })
   t.equal(other.statusCode, 401, 'another scheme is not ours: no credential')
   t.equal(other.json().code, 'GK_UNAUTHORIZED')
+  const apiKey = await app.inject({ url: '/me', headers: { authorization: 'Bearer gk_abcdef0123456789' } })
+  t.equal(apiKey.json().code, 'GK_UNAUTHORIZED', 'a Bearer value without dots (an API key) is left to other strategies')
 })
 
 t.test('expiry: refused from exp plus the tolerance on, as GK_TOKEN_EXPIRED, cached or not', async (t) => {
