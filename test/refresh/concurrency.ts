@@ -6,16 +6,30 @@ import { createUser, login, refreshApp, refreshWith, REFRESH_SECRET } from './he
 /** Parallel refreshes per run. */
 export const PARALLEL = 50
 
+/** Options of {@link refreshConcurrency}. */
+export interface ConcurrencyOptions {
+  /**
+   * Another store over the same data (its own connections), for the second
+   * app instance. Without it both instances share one store object.
+   */
+  peer?: (store: GatekeeperStore) => Promise<GatekeeperStore>
+}
+
 /**
  * The exactly-once suite of the refresh route, run against any store. Two app
- * instances share the store and split the requests between them, as two
+ * instances share the data and split the requests between them, as two
  * instances behind a load balancer would. `makeStore` is called once per test.
  */
-export function refreshConcurrency (name: string, makeStore: () => Promise<GatekeeperStore>): void {
-  t.test(`${name}: ${PARALLEL} parallel refreshes with one token give exactly one 200`, async (t) => {
+export function refreshConcurrency (name: string, makeStore: () => Promise<GatekeeperStore>, opts: ConcurrencyOptions = {}): void {
+  async function stores (): Promise<[GatekeeperStore, GatekeeperStore]> {
     const store = await makeStore()
+    return [store, opts.peer === undefined ? store : await opts.peer(store)]
+  }
+
+  t.test(`${name}: ${PARALLEL} parallel refreshes with one token give exactly one 200`, async (t) => {
+    const [store, other] = await stores()
     const a = await refreshApp({ store })
-    const b = await refreshApp({ store, clock: a.clock })
+    const b = await refreshApp({ store: other, clock: a.clock })
     t.teardown(async () => { await a.app.close(); await b.app.close() })
     const username = `alice-${process.pid}-${Date.now()}`
     await createUser(a.app, username)
@@ -38,10 +52,10 @@ export function refreshConcurrency (name: string, makeStore: () => Promise<Gatek
   })
 
   t.test(`${name}: inside the grace window ${PARALLEL} parallel refreshes all get the one successor`, async (t) => {
-    const store = await makeStore()
+    const [store, other] = await stores()
     const refresh = { reuseGrace: '30s', secret: REFRESH_SECRET }
     const a = await refreshApp({ store, refresh })
-    const b = await refreshApp({ store, clock: a.clock, refresh })
+    const b = await refreshApp({ store: other, clock: a.clock, refresh })
     t.teardown(async () => { await a.app.close(); await b.app.close() })
     const username = `bob-${process.pid}-${Date.now()}`
     await createUser(a.app, username)
