@@ -66,7 +66,7 @@ export async function harness (t: { teardown (fn: () => unknown): void }, opts: 
   return {
     app,
     store,
-    keys: gk.apiKeys as ApiKeyService,
+    keys: gk.apiKeys,
     clock,
     events,
     anomalies,
