@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { challenge } from '../core/challenge.js'
-import { errors } from '../core/errors.js'
+import { errors, isGatekeeperError } from '../core/errors.js'
 import type { AuthContext } from '../core/types.js'
 import type { ApiKeyService } from './service.js'
 
@@ -87,7 +87,14 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
 
   /** The key `id` when the caller may manage it; 404 otherwise. */
   async function manageable (request: FastifyRequest, who: AuthContext, id: string): Promise<void> {
-    const record = await gk.store.apiKeys.findById(id)
+    let record
+    try {
+      record = await gk.store.apiKeys.findById(id)
+    } catch (err) {
+      if (isGatekeeperError(err)) throw err
+      request.log.error({ err }, 'api key store failed')
+      throw new errors.GK_STORE_UNAVAILABLE()
+    }
     if (record === null || (record.ownerId !== who.subject && !request.can(permission))) throw new errors.GK_NOT_FOUND('api key')
   }
 

@@ -116,3 +116,17 @@ t.test('routes: false registers no route; routes.prefix moves them', async (t) =
   const other = await moved.user(['editor'])
   t.equal((await moved.app.inject({ url: `/admin/credentials?ownerId=${other}`, headers: as(keymaster) })).statusCode, 403, 'the permission is the configured one')
 })
+
+t.test('a store failure behind a management route is 503, not 500', async (t) => {
+  const store = memoryStore()
+  const h = await harness(t, {}, store)
+  const alice = await h.user()
+  const { record } = await h.keys.create({ ownerId: alice, name: 'k' })
+  store.apiKeys.findById = async () => { throw new Error('timeout') }
+  store.apiKeys.listByOwner = async () => { throw new Error('timeout') }
+  for (const [method, url] of [['DELETE', `/api/keys/${record.id}`], ['POST', `/api/keys/${record.id}/rotate`], ['GET', '/api/keys']] as const) {
+    const res = await h.app.inject({ method, url, headers: as(alice) })
+    t.equal(res.statusCode, 503, `${method} ${url}`)
+    t.equal(res.json().code, 'GK_STORE_UNAVAILABLE')
+  }
+})
