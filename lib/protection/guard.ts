@@ -35,7 +35,14 @@ export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: Stuff
   const blockMs = bf.settings.stuffing?.blockMs ?? null
   return {
     async before (request, login) {
-      const refusal = await bf.admit(login.login, request.ip)
+      let refusal
+      try {
+        refusal = await bf.admit(login.login, request.ip)
+      } catch (err) {
+        // Fail closed: without its counters the protection cannot tell a locked account from a free one.
+        request.log.error({ err }, 'gatekeeper: brute-force counters unavailable')
+        throw new errors.GK_STORE_UNAVAILABLE()
+      }
       if (refusal !== null) {
         request.log.info({ lockScope: refusal.scope }, 'gatekeeper: login refused by brute-force protection')
         refuse(refusal.retryAfterMs)
@@ -43,7 +50,14 @@ export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: Stuff
       attempted.set(request, login.login)
     },
     async onFailure (request, login, user) {
-      const out = await bf.failure(login.login, request.ip)
+      let out
+      try {
+        out = await bf.failure(login.login, request.ip)
+      } catch (err) {
+        // The attempt was admitted and counted already; the caller still gets its 401.
+        request.log.error({ err }, 'gatekeeper: could not record a failed login')
+        return
+      }
       if (out.lockedForMs !== null) {
         gk.record({
           type: 'login.locked',
@@ -71,7 +85,12 @@ export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: Stuff
       }
     },
     async onSuccess (request, user) {
-      await bf.success(attempted.get(request) ?? normalizeLogin(user.username))
+      try {
+        await bf.success(attempted.get(request) ?? normalizeLogin(user.username))
+      } catch (err) {
+        // The password was right: a counter that could not be reset must not refuse the login.
+        request.log.error({ err }, 'gatekeeper: could not reset brute-force counters')
+      }
     }
   }
 }

@@ -118,8 +118,13 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
   await app.register(rateLimit, {
     global: settings.global,
     hook: 'onRequest',
-    max: keys === null ? settings.max : async (request: FastifyRequest) => (await keys.of(request))?.max ?? settings.max,
-    timeWindow: keys === null ? settings.timeWindow : async (request: FastifyRequest) => (await keys.of(request))?.timeWindow ?? settings.timeWindow,
+    // The limiter awaits these either way; callers without a key skip the lookup.
+    max: keys === null
+      ? settings.max
+      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : (await keys.of(request))?.max ?? settings.max,
+    timeWindow: keys === null
+      ? settings.timeWindow
+      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : (await keys.of(request))?.timeWindow ?? settings.timeWindow,
     keyGenerator: rateLimitKey,
     ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
     store: rateLimitStore(counters, now) as never,

@@ -1,0 +1,40 @@
+import t from 'tap'
+import { BruteForce } from '../../lib/protection/brute-force.js'
+import type { CounterStore } from '../../lib/protection/counters.js'
+import { bruteForceGuard, retryAfterSeconds } from '../../lib/protection/guard.js'
+import { parseBruteForce } from '../../lib/protection/options.js'
+import { KeyLimits } from '../../lib/protection/rate-limit.js'
+import { coreApp } from '../helpers.js'
+
+const down = async (): Promise<never> => { throw new Error('counters down') }
+const broken: CounterStore = { increment: down, get: down, set: down, setIfAbsent: down, delete: down, hit: down, hits: down }
+
+t.test('when its counters fail, the guard refuses logins (503) but never turns a checked attempt into an error', async (t) => {
+  const app = await coreApp()
+  t.teardown(() => app.close())
+  const errors: unknown[] = []
+  const request = { ip: '192.0.2.1', log: { error: (o: unknown) => errors.push(o), info () {}, warn () {} } } as never
+  const guard = bruteForceGuard(app.gatekeeper, new BruteForce(broken, parseBruteForce({})!, () => 0), null)
+  const attempt = { username: 'alice', login: 'alice' }
+  await t.rejects(guard.before!(request, attempt), { statusCode: 503, code: 'GK_STORE_UNAVAILABLE' }, 'fail closed before the password check')
+  await t.resolves(guard.onFailure!(request, attempt, null), 'a failure that cannot be counted still gets its 401')
+  await t.resolves(guard.onSuccess!(request, { id: '1', username: 'alice' } as never), 'a right password is not refused for a counter')
+  t.equal(errors.length, 3, 'each is logged')
+})
+
+t.test('Retry-After is whole seconds, at least one', async (t) => {
+  t.equal(retryAfterSeconds(0), 1)
+  t.equal(retryAfterSeconds(1), 1)
+  t.equal(retryAfterSeconds(1000), 1)
+  t.equal(retryAfterSeconds(1001), 2)
+  t.equal(retryAfterSeconds(3_600_000), 3600)
+})
+
+t.test('a request without an API key has no per-key limit', async (t) => {
+  const app = await coreApp()
+  t.teardown(() => app.close())
+  const limits = new KeyLimits(app.gatekeeper.store, () => 0, app.log)
+  t.equal(await limits.of({ auth: null } as never), null)
+  t.equal(await limits.of({ auth: { subject: 'u1' } } as never), null)
+  t.equal(await limits.of({ auth: { subject: 'u1', keyId: 'missing' } } as never), null, 'an unknown key id has none')
+})
