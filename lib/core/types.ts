@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { BruteForceOptions, RateLimitOptions } from '../protection/options.js'
+import type { RedisOption } from '../redis/options.js'
 import type { GatekeeperStore } from '../stores/types.js'
 
 /** The strategies shipped with the library; plugins may register others. */
@@ -46,6 +47,12 @@ export interface Strategy {
   /** The RFC 7235 auth-scheme named in `WWW-Authenticate` challenges (`'Bearer'`, `'ApiKey'`). */
   scheme: string
   authenticate (request: FastifyRequest, reply: FastifyReply): AuthContext | null | Promise<AuthContext | null>
+  /**
+   * OpenAPI security schemes this strategy accepts, by scheme name
+   * (`{ bearerAuth: { type: 'http', scheme: 'bearer' } }`); any one of them
+   * satisfies it. Used by `gatekeeperOpenApi()`.
+   */
+  securitySchemes?: Record<string, Record<string, unknown>>
 }
 
 /** Resolves the owner id of the resource a request targets (for `:own` grants). */
@@ -118,8 +125,12 @@ export interface GatekeeperOptions {
   rateLimit?: RateLimitOptions | boolean
   /** Brute-force protection of logins (on with the defaults unless `false`). See docs/protection.md. */
   bruteForce?: BruteForceOptions | boolean
-  /** An ioredis client shared by counters and the revocation bus. */
-  redis?: unknown
+  /**
+   * An ioredis client, or `{ client, prefix?, failOpen? }`: rate limits and
+   * brute-force counters shared by every instance, and API key revocations
+   * broadcast to them. See docs/deployment.md.
+   */
+  redis?: RedisOption
   /** A clock, for tests (default `Date.now`). */
   now?: () => number
 }

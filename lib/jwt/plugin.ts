@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { errors } from '../core/errors.js'
 import type { AuthContext, Strategy } from '../core/types.js'
 import '../core/augment.js'
-import { parseBearer } from './bearer.js'
+import { assertB64Token, bearerCredential } from './bearer.js'
 import { createCsrfChecks } from './csrf.js'
 import { toJwks } from './jwks.js'
 import { normalizeOptions, type JwtOptions } from './options.js'
@@ -62,16 +62,24 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   const strategy: Strategy = {
     name: 'jwt',
     scheme: 'Bearer',
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      ...(options.cookieName === null ? {} : { cookieAuth: { type: 'apiKey', in: 'cookie', name: options.cookieName } })
+    },
     // Synchronous: a cached token is answered without a promise or a tick.
     authenticate (request): AuthContext | null {
-      const fromHeader = parseBearer(request.headers.authorization)
-      // A JWS compact token always has dots; a Bearer value without any (an API key) is another strategy's.
-      if (fromHeader !== null && !fromHeader.includes('.')) return null
+      const fromHeader = bearerCredential(request.headers.authorization)
       const fromCookie = cookieToken(request)
       if (fromHeader !== null) {
         // Two different credentials: refuse rather than guess which one the caller meant.
         if (fromCookie !== null && fromCookie !== fromHeader) throw new errors.GK_INVALID_REQUEST('a token was sent in both the Authorization header and the cookie')
-        return tokens.authenticate(fromHeader)
+        // A cached token is byte-identical to one that passed every check, its syntax included.
+        const hit = tokens.cached(fromHeader)
+        if (hit !== null) return hit
+        assertB64Token(fromHeader)
+        // A JWS compact token always has dots; a Bearer value without any (an API key) is another strategy's.
+        if (!fromHeader.includes('.')) return null
+        return tokens.verifyFresh(fromHeader)
       }
       if (fromCookie === null) return null
       const ctx = tokens.authenticate(fromCookie)

@@ -128,6 +128,13 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
 
   app.decorateRequest('apiVersion', null)
 
+  // OpenAPI: @fastify/swagger reads `schema.deprecated` from the route options.
+  app.addHook('onRoute', (route) => {
+    const m = matchVersion(route.url, prefix)
+    const v = m === null ? undefined : runtimes.get(m.version)
+    if (v !== undefined && v.spec.deprecatedAt !== null) route.schema = { ...route.schema, deprecated: true } as typeof route.schema
+  })
+
   // Fastify's 404 handler is public to the core, so versioned paths that
   // match no route are handled here: an undeclared version is a 404 naming
   // the versions served, a declared one keeps its headers and its sunset.
