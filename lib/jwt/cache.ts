@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 
 /** One verified token: what authentication needs, and when it stops being valid. */
 export interface CacheEntry<T> {
@@ -7,10 +7,17 @@ export interface CacheEntry<T> {
   expiresAt: number
 }
 
-/** The cache key of a token: its SHA-256, so the cache never holds a usable token. */
-export function tokenKey (token: string): string {
-  return createHash('sha256').update(token).digest('base64')
-}
+type OneShotHash = (algorithm: string, data: string, encoding: 'binary') => string
+// crypto.hash (Node >= 20.12) hashes without building a Hash object: about twice as fast on the hot path.
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash
+
+/**
+ * The cache key of a token: its SHA-256 (as a 32-character binary string),
+ * so the cache never holds a usable token.
+ */
+export const tokenKey: (token: string) => string = typeof oneShot === 'function'
+  ? (token) => oneShot('sha256', token, 'binary')
+  : /* c8 ignore next */ (token) => crypto.createHash('sha256').update(token).digest('binary')
 
 /**
  * A bounded LRU cache of verified tokens over a `Map` (insertion order is

@@ -138,20 +138,30 @@ export class TokenService implements TokenApi {
    * Synchronous; throws `GK_TOKEN_EXPIRED` or `GK_TOKEN_INVALID`.
    */
   authenticate (token: string): AuthContext {
+    return this.cached(token) ?? this.verifyFresh(token)
+  }
+
+  /**
+   * The caller of a token verified before and still cached, or `null` on a
+   * miss; throws `GK_TOKEN_EXPIRED` when the cached token has expired since.
+   * A hit is byte-identical to a token that passed every check.
+   */
+  cached (token: string): AuthContext | null {
+    const hit = this.#cache.get(tokenKey(token), this.#opts.now())
+    if (hit === undefined) return null
+    if (hit === 'expired') throw new errors.GK_TOKEN_EXPIRED()
+    return hit
+  }
+
+  /** Verifies a token that is not cached and caches it when it passes. */
+  verifyFresh (token: string): AuthContext {
     const o = this.#opts
-    const now = o.now()
-    const key = tokenKey(token)
-    const hit = this.#cache.get(key, now)
-    if (hit !== undefined) {
-      if (hit === 'expired') throw new errors.GK_TOKEN_EXPIRED()
-      return hit
-    }
-    const ctx = this.#verifyFresh(token, now)
-    this.#cache.set(key, ctx, (ctx.claims as AccessTokenClaims).exp * 1000 + o.toleranceMs)
+    const ctx = this.#verify(token, o.now())
+    this.#cache.set(tokenKey(token), ctx, (ctx.claims as AccessTokenClaims).exp * 1000 + o.toleranceMs)
     return ctx
   }
 
-  #verifyFresh (token: string, now: number): AuthContext {
+  #verify (token: string, now: number): AuthContext {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) invalid()
     let decoded: Decoded
     try {
