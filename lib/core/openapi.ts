@@ -29,9 +29,9 @@ export interface SwaggerOptionsLike {
  * await app.register(swagger, gatekeeperOpenApi(app, { openapi: { info: { title: 'API', version: '1' } } }))
  * ```
  */
-export function gatekeeperOpenApi<T extends SwaggerOptionsLike> (app: FastifyInstance, options: T = {} as T): T {
-  const userTransform = options.transform
-  const userTransformObject = options.transformObject
+export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: FastifyInstance, options: T = {} as T): T {
+  const userTransform = (options as SwaggerOptionsLike).transform
+  const userTransformObject = (options as SwaggerOptionsLike).transformObject
 
   function schemesOf (names: readonly string[] | null): string[] {
     const gk = app.gatekeeper
@@ -74,5 +74,5 @@ export function gatekeeperOpenApi<T extends SwaggerOptionsLike> (app: FastifyIns
     return input.openapiObject === undefined ? doc : addSchemes({ ...doc })
   }
 
-  return { ...options, transform, transformObject }
+  return { ...options, transform, transformObject } as T
 }

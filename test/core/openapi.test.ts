@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger'
 import t from 'tap'
-import { gatekeeperOpenApi } from '../../lib/core/openapi.js'
+import { gatekeeperOpenApi, type SwaggerOptionsLike } from '../../lib/core/openapi.js'
 import { coreApp, headerStrategy } from '../helpers.js'
 
 t.test('the OpenAPI document states each route\'s security from its config.auth', async (t) => {
@@ -36,10 +36,10 @@ t.test('the OpenAPI document states each route\'s security from its config.auth'
 t.test('swagger options without openapi (Swagger 2) pass through untouched', async (t) => {
   const app = await coreApp()
   t.teardown(() => app.close())
-  const opts = gatekeeperOpenApi(app)
+  const opts = gatekeeperOpenApi(app) as SwaggerOptionsLike
   t.type(opts.transform, 'function')
   t.same(opts.transformObject?.({ swaggerObject: { swagger: '2.0' } }), { swagger: '2.0' })
-  const userObj = gatekeeperOpenApi(app, { transformObject: () => ({ openapi: '3.0.3' }) })
+  const userObj: SwaggerOptionsLike = gatekeeperOpenApi<SwaggerOptionsLike>(app, { transformObject: () => ({ openapi: '3.0.3' }) })
   t.same(userObj.transformObject?.({ swaggerObject: {} }), { openapi: '3.0.3' })
 })
 
