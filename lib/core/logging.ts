@@ -33,10 +33,13 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
 ])
 
 const SECRET_QUERY = /([?&](?:access_token|token|api_key|apikey|key|refresh_token|password|client_secret|code)=)[^&#]*/gi
+// Our credentials by shape, under any parameter name: a JWS (its header always starts `{"`), an API key, a refresh token.
+const SECRET_SHAPES = /eyJ[\w-]*\.[\w-]*\.[\w-]*|[a-z0-9]{2,8}_[0-9A-Za-z]{36}|(?<![\w-])[\w-]{43}(?![\w-])/g
 
-/** Replaces the values of credential-looking query parameters with `[Redacted]`. */
+/** Replaces the values of credential-looking query parameters, and anything shaped like our credentials in the query, with `[Redacted]`. */
 export function redactUrl (url: string): string {
-  return url.includes('?') ? url.replace(SECRET_QUERY, '$1[Redacted]') : url
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q) + url.slice(q).replace(SECRET_QUERY, '$1[Redacted]').replace(SECRET_SHAPES, '[Redacted]')
 }
 
 interface SerializableRequest {
