@@ -74,6 +74,17 @@ t.test('rotating X-Forwarded-For does not escape a lockout (request.ip honours t
   t.equal((await login(app, 'alice', PASSWORD, { ip: '192.0.2.50' })).statusCode, 200, 'another client is unaffected')
 })
 
+t.test('an account lockout holds whatever address the attempts claim or come from', async (t) => {
+  const { app } = await loginApp({ bruteForce: { account: { max: 2 } } }, { trustProxy: true })
+  t.teardown(() => app.close())
+  await login(app, 'alice', WRONG, { headers: { 'x-forwarded-for': '198.51.100.1' } })
+  await login(app, 'alice', WRONG, { headers: { 'x-forwarded-for': '198.51.100.2' } })
+  for (const ip of ['198.51.100.3', '2001:db8::1', '10.0.0.1']) {
+    const res = await login(app, 'alice', PASSWORD, { headers: { 'x-forwarded-for': ip } })
+    t.equal(res.statusCode, 429, `still locked from ${ip}`)
+  }
+})
+
 t.test('behind a trusted proxy each forwarded client has its own address limit', async (t) => {
   const { app } = await loginApp({ bruteForce: { account: { max: 100 }, ip: { max: 2 } } }, { trustProxy: '127.0.0.1' })
   t.teardown(() => app.close())
