@@ -16,9 +16,9 @@ t.test('when its counters fail, the guard refuses logins (503) but never turns a
   const request = { ip: '192.0.2.1', log: { error: (o: unknown) => errors.push(o), info () {}, warn () {} } } as never
   const guard = bruteForceGuard(app.gatekeeper, new BruteForce(broken, parseBruteForce({})!, () => 0), null)
   const attempt = { username: 'alice', login: 'alice' }
-  await t.rejects(guard.before!(request, attempt), { statusCode: 503, code: 'GK_STORE_UNAVAILABLE' }, 'fail closed before the password check')
-  await t.resolves(guard.onFailure!(request, attempt, null), 'a failure that cannot be counted still gets its 401')
-  await t.resolves(guard.onSuccess!(request, { id: '1', username: 'alice' } as never), 'a right password is not refused for a counter')
+  await t.rejects(async () => { await guard.before!(request, attempt) }, { statusCode: 503, code: 'GK_STORE_UNAVAILABLE' }, 'fail closed before the password check')
+  await t.resolves(async () => { await guard.onFailure!(request, attempt, null) }, 'a failure that cannot be counted still gets its 401')
+  await t.resolves(async () => { await guard.onSuccess!(request, { id: '1', username: 'alice' } as never) }, 'a right password is not refused for a counter')
   t.equal(errors.length, 3, 'each is logged')
 })
 
