@@ -3,7 +3,7 @@
  * functions with the most self time and the most inclusive time, so the
  * hot path of a variant can be read without a flame-graph viewer.
  *
- *   npx tsx bench/profile.ts bench/profiles/jwt-rbac/CPU.*.cpuprofile (the largest file: the main thread) [--filter lib/] [--top 25]
+ *   npx tsx bench/profile.ts /tmp/gk-bench-profiles/jwt-rbac/CPU.*.cpuprofile (the largest file: the main thread) [--filter lib/] [--top 25]
  */
 import { readFileSync } from 'node:fs'
 

@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { startServer, type Server } from './lib/child.js'
 import { load } from './lib/load.js'
 import { memoryMode } from './lib/memory.js'
@@ -16,6 +17,9 @@ import { checkRatios, checkValue, fmt, schedule, summarize, table, targetTable, 
 import { loginStorm, type StormResult } from './lib/storm.js'
 import { BASELINE, RATIO_TARGETS, SQLITE_ROTATIONS_MIN, STORM_P99_MAX_MS, STORM_RPS_MIN_SHARE, VARIANTS } from './lib/variants.js'
 import { verify } from './lib/verify.js'
+
+/** Where `--profile` writes its `.cpuprofile` files (outside the work tree). */
+const PROFILE_DIR = path.join(os.tmpdir(), 'gk-bench-profiles')
 
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
@@ -31,7 +35,7 @@ async function startAll (names: readonly string[], o: BenchOptions): Promise<{ s
   const worker = async (): Promise<void> => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
       // One folder per variant: tsx's loader thread writes a profile of its own beside the main thread's (the larger file).
-      const nodeArgs = o.profile.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${name}`] : []
+      const nodeArgs = o.profile.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, name)}`] : []
       try {
         const s = await startServer(name, { nodeArgs })
         servers.set(name, s)
@@ -56,9 +60,12 @@ async function measureVariants (servers: Map<string, Server>, order: string[], o
   const rounds = schedule(order, o.rounds)
   for (let r = 0; r < rounds.length; r++) {
     for (const name of rounds[r] as string[]) {
-      const s = await load(spec(servers.get(name) as Server, o.duration))
+      const server = servers.get(name) as Server
+      const cpu0 = server.cpu()
+      const s = await load(spec(server, o.duration))
+      s.cpuUs = (server.cpu() - cpu0) * 1e6 / Math.max(s.requests, 1)
       samples.get(name)?.push(s)
-      log(`round ${r + 1}/${rounds.length} ${name.padEnd(12)} ${fmt(s.rps).padStart(7)} req/s  p99 ${s.p99} ms${s.non2xx + s.errors > 0 ? `  FAILED ${JSON.stringify(s.statuses)} errors ${s.errors}` : ''}`)
+      log(`round ${r + 1}/${rounds.length} ${name.padEnd(12)} ${fmt(s.rps).padStart(7)} req/s  p99 ${s.p99} ms  ${s.cpuUs.toFixed(1)} µs CPU/req${s.non2xx + s.errors > 0 ? `  FAILED ${JSON.stringify(s.statuses)} errors ${s.errors}` : ''}`)
     }
   }
   return samples
@@ -127,6 +134,7 @@ async function main (): Promise<number> {
     out.push('\nTargets:\n')
     out.push(targetTable(targets))
     if (broken.size > 0) out.push(`\nNot measured: ${[...broken.keys()].join(', ')}`)
+    if (o.profile.length > 0) out.push(`\nCPU profiles: ${PROFILE_DIR}/<variant>/ (summarise the largest with: npx tsx bench/profile.ts <file>)`)
     process.stdout.write(`${out.join('\n')}\n\n`)
     if (o.strict && targets.some((t) => t.status === 'miss')) exit = 1
     if (o.json !== null) writeFileSync(o.json, JSON.stringify({ mode: o.mode, machine: machine(), options: o, summaries, storm, rotations, targets, broken: Object.fromEntries(broken) }, null, 2))

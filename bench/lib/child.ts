@@ -19,6 +19,8 @@ export interface Server {
   origin: string
   /** The resident set size of the server process, bytes (Linux /proc). */
   rss (): number
+  /** CPU seconds (user + system) the server process has used so far (Linux /proc). */
+  cpu (): number
   /** Closes stdin (the server exits cleanly) and kills it after 5 s. */
   stop (): Promise<void>
 }
@@ -35,6 +37,16 @@ function rssOf (pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(status)
   return m === null ? Number.NaN : Number(m[1]) * 1024
+}
+
+// /proc/<pid>/stat counts in clock ticks; USER_HZ is 100 on Linux.
+const TICKS_PER_SECOND = 100
+
+function cpuOf (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which may itself contain spaces: utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }
 
 function stopper (child: ChildProcess): () => Promise<void> {
@@ -82,7 +94,7 @@ export async function startServer (variant: string, opts: StartOptions = {}): Pr
         child.stdout?.off('data', onData)
         child.stdout?.resume()
         const pid = child.pid as number
-        resolve({ variant, pid, info, origin: `http://127.0.0.1:${info.port}`, rss: () => rssOf(pid), stop })
+        resolve({ variant, pid, info, origin: `http://127.0.0.1:${info.port}`, rss: () => rssOf(pid), cpu: () => cpuOf(pid), stop })
         return
       }
     })

@@ -26,7 +26,7 @@ function rotating (bodies: readonly string[]): { setupRequest: (req: { body?: st
 }
 
 /** Runs autocannon and reduces its result to a {@link Sample}. */
-export async function load (spec: LoadSpec): Promise<Sample & { statuses: Record<string, number> }> {
+export async function load (spec: LoadSpec): Promise<Sample & { requests: number, statuses: Record<string, number> }> {
   const r = await autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -40,5 +40,5 @@ export async function load (spec: LoadSpec): Promise<Sample & { statuses: Record
   const statuses: Record<string, number> = {}
   for (const [code, s] of Object.entries(r.statusCodeStats)) statuses[code] = s.count
   // requests.total / duration rather than the per-second average: runs of 1 s have a single per-second sample.
-  return { rps: r.requests.total / Math.max(r.duration, 0.01), p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, statuses }
+  return { rps: r.requests.total / Math.max(r.duration, 0.01), p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, requests: r.requests.total, statuses }
 }

@@ -14,6 +14,12 @@ export interface Sample {
   non2xx: number
   /** Connection errors and timeouts. */
   errors: number
+  /**
+   * CPU time the server process spent per request, µs (user + system, from
+   * /proc), when known. Less sensitive than req/s to other processes on a
+   * busy machine: it counts the server's own work, not its waiting.
+   */
+  cpuUs?: number
 }
 
 /** A variant's medians over the measured rounds and its ratio to the baseline. */
@@ -24,6 +30,10 @@ export interface Summary {
   rps: number
   /** Median of the per-round p99 latencies, ms. */
   p99: number
+  /** Median server CPU per request, µs; `NaN` when not measured. */
+  cpuUs: number
+  /** `baseline cpuUs / cpuUs`: the throughput ratio the server's own CPU cost allows; `NaN` when not measured. */
+  cpuRatio: number
   /** `rps / baseline rps` (both medians of this run); `NaN` without a baseline. */
   ratio: number
   /** Non-2xx responses plus errors over every round: anything above 0 voids the row. */
@@ -48,6 +58,8 @@ export interface TargetResult {
   status: 'pass' | 'miss' | 'n/a'
   /** How the requirement reads, for the table (`≥ 0.80`, `< 50 ms`). */
   wanted: string
+  /** For a ratio target, the same ratio from server CPU per request (`against µs / variant µs`); `NaN` when unknown. */
+  cpuMeasured: number
 }
 
 /** The median of a list (the mean of the two middle values for an even length); `NaN` when empty. */
@@ -75,16 +87,20 @@ export function schedule<T> (variants: readonly T[], rounds: number): T[][] {
 /** Medians per variant and throughput ratios against `baseline`, in the order of `order`. */
 export function summarize (samples: ReadonlyMap<string, readonly Sample[]>, baseline: string, order: readonly string[]): Summary[] {
   const base = median((samples.get(baseline) ?? []).map((s) => s.rps))
+  const baseCpu = median((samples.get(baseline) ?? []).flatMap((s) => s.cpuUs === undefined ? [] : [s.cpuUs]))
   const out: Summary[] = []
   for (const variant of order) {
     const list = samples.get(variant)
     if (list === undefined || list.length === 0) continue
     const rps = median(list.map((s) => s.rps))
+    const cpuUs = median(list.flatMap((s) => s.cpuUs === undefined ? [] : [s.cpuUs]))
     out.push({
       variant,
       rounds: list.length,
       rps,
       p99: median(list.map((s) => s.p99)),
+      cpuUs,
+      cpuRatio: baseCpu > 0 && cpuUs > 0 ? baseCpu / cpuUs : Number.NaN,
       ratio: base > 0 ? rps / base : Number.NaN,
       failures: list.reduce((n, s) => n + s.non2xx + s.errors, 0)
     })
@@ -100,19 +116,20 @@ export function checkRatios (summaries: readonly Summary[], targets: readonly Ra
     const b = byName.get(t.against)
     const wanted = `≥ ${t.min.toFixed(2)}`
     if (a === undefined || b === undefined || a.failures > 0 || b.failures > 0 || !(b.rps > 0)) {
-      return { label: t.label, measured: Number.NaN, status: 'n/a', wanted }
+      return { label: t.label, measured: Number.NaN, status: 'n/a', wanted, cpuMeasured: Number.NaN }
     }
     const measured = a.rps / b.rps
-    return { label: t.label, measured, status: measured >= t.min ? 'pass' : 'miss', wanted }
+    const cpuMeasured = a.cpuUs > 0 && b.cpuUs > 0 ? b.cpuUs / a.cpuUs : Number.NaN
+    return { label: t.label, measured, status: measured >= t.min ? 'pass' : 'miss', wanted, cpuMeasured }
   })
 }
 
 /** A target on a single figure: at least `min` or below `max`. */
 export function checkValue (label: string, measured: number, bound: { min?: number, max?: number }, unit = ''): TargetResult {
   const wanted = bound.min !== undefined ? `≥ ${bound.min}${unit}` : `< ${bound.max as number}${unit}`
-  if (!Number.isFinite(measured)) return { label, measured: Number.NaN, status: 'n/a', wanted }
+  if (!Number.isFinite(measured)) return { label, measured: Number.NaN, status: 'n/a', wanted, cpuMeasured: Number.NaN }
   const ok = bound.min !== undefined ? measured >= bound.min : measured < (bound.max as number)
-  return { label, measured, status: ok ? 'pass' : 'miss', wanted }
+  return { label, measured, status: ok ? 'pass' : 'miss', wanted, cpuMeasured: Number.NaN }
 }
 
 /** A number for the table: thousands separated, `—` for NaN. */
@@ -130,14 +147,14 @@ export function table (headers: readonly string[], rows: ReadonlyArray<readonly 
 
 /** The table of variants: median req/s, ratio to bare, median p99, rounds. */
 export function variantTable (summaries: readonly Summary[]): string {
-  return table(['variant', 'req/s (median)', '× bare', 'p99 ms (median)', 'rounds', 'failed'], summaries.map((s) => [
-    s.variant, fmt(s.rps), fmt(s.ratio, 2), fmt(s.p99, 1), String(s.rounds), String(s.failures)
+  return table(['variant', 'req/s (median)', '× bare', 'p99 ms (median)', 'server CPU µs/req', 'CPU-bound × bare', 'rounds', 'failed'], summaries.map((s) => [
+    s.variant, fmt(s.rps), fmt(s.ratio, 2), fmt(s.p99, 1), fmt(s.cpuUs, 1), fmt(s.cpuRatio, 2), String(s.rounds), String(s.failures)
   ]))
 }
 
-/** The table of targets. */
+/** The table of targets: the status follows the measured figure; the CPU-based ratio is shown beside it. */
 export function targetTable (results: readonly TargetResult[]): string {
-  return table(['target', 'wanted', 'measured', 'status'], results.map((r) => [
-    r.label, r.wanted, fmt(r.measured, Math.abs(r.measured) < 10 ? 2 : 0), r.status
+  return table(['target', 'wanted', 'measured', 'status', 'from server CPU/req'], results.map((r) => [
+    r.label, r.wanted, fmt(r.measured, Math.abs(r.measured) < 10 ? 2 : 0), r.status, fmt(r.cpuMeasured, 2)
   ]))
 }

@@ -4,7 +4,7 @@ import { formatReady, parseReady, READY_PREFIX } from '../../bench/lib/protocol.
 import { checkRatios, checkValue, fmt, median, schedule, summarize, table, type Sample } from '../../bench/lib/stats.js'
 import { RATIO_TARGETS, VARIANTS } from '../../bench/lib/variants.js'
 
-const s = (rps: number, p99 = 1, non2xx = 0): Sample => ({ rps, p99, non2xx, errors: 0 })
+const s = (rps: number, p99 = 1, non2xx = 0, cpuUs?: number): Sample => ({ rps, p99, non2xx, errors: 0, ...(cpuUs === undefined ? {} : { cpuUs }) })
 
 t.test('the median of an odd list is its middle value, of an even list the mean of the two middle values', async (t) => {
   t.equal(median([3, 1, 2]), 2)
@@ -37,6 +37,22 @@ t.test('ratios are medians over medians of the same run, in the order asked for'
   t.equal(out[0]?.ratio, 0.85)
   t.equal(out[1]?.ratio, 1)
   t.equal(out[0]?.failures, 0)
+})
+
+t.test('the CPU ratio is the baseline\'s CPU per request over the variant\'s, NaN when CPU was not measured', async (t) => {
+  const samples = new Map([
+    ['bare', [s(100, 1, 0, 20), s(100, 1, 0, 30)]],
+    ['jwt', [s(90, 1, 0, 50)]],
+    ['blind', [s(90)]]
+  ])
+  const out = summarize(samples, 'bare', ['bare', 'jwt', 'blind'])
+  t.equal(out[0]?.cpuUs, 25)
+  t.equal(out[1]?.cpuRatio, 0.5)
+  t.ok(Number.isNaN(out[2]?.cpuUs))
+  t.ok(Number.isNaN(out[2]?.cpuRatio))
+  const [target] = checkRatios(out, [{ variant: 'jwt', against: 'bare', min: 0.8, label: 'jwt' }])
+  t.equal(target?.cpuMeasured, 0.5)
+  t.equal(target?.status, 'pass', 'the status follows req/s, as the targets are stated')
 })
 
 t.test('without a baseline every ratio is NaN', async (t) => {
