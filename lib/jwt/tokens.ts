@@ -42,6 +42,15 @@ function invalid (): never {
   throw new errors.GK_TOKEN_INVALID()
 }
 
+/** Freezes a verified payload all the way down: cached contexts are shared by every request with that token. */
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}
+
 function isStringArray (v: unknown): v is string[] {
   return Array.isArray(v) && v.every((s) => typeof s === 'string')
 }
@@ -200,7 +209,7 @@ export class TokenService implements TokenApi {
       roles: Object.freeze([...roles]),
       permissions: this.#opts.permissionsOf(roles),
       tokenId: jti,
-      claims: Object.freeze(payload)
+      claims: deepFreeze(payload)
     }
     if (scopes !== undefined) ctx.scopes = Object.freeze([...scopes])
     return Object.freeze(ctx)

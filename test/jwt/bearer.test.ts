@@ -45,3 +45,20 @@ t.test('a hostile header is scanned in linear time', async (t) => {
   // Generous bound: a backtracking parser would take seconds here.
   t.ok(Number(process.hrtime.bigint() - start) / 1e6 < 200)
 })
+
+t.test('property: any b64token round-trips; any other input is null or GK_INVALID_REQUEST, never another error', async (t) => {
+  const fc = (await import('fast-check')).default
+  const tokenChar = fc.constantFrom(...'abcXYZ019-._~+/'.split(''))
+  const b64token = fc.tuple(fc.array(tokenChar, { minLength: 1, maxLength: 200 }), fc.nat(3))
+    .map(([chars, pad]) => chars.join('') + '='.repeat(pad))
+  fc.assert(fc.property(b64token, (tok) => parseBearer(`Bearer ${tok}`) === tok))
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
+    try {
+      const out = parseBearer(s)
+      return out === null || (s.toLowerCase().startsWith('bearer ') && s.endsWith(out))
+    } catch (err) {
+      return (err as { code?: string }).code === 'GK_INVALID_REQUEST'
+    }
+  }))
+  t.pass('properties hold')
+})
