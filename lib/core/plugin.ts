@@ -6,6 +6,8 @@ import { configError } from './errors.js'
 import { Gatekeeper } from './gatekeeper.js'
 import { parseDefaultAuth, type RoutePolicy } from './policy.js'
 import { parseProtection, setupProtection } from '../protection/setup.js'
+import { parseRedis } from '../redis/options.js'
+import { setupRedis } from '../redis/setup.js'
 import type { AuthContext, GatekeeperOptions, RouteAuthConfig, StrategyName } from './types.js'
 import './augment.js'
 
@@ -47,6 +49,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   const defaultAuth = parseDefaultAuth(opts.defaultAuth)
   const strict = opts.strict === true
   const protection = parseProtection(opts)
+  const redis = parseRedis(opts.redis)
   await opts.store.init?.()
   const audit = new AuditTrail(app.log, now, opts.audit ?? {})
   const gk = new Gatekeeper({ store: opts.store, realm: opts.realm ?? 'api', defaultAuth, now, logger: app.log, audit })
@@ -58,7 +61,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   })
   app.decorate('authenticate', gk.authenticate())
   // Before any route is added: the rate limiter attaches its hook to each route in onRoute.
-  await setupProtection(app, gk, protection)
+  await setupProtection(app, gk, protection, redis === null ? null : await setupRedis(app, gk, redis))
 
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as Record<string | symbol, unknown>

@@ -113,7 +113,8 @@ export class KeyLimits {
  * the key is chosen, and an over-limit caller is refused before its body
  * is read.
  */
-export async function registerRateLimit (app: FastifyInstance, settings: RateLimitSettings, counters: CounterStore, now: () => number): Promise<void> {
+export async function registerRateLimit (app: FastifyInstance, settings: RateLimitSettings, counters: CounterStore, now: () => number,
+  shared: { store: new (params: unknown) => object, skipOnError: boolean } | null = null): Promise<void> {
   const keys = settings.perKey ? new KeyLimits(app.gatekeeper.store, now, app.log) : null
   await app.register(rateLimit, {
     global: settings.global,
@@ -127,7 +128,9 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
       : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : (await keys.of(request))?.timeWindow ?? settings.timeWindow,
     keyGenerator: rateLimitKey,
     ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
-    store: rateLimitStore(counters, now) as never,
+    // With the core's redis option: @fastify/rate-limit's Redis store, failing open (skipOnError) or closed.
+    store: (shared?.store ?? rateLimitStore(counters, now)) as never,
+    skipOnError: shared?.skipOnError ?? false,
     // IETF draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit/-Remaining/-Reset, plus Retry-After on 429.
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) => new errors.GK_RATE_LIMITED(context.after)

@@ -39,18 +39,27 @@ export function parseProtection (opts: { rateLimit?: unknown, bruteForce?: unkno
   return Object.freeze({ rateLimit: parseRateLimit(opts.rateLimit), bruteForce: parseBruteForce(opts.bruteForce) })
 }
 
+/** Counters shared by every instance (the core's `redis` option provides them). */
+export interface SharedProtection {
+  /** The brute-force counters; `maxKeys` bounds any in-memory fallback. */
+  counters (maxKeys: number): CounterStore
+  /** The `@fastify/rate-limit` store class and its `skipOnError`. */
+  rateLimit: { store: new (params: unknown) => object, skipOnError: boolean }
+}
+
 /**
  * Wires protection into the app: registers the rate limiter, builds
  * brute-force protection and, when the app is ready, adds its guard to the
- * jwt plugin's login route. Called by the core plugin.
+ * jwt plugin's login route. Called by the core plugin; `shared` puts the
+ * counters in Redis.
  */
-export async function setupProtection (app: FastifyInstance, gk: Gatekeeper, settings: ProtectionSettings): Promise<void> {
+export async function setupProtection (app: FastifyInstance, gk: Gatekeeper, settings: ProtectionSettings, shared: SharedProtection | null = null): Promise<void> {
   if (settings.rateLimit !== null) {
-    await registerRateLimit(app, settings.rateLimit, memoryCounters({ now: gk.now, maxKeys: settings.rateLimit.maxKeys }), gk.now)
+    await registerRateLimit(app, settings.rateLimit, memoryCounters({ now: gk.now, maxKeys: settings.rateLimit.maxKeys }), gk.now, shared?.rateLimit ?? null)
   }
   const bf = settings.bruteForce
   // A separate store: a flood of rate-limit callers must not evict a lockout.
-  const counters = memoryCounters({ now: gk.now, maxKeys: bf?.maxKeys ?? 100 })
+  const counters = shared?.counters(bf?.maxKeys ?? 100) ?? memoryCounters({ now: gk.now, maxKeys: bf?.maxKeys ?? 100 })
   const bruteForce = bf === null ? null : new BruteForce(counters, bf, gk.now)
   const stuffing = bf?.stuffing == null ? null : new StuffingDetector(bf.stuffing.accounts, bf.stuffing.windowMs)
   const loginGuard = bruteForce === null ? null : bruteForceGuard(gk, bruteForce, stuffing)

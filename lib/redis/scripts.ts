@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto'
+import type { RedisClient } from './options.js'
+
+/** A Lua script run by its SHA-1 (EVALSHA), loaded with EVAL the first time a server lacks it. */
+export interface Script {
+  readonly lua: string
+  readonly sha: string
+}
+
+/** Prepares a Lua script. */
+export function script (lua: string): Script {
+  return Object.freeze({ lua, sha: createHash('sha1').update(lua).digest('hex') })
+}
+
+/**
+ * Runs `s` atomically on `client` (Redis runs a script without interleaving
+ * other commands). Sends only the SHA-1 after the first call; a server that
+ * restarted or flushed its script cache answers NOSCRIPT and gets the source.
+ */
+export async function run (client: RedisClient, s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  try {
+    return await client.evalsha(s.sha, keys.length, ...keys, ...args)
+  } catch (err) {
+    if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err
+    return await client.eval(s.lua, keys.length, ...keys, ...args)
+  }
+}
+
+// Counters are hashes { v: value, e: expiresAt }; windows are sorted sets of hit
+// times. Times come from the caller (ARGV) so every instance and the tests'
+// injected clock agree; PEXPIRE only makes Redis forget keys nobody reads.
+// A key of the other kind counts as missing, as in the memory store.
+
+const LIVE_COUNTER = `
+local function live(k, now)
+  if redis.call('TYPE', k).ok ~= 'hash' then return nil end
+  local f = redis.call('HMGET', k, 'v', 'e')
+  local v, e = tonumber(f[1]), tonumber(f[2])
+  if v == nil or e == nil or e <= now then return nil end
+  return v, e
+end
+local function put(k, v, e, now)
+  redis.call('DEL', k)
+  redis.call('HSET', k, 'v', v, 'e', string.format('%d', e))
+  redis.call('PEXPIRE', k, math.max(1, e - now))
+end
+`
+
+/** KEYS[1]; ARGV: now, ttlMs, slide (1|0). Returns { value, expiresAt }. */
+export const INCREMENT = script(`${LIVE_COUNTER}
+local k, now, ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local v, e = live(k, now)
+if v == nil then
+  v, e = 1, now + ttl
+  put(k, v, e, now)
+else
+  v = redis.call('HINCRBY', k, 'v', 1)
+  if ARGV[3] == '1' then
+    e = now + ttl
+    redis.call('HSET', k, 'e', string.format('%d', e))
+    redis.call('PEXPIRE', k, ttl)
+  end
+end
+return { v, string.format('%d', e) }
+`)
+
+/** KEYS[1]; ARGV: now. Returns { value, expiresAt } or nil. */
+export const GET = script(`${LIVE_COUNTER}
+local v, e = live(KEYS[1], tonumber(ARGV[1]))
+if v == nil then return nil end
+return { v, string.format('%d', e) }
+`)
+
+/** KEYS[1]; ARGV: now, value, ttlMs, onlyIfAbsent (1|0). Returns 1 when set. */
+export const SET = script(`${LIVE_COUNTER}
+local k, now, ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  if redis.call('EXISTS', k) == 1 then
+    local t = redis.call('TYPE', k).ok
+    if t ~= 'hash' or live(k, now) ~= nil then return 0 end
+  end
+end
+put(k, tonumber(ARGV[2]), now + ttl, now)
+return 1
+`)
+
+const WINDOW = `
+local function window(k, now, win)
+  if redis.call('TYPE', k).ok ~= 'zset' then return false end
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', string.format('%d', now - win))
+  return true
+end
+local function result(k)
+  local n = redis.call('ZCARD', k)
+  if n == 0 then return { 0, false } end
+  local first = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+  return { n, first[2] }
+end
+`
+
+/** KEYS[1]. Forgets the key, whatever it holds. */
+export const DELETE = script("return redis.call('DEL', KEYS[1])")
+
+/** KEYS[1]; ARGV: now, windowMs, keep, member. Returns { count, oldest }. */
+export const HIT = script(`${WINDOW}
+local k, now, win, keep = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if not window(k, now, win) then redis.call('DEL', k) end
+redis.call('ZADD', k, string.format('%d', now), ARGV[4])
+redis.call('ZREMRANGEBYRANK', k, 0, -(keep + 1))
+redis.call('PEXPIRE', k, win)
+return result(k)
+`)
+
+/** KEYS[1]; ARGV: now, windowMs. Returns { count, oldest }. */
+export const HITS = script(`${WINDOW}
+local k = KEYS[1]
+local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
+if redis.call('TYPE', k).ok ~= 'zset' then return { 0, false } end
+local n = redis.call('ZCOUNT', k, '(' .. string.format('%d', now - win), '+inf')
+if n == 0 then return { 0, false } end
+local first = redis.call('ZRANGEBYSCORE', k, '(' .. string.format('%d', now - win), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+return { n, first[2] }
+`)
+
+/**
+ * KEYS[1] = revocation log, ARGV: channel, message, member, keepMs, keepCount.
+ * Logs the revocation (scored by the server's clock) and publishes it in one
+ * step, so a subscriber that missed the message finds it in the log.
+ */
+export const PUBLISH = script(`
+local k = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', k, string.format('%d', now), ARGV[3])
+redis.call('ZREMRANGEBYSCORE', k, '-inf', string.format('%d', now - tonumber(ARGV[4])))
+redis.call('ZREMRANGEBYRANK', k, 0, -(tonumber(ARGV[5]) + 1))
+redis.call('PEXPIRE', k, tonumber(ARGV[4]))
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
+`)
+
+/** KEYS[1] = revocation log, ARGV: keepMs. The members logged within keepMs. */
+export const RECENT = script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], string.format('%d', now - tonumber(ARGV[1])), '+inf')
+`)

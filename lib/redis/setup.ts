@@ -1,0 +1,127 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import { memoryCounters } from '../protection/counters.js'
+import type { SharedProtection } from '../protection/setup.js'
+import { RevocationBus } from './bus.js'
+import { RedisCounterStore } from './counters.js'
+import { FailoverCounterStore } from './failover.js'
+import type { RedisClient, RedisSettings } from './options.js'
+import { redisRateLimitStore } from './rate-limit.js'
+
+/** `app.gatekeeper.redis`: what the `redis` option set up. */
+export interface RedisApi {
+  /** The normalised option. */
+  readonly settings: RedisSettings
+  /** The revocation bus between instances. */
+  readonly bus: RevocationBus
+}
+
+declare module '../core/gatekeeper.js' {
+  interface Gatekeeper {
+    /** Set when the core's `redis` option is given. */
+    redis?: RedisApi
+  }
+}
+
+/** How long startup waits for Redis before going on without it (the app still starts). */
+export const STARTUP_WAIT_MS = 2000
+
+/** Resolves `true` when `p` settles in time, `false` otherwise; never rejects. */
+async function within (p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
+  try {
+    return await Promise.race([p.then(() => true, () => false), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function connected (client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      client.removeListener('ready', done)
+      resolve()
+    }
+    client.on('ready', done)
+  })
+}
+
+/** Warns when the client could make a request wait for long while Redis is down. */
+function checkClientOptions (client: RedisClient, log: FastifyBaseLogger): void {
+  const o = (client.options ?? {}) as { commandTimeout?: unknown, maxRetriesPerRequest?: unknown }
+  if (typeof o.commandTimeout !== 'number') {
+    log.warn('gatekeeper: the Redis client has no commandTimeout; set one (for example 500 ms) so a stalled Redis cannot hold requests')
+  }
+  if (typeof o.maxRetriesPerRequest !== 'number' || o.maxRetriesPerRequest > 3) {
+    log.warn('gatekeeper: set the Redis client maxRetriesPerRequest to 1-3 so a command fails fast while Redis reconnects')
+  }
+}
+
+/**
+ * Wires the core's `redis` option: shared brute-force counters (failing
+ * open or closed), the rate-limit store, and the revocation bus, which
+ * evicts API keys revoked or rotated on another instance from this one's
+ * cache. Logs Redis outages once each (the client's `'error'` events are
+ * handled, so they never reach the console or crash the process). Startup
+ * waits at most {@link STARTUP_WAIT_MS} for Redis.
+ */
+export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings: RedisSettings): Promise<SharedProtection> {
+  const { client, prefix, failOpen } = settings
+  const log = app.log
+  checkClientOptions(client, log)
+  let down = false
+  const onError = (err: Error): void => {
+    if (down) return
+    down = true
+    log.warn({ err }, failOpen
+      ? 'gatekeeper: Redis is unreachable; rate limits are skipped and login failures are counted per instance until it is back'
+      : 'gatekeeper: Redis is unreachable; rate-limited routes and logins answer 503 until it is back')
+  }
+  const onReady = (): void => {
+    if (!down) return
+    down = false
+    log.info('gatekeeper: Redis connection restored')
+  }
+  client.on('error', onError)
+  client.on('ready', onReady)
+
+  const bus = new RevocationBus({
+    client,
+    prefix,
+    log,
+    onRevoke: (r) => { (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id) }
+  })
+  if (!await within(connected(client), STARTUP_WAIT_MS) || !await within(bus.start(), STARTUP_WAIT_MS)) {
+    log.warn('gatekeeper: Redis did not answer at startup; starting anyway, shared limits and revocations resume when it does')
+  }
+  // The apiKey plugin records these after evicting the key locally; other instances evict it from the bus.
+  const offRevoked = gk.on('apikey.revoked', (e: { keyId?: unknown }) => {
+    if (typeof e.keyId === 'string') bus.publish({ kind: 'apikey', id: e.keyId }).catch(() => {})
+  })
+  const offRotated = gk.on('apikey.rotated', (e: { previousKeyId?: unknown }) => {
+    if (typeof e.previousKeyId === 'string') bus.publish({ kind: 'apikey', id: e.previousKeyId }).catch(() => {})
+  })
+  gk.redis = Object.freeze({ settings, bus })
+
+  app.addHook('onClose', async () => {
+    offRevoked()
+    offRotated()
+    await bus.close()
+    client.removeListener('error', onError)
+    client.removeListener('ready', onReady)
+  })
+
+  const primary = new RedisCounterStore({ client, prefix, now: gk.now })
+  return {
+    counters: (maxKeys) => new FailoverCounterStore({
+      primary,
+      available: () => client.status === 'ready',
+      fallback: failOpen ? memoryCounters({ now: gk.now, maxKeys }) : null,
+      log,
+      what: 'brute-force counters'
+    }),
+    rateLimit: { store: redisRateLimitStore(client, prefix), skipOnError: failOpen }
+  }
+}
