@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { challenge } from '../core/challenge.js'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
@@ -54,7 +54,13 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     throw new errors.GK_INVALID_GRANT()
   }
 
-  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function refreshToken (request, reply) {
+  // An unparsable body gets the library's stable code, like every other bad input (an oversized one keeps its 413).
+  const errorHandler = (err: FastifyError): never => {
+    if (err.statusCode === 400 && typeof err.code === 'string' && err.code.startsWith('FST_ERR_CTP_')) throw new errors.GK_INVALID_REQUEST('body must be JSON')
+    throw err
+  }
+
+  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, errorHandler, config: { auth: false } }, async function refreshToken (request, reply) {
     noStore(reply)
     let presented: unknown
     let fromCookie = false
