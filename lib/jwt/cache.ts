@@ -20,22 +20,32 @@ export const tokenKey: (token: string) => string = typeof oneShot === 'function'
   : /* c8 ignore next */ (token) => crypto.createHash('sha256').update(token).digest('binary')
 
 /**
- * A bounded LRU cache of verified tokens over a `Map` (insertion order is
- * recency order). Entries die at their `expiresAt`; the least recently used
- * entry is evicted when the cache is full. Only successes are cached, so an
- * attacker sending junk tokens cannot evict much: every entry had to verify.
+ * A bounded cache of verified tokens with least-recently-used eviction done
+ * in two generations (the "hashlru" scheme): new and recently used entries
+ * live in the current map; when it holds half the bound, it becomes the old
+ * map and the previous old map is dropped whole. A hit in the old map moves
+ * the entry forward. Nothing is deleted on the hot path: V8 maps degrade to
+ * O(size) per operation under steady delete-and-insert churn near their
+ * capacity, which a classic delete/re-set LRU over one Map runs into.
+ *
+ * Entries die at their `expiresAt`. Only successes are cached, so an
+ * attacker sending junk tokens cannot flush it: every entry had to verify.
+ * At most `max` entries are held (2 when `max` is 1); 0 disables caching.
  */
 export class TokenCache<T> {
-  readonly #map = new Map<string, CacheEntry<T>>()
-  readonly #max: number
+  #current = new Map<string, CacheEntry<T>>()
+  #old = new Map<string, CacheEntry<T>>()
+  readonly #limit: number
 
   constructor (max: number) {
-    this.#max = max
+    this.#limit = max === 0 ? 0 : Math.max(1, Math.floor(max / 2))
   }
 
-  /** The number of live or not yet swept entries. */
+  /** The number of entries held (live or not yet swept). */
   get size (): number {
-    return this.#map.size
+    let n = this.#current.size
+    for (const key of this.#old.keys()) if (!this.#current.has(key)) n++
+    return n
   }
 
   /**
@@ -43,32 +53,48 @@ export class TokenCache<T> {
    * there but is dead (and is dropped); `undefined` when absent.
    */
   get (key: string, now: number): T | 'expired' | undefined {
-    const entry = this.#map.get(key)
-    if (entry === undefined) return undefined
-    this.#map.delete(key)
-    if (now >= entry.expiresAt) return 'expired'
-    this.#map.set(key, entry)
+    let entry = this.#current.get(key)
+    if (entry === undefined) {
+      entry = this.#old.get(key)
+      if (entry === undefined) return undefined
+      if (now >= entry.expiresAt) {
+        this.#old.delete(key)
+        return 'expired'
+      }
+      this.#insert(key, entry)
+      return entry.value
+    }
+    if (now >= entry.expiresAt) {
+      this.#current.delete(key)
+      this.#old.delete(key)
+      return 'expired'
+    }
     return entry.value
   }
 
-  /** Stores an entry, evicting the least recently used one when full. */
+  /** Stores an entry; the least recently used ones go first when the cache is full. */
   set (key: string, value: T, expiresAt: number): void {
-    if (this.#max === 0) return
-    this.#map.delete(key)
-    if (this.#map.size >= this.#max) {
-      const oldest = this.#map.keys().next().value as string
-      this.#map.delete(oldest)
+    if (this.#limit === 0) return
+    this.#insert(key, { value, expiresAt })
+  }
+
+  #insert (key: string, entry: CacheEntry<T>): void {
+    this.#current.set(key, entry)
+    if (this.#current.size >= this.#limit) {
+      this.#old = this.#current
+      this.#current = new Map()
     }
-    this.#map.set(key, { value, expiresAt })
   }
 
   /** Drops every entry whose value matches `predicate` (for example all tokens of a user). */
   deleteWhere (predicate: (value: T) => boolean): number {
     let n = 0
-    for (const [key, entry] of this.#map) {
-      if (predicate(entry.value)) {
-        this.#map.delete(key)
-        n++
+    for (const map of [this.#current, this.#old]) {
+      for (const [key, entry] of map) {
+        if (predicate(entry.value)) {
+          map.delete(key)
+          n++
+        }
       }
     }
     return n
@@ -76,6 +102,7 @@ export class TokenCache<T> {
 
   /** Drops every entry. */
   clear (): void {
-    this.#map.clear()
+    this.#current = new Map()
+    this.#old = new Map()
   }
 }
