@@ -181,24 +181,57 @@ export class Gatekeeper {
   /**
    * @internal Runs the gates and strategies of a policy and sets
    * `request.auth`. Throws the `GK_` error to send, with the
-   * `WWW-Authenticate` header already set on the reply.
+   * `WWW-Authenticate` header already set on the reply. Synchronous while
+   * every strategy answers synchronously (a cached token or key): a promise
+   * is returned only when one of them does.
    */
-  async runAuthentication (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  runAuthentication (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     for (const gate of policy.gates) gate(request, reply)
     if (policy.public) return
     const strategies = policy.resolved ?? this.resolveStrategies(policy, `route ${request.method} ${request.url}`)
-    for (const s of strategies) {
-      let ctx: AuthContext | null
+    return this.#tryFrom(0, strategies, policy, request, reply)
+  }
+
+  #tryFrom (start: number, strategies: Strategy[], policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
+    for (let i = start; i < strategies.length; i++) {
+      const s = strategies[i] as Strategy
+      let result: AuthContext | null | Promise<AuthContext | null>
       try {
-        ctx = await s.authenticate(request, reply)
+        result = s.authenticate(request, reply)
       } catch (err) {
         this.#challengeFor(reply, s, err)
         throw err
       }
-      if (ctx !== null) {
-        request.auth = ctx
+      if (result !== null && typeof (result as Promise<unknown>).then === 'function') {
+        return (result as Promise<AuthContext | null>).then(
+          (ctx) => {
+            if (ctx !== null) {
+              request.auth = ctx
+              return
+            }
+            return this.#tryFrom(i + 1, strategies, policy, request, reply)
+          },
+          (err: unknown) => {
+            this.#challengeFor(reply, s, err)
+            throw err
+          }
+        )
+      }
+      if (result !== null) {
+        request.auth = result as AuthContext
         return
       }
+    }
+    this.#noCredential(strategies, policy, request, reply)
+  }
+
+  #noCredential (strategies: Strategy[], policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void {
+    // A Bearer credential that no accepted Bearer strategy claimed (a refresh
+    // token, a foreign token) is a bad credential, not an absent one
+    // (RFC 6750 §3.1), and never makes an optional route anonymous.
+    if (isBearer(request.headers.authorization) && strategies.some((s) => s.scheme === 'Bearer')) {
+      reply.header('www-authenticate', challenge('Bearer', this.realm, 'invalid_token'))
+      throw new errors.GK_TOKEN_INVALID()
     }
     if (policy.optional) return
     if (strategies.length === 0) {
@@ -276,4 +309,8 @@ export class Gatekeeper {
     if (g === true) return true
     return g === 'own' && ownerId !== undefined && ownerId !== null && String(ownerId) === auth.subject
   }
+}
+
+function isBearer (header: string | undefined): boolean {
+  return typeof header === 'string' && header.length > 7 && header.slice(0, 7).toLowerCase() === 'bearer '
 }

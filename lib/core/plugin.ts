@@ -80,7 +80,14 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   app.addHook('onRequest', function gatekeeperAuthenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const policy = policyOf(request)
     if (policy === null) return done()
-    gk.runAuthentication(policy, request, reply).then(() => done(), done)
+    let pending: void | Promise<void>
+    try {
+      pending = gk.runAuthentication(policy, request, reply)
+    } catch (err) {
+      return done(err as Error)
+    }
+    if (pending === undefined) return done()
+    pending.then(() => done(), done)
   })
 
   app.addHook('preHandler', function gatekeeperAuthorize (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {

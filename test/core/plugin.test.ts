@@ -219,3 +219,20 @@ t.test('store.init runs at registration', async (t) => {
   await app.register(gatekeeper, { store })
   t.equal(inits, 1)
 })
+
+t.test('a Bearer credential no strategy claims is invalid, not absent', async (t) => {
+  const app = await coreApp()
+  t.teardown(() => app.close())
+  app.get('/p', async () => 'p')
+  app.get('/maybe', { config: { auth: { optional: true } } }, async () => 'm')
+  for (const url of ['/p', '/maybe']) {
+    const res = await app.inject({ url, headers: { authorization: 'Bearer opaque-refresh-token-value' } })
+    t.equal(res.statusCode, 401, url)
+    t.equal(res.json().code, 'GK_TOKEN_INVALID')
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"')
+  }
+  // another scheme is simply no credential of ours (RFC 6750 §3: no error code)
+  const basic = await app.inject({ url: '/p', headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+  t.equal(basic.json().code, 'GK_UNAUTHORIZED')
+  t.equal(basic.headers['www-authenticate'], 'Bearer realm="api"')
+})
