@@ -96,9 +96,11 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     return { ...result.access, ...rt.deliver(reply, result.refreshToken, result.familyId, result.expiresAt) }
   })
 
+  // `auth: {}` states the core's default explicitly, so these routes pass strict mode;
+  // `person()` then refuses applications with 403.
   const logoutAll = options.routes.logoutAll
   if (logoutAll !== false) {
-    app.post(logoutAll, { bodyLimit: BODY_LIMIT }, async function logoutEverywhere (request, reply) {
+    app.post(logoutAll, { bodyLimit: BODY_LIMIT, config: { auth: {} } }, async function logoutEverywhere (request, reply) {
       const userId = person(request)
       const revoked = await api.revokeAll(userId, 'logout_all', request)
       gk.record({ type: 'logout', outcome: 'success', subject: userId, userId, scope: 'all', sessions: revoked }, request)
@@ -112,13 +114,13 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
   if (sessions !== false) {
     const currentOf = (request: FastifyRequest): string | null => rt.usesCookie ? readCookie(request, SESSION_COOKIE) : null
 
-    app.get(sessions, async function listSessions (request, reply) {
+    app.get(sessions, { config: { auth: {} } }, async function listSessions (request, reply) {
       const userId = person(request)
       noStore(reply)
       return { sessions: await api.sessions(userId, currentOf(request)) }
     })
 
-    app.delete(`${sessions}/:id`, async function revokeSession (request, reply) {
+    app.delete(`${sessions}/:id`, { config: { auth: {} } }, async function revokeSession (request, reply) {
       const userId = person(request)
       const { id } = request.params as { id: string }
       // Another user's session is answered exactly like an unknown one.
