@@ -6,8 +6,8 @@ import type { CounterStore, CounterValue, WindowHits } from '../protection/count
 export interface FailoverOptions {
   /** The shared counters. */
   primary: CounterStore
-  /** Whether Redis can answer now (ioredis `status === 'ready'`); when not, Redis is not even tried. */
-  available: () => boolean
+  /** Whether Redis is worth asking; when not, it is not even tried. Told of each failure. */
+  health: { readonly available: boolean, failed (): void }
   /** Fail open: counters used while Redis is unreachable (this instance's memory). `null`: fail closed. */
   fallback: CounterStore | null
   log: FastifyBaseLogger
@@ -20,8 +20,9 @@ export interface FailoverOptions {
  * each instance counts in its own memory until Redis answers again (so
  * brute-force protection weakens to per-instance counting but never
  * stops). Fail closed: every call throws `GK_STORE_UNAVAILABLE` (503).
- * While the client is not connected, Redis is skipped without waiting, so
- * an outage costs no command timeout per request.
+ * While the client is not connected, or for a cool-down after a failed
+ * command, Redis is skipped without waiting, so an outage costs no command
+ * timeout per request.
  */
 export class FailoverCounterStore implements CounterStore {
   readonly #o: FailoverOptions
@@ -38,7 +39,7 @@ export class FailoverCounterStore implements CounterStore {
 
   async #call<T> (op: (c: CounterStore) => Promise<T>): Promise<T> {
     const o = this.#o
-    if (o.available()) {
+    if (o.health.available) {
       try {
         const result = await op(o.primary)
         if (this.#degraded) {
@@ -47,6 +48,7 @@ export class FailoverCounterStore implements CounterStore {
         }
         return result
       } catch (err) {
+        o.health.failed()
         this.#down(err)
       }
     } else {

@@ -8,5 +8,6 @@ export { parseRedis, type RedisClient, type RedisOption, type RedisOptions, type
 export { RedisCounterStore, redisCounters, type RedisCounterOptions } from './counters.js'
 export { FailoverCounterStore, type FailoverOptions } from './failover.js'
 export { redisRateLimitStore } from './rate-limit.js'
+export { RedisHealth } from './health.js'
 export { RevocationBus, LOG_KEEP_MS, type Revocation, type RevocationBusOptions } from './bus.js'
 export { setupRedis, STARTUP_WAIT_MS, type RedisApi } from './setup.js'

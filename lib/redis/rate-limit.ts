@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { errors } from '../core/errors.js'
+import type { RedisHealth } from './health.js'
 import type { RedisClient } from './options.js'
 
 type Callback = (err: Error | null, result?: { current: number, ttl: number } | null) => void
@@ -26,14 +27,15 @@ interface StoreParams {
  * (its Lua script, its key layout `<prefix>rl:<key>`, Redis's clock) with
  * one change: a failure becomes `GK_STORE_UNAVAILABLE`, so that with
  * `skipOnError: false` (fail closed) a caller gets a 503 with a stable code
- * instead of a 500 carrying a driver message. While the client is not
- * connected it fails at once rather than queueing until a command timeout.
+ * instead of a 500 carrying a driver message. While `health` says Redis
+ * is down it fails at once rather than waiting for a command timeout.
  */
-export function redisRateLimitStore (client: RedisClient, prefix: string): new (params: unknown) => object {
+export function redisRateLimitStore (client: RedisClient, prefix: string, health: RedisHealth): new (params: unknown) => object {
   const unavailable = (): Error => new errors.GK_STORE_UNAVAILABLE()
   const wrap = (cb: Callback): Callback => (err, result) => {
-    if (err !== null && err !== undefined) cb(unavailable())
-    else cb(null, result)
+    if (err === null || err === undefined) return cb(null, result)
+    health.failed()
+    cb(unavailable())
   }
   class GatekeeperRedisRateLimitStore {
     readonly #inner: NativeStore
@@ -43,12 +45,12 @@ export function redisRateLimitStore (client: RedisClient, prefix: string): new (
     }
 
     incr (key: string, cb: Callback, timeWindow: number, max: number): void {
-      if (client.status !== 'ready') return cb(unavailable())
+      if (!health.available) return cb(unavailable())
       this.#inner.incr(key, wrap(cb), timeWindow, max)
     }
 
     read (key: string, cb: Callback, timeWindow: number, max: number): void {
-      if (client.status !== 'ready') return cb(unavailable())
+      if (!health.available) return cb(unavailable())
       this.#inner.read(key, wrap(cb), timeWindow, max)
     }
 

@@ -5,6 +5,7 @@ import type { SharedProtection } from '../protection/setup.js'
 import { RevocationBus } from './bus.js'
 import { RedisCounterStore } from './counters.js'
 import { FailoverCounterStore } from './failover.js'
+import { RedisHealth } from './health.js'
 import type { RedisClient, RedisSettings } from './options.js'
 import { redisRateLimitStore } from './rate-limit.js'
 
@@ -93,7 +94,8 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     log,
     onRevoke: (r) => { (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id) }
   })
-  if (!await within(connected(client), STARTUP_WAIT_MS) || !await within(bus.start(), STARTUP_WAIT_MS)) {
+  // Started whatever happens: without Redis now, the subscriber subscribes and replays when it connects.
+  if (!await within(Promise.all([connected(client), bus.start()]), STARTUP_WAIT_MS)) {
     log.warn('gatekeeper: Redis did not answer at startup; starting anyway, shared limits and revocations resume when it does')
   }
   // The apiKey plugin records these after evicting the key locally; other instances evict it from the bus.
@@ -114,14 +116,15 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
   })
 
   const primary = new RedisCounterStore({ client, prefix, now: gk.now })
+  const health = new RedisHealth(client)
   return {
     counters: (maxKeys) => new FailoverCounterStore({
       primary,
-      available: () => client.status === 'ready',
+      health,
       fallback: failOpen ? memoryCounters({ now: gk.now, maxKeys }) : null,
       log,
       what: 'brute-force counters'
     }),
-    rateLimit: { store: redisRateLimitStore(client, prefix), skipOnError: failOpen }
+    rateLimit: { store: redisRateLimitStore(client, prefix, health), skipOnError: failOpen }
   }
 }

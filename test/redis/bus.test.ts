@@ -1,8 +1,7 @@
 import t, { type Test } from 'tap'
 import type { Redis } from 'ioredis'
 import { LOG_KEEP_MS, RevocationBus, type Revocation } from '../../lib/redis/bus.js'
-import { TcpProxy } from '../stores/postgres-env.js'
-import { adminClient, REDIS_URL, redisClient, requireRedis, uniquePrefix, until } from './env.js'
+import { adminClient, RedisProxy, redisClient, requireRedis, uniquePrefix, until } from './env.js'
 
 interface LogLine { level: string, msg: string }
 
@@ -82,10 +81,10 @@ if (await requireRedis(t)) {
   t.test('a subscriber that was cut off replays what it missed once it is back', async (t) => {
     const prefix = uniquePrefix('replay')
     adminClient(t, prefix)
-    const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(REDIS_URL).port || 6379) })
+    const proxy = new RedisProxy()
     await proxy.start()
     t.teardown(() => proxy.stop())
-    const cut = redisClient(t, `redis://127.0.0.1:${proxy.port}`)
+    const cut = redisClient(t, proxy.url)
     cut.on('error', () => {})
     const a = await bus(t, prefix)
     const b = await bus(t, prefix, cut)

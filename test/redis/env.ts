@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import net from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Test } from 'tap'
 
@@ -79,5 +80,71 @@ export async function until (check: () => boolean | Promise<boolean>, limitMs: n
     if (await check()) return performance.now() - start
     if (performance.now() - start > limitMs) throw new Error(`condition not met within ${limitMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/**
+ * A TCP proxy in front of Redis that a test can cut (`stop`), restore
+ * (`start`, same port) or stall (`stall(true)`: connections stay open and
+ * data is held back, like a Redis that stopped answering).
+ */
+export class RedisProxy {
+  port = 0
+  #server: net.Server | null = null
+  readonly #sockets = new Set<net.Socket>()
+  readonly #release = new Set<() => void>()
+  #stalled = false
+
+  /** Listens (on the previous port when restarted); returns the port. */
+  async start (): Promise<number> {
+    const target = new URL(REDIS_URL)
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 6379), target.hostname)
+      this.#forward(client, upstream)
+      this.#forward(upstream, client)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.port, '127.0.0.1', () => resolve())
+    })
+    this.#server = server
+    this.port = (server.address() as net.AddressInfo).port
+    return this.port
+  }
+
+  /** The URL clients connect to. */
+  get url (): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  /** Refuses new connections and cuts the open ones. */
+  async stop (): Promise<void> {
+    for (const s of this.#sockets) s.destroy()
+    const server = this.#server
+    this.#server = null
+    if (server !== null) await new Promise((resolve) => server.close(resolve))
+  }
+
+  /** Holds back all data on open and new connections (`true`), or delivers it again (`false`). */
+  stall (on: boolean): void {
+    this.#stalled = on
+    if (!on) for (const release of this.#release) release()
+  }
+
+  #forward (from: net.Socket, to: net.Socket): void {
+    this.#sockets.add(from)
+    const held: Buffer[] = []
+    const release = (): void => { for (const chunk of held.splice(0)) to.write(chunk) }
+    this.#release.add(release)
+    from.on('data', (chunk: Buffer) => {
+      if (this.#stalled) held.push(chunk)
+      else to.write(chunk)
+    })
+    from.on('error', () => { from.destroy() })
+    from.on('close', () => {
+      this.#sockets.delete(from)
+      this.#release.delete(release)
+      to.destroy()
+    })
   }
 }
