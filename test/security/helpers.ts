@@ -112,7 +112,7 @@ export async function login (app: FastifyInstance, username: string, headers: Re
   return { body, res }
 }
 
-const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
+const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v) ?? '').toString('base64url')
 /** base64url of raw text, for hand-made JSON. */
 export const b64raw = (s: string | Buffer): string => Buffer.from(s).toString('base64url')
 
@@ -125,9 +125,9 @@ export function hs256 (input: string, key: string | Buffer): string {
  * A JWS made by hand. `key`: a string/Buffer signs HS256, a KeyObject signs
  * with the header's alg, `null` leaves the signature empty.
  */
-export function forge (header: Record<string, unknown>, payload: unknown, key: string | Buffer | KeyObject | null = SECRET): string {
+export function forge (header: unknown, payload: unknown, key: string | Buffer | KeyObject | null = SECRET): string {
   const input = `${b64(header)}.${b64(payload)}`
-  return `${input}.${signInput(header.alg, input, key)}`
+  return `${input}.${signInput((header as { alg?: unknown } | null)?.alg, input, key)}`
 }
 
 /** Signs a signing input (`b64header.b64payload`) the way {@link forge} does. */
