@@ -64,10 +64,13 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   await setupProtection(app, gk, protection, redis === null ? null : await setupRedis(app, gk, redis))
 
   app.addHook('onRoute', (route) => {
-    const config = (route.config ?? {}) as Record<string | symbol, unknown>
-    const entry = { method: String(route.method), url: route.url, auth: config.auth, policy: null }
+    const installed: Record<string | symbol, unknown> = { ...route.config }
+    // `auth` is read when the policy is compiled (onReady), so a later onRoute
+    // hook may still set `route.config.auth` in place (for third-party routes).
+    const entry = { method: String(route.method), url: route.url, get auth () { return installed.auth }, policy: null }
+    installed[kRoute] = entry
     gk.addRoute(entry)
-    route.config = { ...config, [kRoute]: entry } as typeof route.config
+    route.config = installed as typeof route.config
   })
 
   function policyOf (request: FastifyRequest): RoutePolicy | null {

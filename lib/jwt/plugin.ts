@@ -16,14 +16,14 @@ import { Users } from './users.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
-    /** Hooks of the jwt plugin (login guards and extensions, CSRF check); set when it is registered. */
-    jwt?: JwtApi
+    /** Hooks of the jwt plugin (login guards and extensions, CSRF check); present once the jwt plugin is registered (typed like `app.jwt` of @fastify/jwt: importing the plugin declares it). */
+    jwt: JwtApi
     /** Access tokens: `issue(user)`, `verify(token)`; set when the jwt plugin is registered. */
-    tokens?: TokenService
+    tokens: TokenService
     /** Accounts: `create`, `setRoles`, `changePassword`, `disable`; set when the jwt plugin is registered. */
-    users?: UserApi
+    users: UserApi
     /** argon2id passwords: `hash`, `verify`, `check`; set when the jwt plugin is registered. */
-    passwords?: PasswordApi
+    passwords: PasswordApi
   }
 }
 

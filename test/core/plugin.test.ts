@@ -236,3 +236,16 @@ t.test('a Bearer credential no strategy claims is invalid, not absent', async (t
   t.equal(basic.json().code, 'GK_UNAUTHORIZED')
   t.equal(basic.headers['www-authenticate'], 'Bearer realm="api"')
 })
+
+t.test('a later onRoute hook may set config.auth of third-party routes in place', async (t) => {
+  const app = await coreApp({ strict: true })
+  t.teardown(() => app.close())
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => { (route.config as { auth?: unknown }).auth = false })
+    docs.get('/docs/json', async () => ({ openapi: '3.1.0' }))
+  })
+  app.get('/private', { config: { auth: 'test' } }, async () => 'p')
+  await app.ready()
+  t.equal((await app.inject('/docs/json')).statusCode, 200)
+  t.equal((await app.inject('/private')).statusCode, 401)
+})
