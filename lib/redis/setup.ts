@@ -38,15 +38,19 @@ async function within (p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-function connected (client: RedisClient): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = (): void => {
-      client.removeListener('ready', done)
-      resolve()
-    }
-    client.on('ready', done)
-  })
+/** Resolves when the client is connected; `cancel` drops the listener if it never is. */
+function connected (client: RedisClient): { ready: Promise<void>, cancel: () => void } {
+  let done = (): void => {}
+  const ready = client.status === 'ready'
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => {
+      done = () => {
+        client.removeListener('ready', done)
+        resolve()
+      }
+      client.on('ready', done)
+    })
+  return { ready, cancel: () => { client.removeListener('ready', done) } }
 }
 
 /** Warns when the client could make a request wait for long while Redis is down. */
@@ -95,7 +99,8 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     onRevoke: (r) => { (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id) }
   })
   // Started whatever happens: without Redis now, the subscriber subscribes and replays when it connects.
-  if (!await within(Promise.all([connected(client), bus.start()]), STARTUP_WAIT_MS)) {
+  const connecting = connected(client)
+  if (!await within(Promise.all([connecting.ready, bus.start()]), STARTUP_WAIT_MS)) {
     log.warn('gatekeeper: Redis did not answer at startup; starting anyway, shared limits and revocations resume when it does')
   }
   // The apiKey plugin records these after evicting the key locally; other instances evict it from the bus.
@@ -110,6 +115,7 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
   app.addHook('onClose', async () => {
     offRevoked()
     offRotated()
+    connecting.cancel()
     await bus.close()
     client.removeListener('error', onError)
     client.removeListener('ready', onReady)

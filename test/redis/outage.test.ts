@@ -118,6 +118,17 @@ if (await requireRedis(t)) {
     t.equal((await withKey(late.app, key)).statusCode, 401)
   })
 
+  t.test('an app that never reached Redis leaves no listener on the client when it closes', async (t) => {
+    const proxy = new RedisProxy()
+    await proxy.start()
+    await proxy.stop()
+    const client = redisClient(t, proxy.url)
+    const { store } = await sharedStore()
+    const inst = await instance(t, store, { client, prefix: uniquePrefix('never') })
+    await inst.app.close()
+    t.equal(client.listenerCount('ready') + client.listenerCount('error'), 0)
+  })
+
   t.test('a client without timeouts gets a warning at startup', async (t) => {
     const prefix = uniquePrefix('warn')
     adminClient(t, prefix)
@@ -129,7 +140,7 @@ if (await requireRedis(t)) {
     t.ok(inst.lines.some((l) => l.includes('maxRetriesPerRequest')))
     await inst.app.close()
     t.equal(bare.status, 'ready', 'closing the app leaves the client open: it is yours')
-    t.equal(bare.listenerCount('error'), 0, 'and takes its listeners away')
+    t.equal(bare.listenerCount('error') + bare.listenerCount('ready'), 0, 'and takes its listeners away')
   })
 
   t.test('a revocation that could not be published is sent once Redis is back', async (t) => {
