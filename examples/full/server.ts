@@ -4,8 +4,10 @@
  * A frontend team can develop against it before the real backend exists.
  */
 import { mkdirSync } from 'node:fs'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
-import { apiKey, gatekeeper, jwt, rbac, refresh, secureLogger, versioning } from 'fastify-gatekeeper'
+import { apiKey, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, secureLogger, versioning } from 'fastify-gatekeeper'
 import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
 import { registerPosts } from './posts.js'
 import { seed } from './seed.js'
@@ -22,6 +24,13 @@ await app.register(gatekeeper, {
   strict: true,
   rateLimit: { max: 300, timeWindow: '1m' },
   bruteForce: {}
+})
+// OpenAPI: security schemes and per-route security come from config.auth.
+await app.register(swagger, gatekeeperOpenApi(app, { openapi: { info: { title: 'fastify-gatekeeper demo', version: '2.0.0' } } }))
+await app.register(async (docs) => {
+  // The documentation UI is public; its routes come from a third-party plugin.
+  docs.addHook('onRoute', (route) => { (route.config as { auth?: unknown }).auth = false })
+  await docs.register(swaggerUi, { routePrefix: '/docs' })
 })
 await app.register(jwt, {
   // Demo only: set JWT_SECRET (32+ bytes) in any real deployment.
@@ -60,6 +69,8 @@ Demo users (password for all: ${demo.password})
   admin  (admin)   editor (editor)   user (user)
 Demo API key of "user" (scopes posts:read), shown once:
   ${demo.apiKey}
+
+API documentation (Swagger UI): ${base}/docs
 
 Try:
   curl ${base}/health
