@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+
+// Every example runs on its own, as the docs say (`npx tsx examples/<name>.ts`):
+// start each one and make a public and a protected request against it.
+const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]> = [
+  ['examples/full/server.ts', '/health', '/api/v2/posts'],
+  ['examples/jwt-login.ts', '/health', '/api/profile'],
+  ['examples/api-keys.ts', '/health', '/api/reports'],
+  ['examples/rbac-ownership.ts', '/health', '/api/posts'],
+  ['examples/refresh-cookie.ts', '/', '/api/profile'],
+  ['examples/versioning.ts', '/health', '/api/v2/posts']
+]
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitUp (base: string, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await fetch(base)
+      return
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}
+
+for (const [file, publicPath, protectedPath] of EXAMPLES) {
+  t.test(`${file} starts and guards its routes`, async (t) => {
+    const port = await freePort()
+    const dataDir = mkdtempSync(join(tmpdir(), 'gk-example-'))
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let output = ''
+    child.stdout.on('data', (d) => { output += String(d) })
+    child.stderr.on('data', (d) => { output += String(d) })
+    t.teardown(() => {
+      child.kill('SIGTERM')
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    const base = `http://127.0.0.1:${port}`
+    try {
+      await waitUp(base, Date.now() + 60_000)
+    } catch {
+      t.fail(`${file} did not start:\n${output}`)
+      return
+    }
+    const open = await fetch(base + publicPath)
+    t.equal(open.status, 200, `${publicPath} is public`)
+    const closed = await fetch(base + protectedPath)
+    t.equal(closed.status, 401, `${protectedPath} needs credentials`)
+    t.match(closed.headers.get('www-authenticate') ?? '', /realm="api"/)
+  })
+}
+
+t.test('the README quick start works as written', async (t) => {
+  const { readFileSync, writeFileSync } = await import('node:fs')
+  const readme = readFileSync('README.md', 'utf8')
+  const block = /## Quick start\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (block === undefined) {
+    t.fail('README has no Quick start ts block')
+    return
+  }
+  t.match(block, /port: 3000/)
+  const port = await freePort()
+  const file = join('test', 'examples', `.quickstart-${process.pid}.ts`)
+  writeFileSync(file, block.replace('port: 3000', `port: ${port}`))
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stderr.on('data', (d) => { output += String(d) })
+  t.teardown(() => {
+    child.kill('SIGTERM')
+    rmSync(file, { force: true })
+  })
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await waitUp(base, Date.now() + 60_000)
+  } catch {
+    t.fail(`the quick start did not start:\n${output}`)
+    return
+  }
+  t.equal((await fetch(`${base}/health`)).status, 200)
+  t.equal((await fetch(`${base}/me`)).status, 401)
+  const login = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'ada', password: 'correct horse battery' })
+  })
+  t.equal(login.status, 200)
+  const { accessToken } = await login.json() as { accessToken: string }
+  const posts = await fetch(`${base}/posts`, { headers: { authorization: `Bearer ${accessToken}` } })
+  t.equal(posts.status, 200)
+  t.same(await posts.json(), [])
+})
