@@ -36,6 +36,17 @@ export function remember<T extends string | undefined> (value: T): T {
   return value
 }
 
+/** Logger options as the docs prescribe (`secureLogger()`), at trace level, into {@link logLines}. */
+export function capturedLogger (): Record<string, unknown> {
+  const stream = new Writable({
+    write (chunk, _enc, cb) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean))
+      cb()
+    }
+  })
+  return { ...secureLogger(), level: 'trace', stream }
+}
+
 /** A settable clock, in milliseconds. */
 export interface Clock { now: number }
 
@@ -65,13 +76,7 @@ export interface SecurityAppOptions {
 export async function securityApp (o: SecurityAppOptions = {}): Promise<{ app: FastifyInstance, clock: Clock, store: GatekeeperStore }> {
   const clock = o.clock ?? { now: Date.UTC(2030, 0, 1) }
   const store = o.store ?? memoryStore()
-  const stream = new Writable({
-    write (chunk, _enc, cb) {
-      logLines.push(...String(chunk).split('\n').filter(Boolean))
-      cb()
-    }
-  })
-  const app = Fastify({ logger: { ...secureLogger(), level: 'trace', stream }, ...o.fastify })
+  const app = Fastify({ logger: capturedLogger(), ...o.fastify })
   await app.register(gatekeeper, {
     store,
     now: () => clock.now,
