@@ -47,8 +47,8 @@ function parse (message: string): { revocation: Revocation, origin: string } | n
  *   do nothing else). After that connection comes back from an outage,
  *   the bus replays the log of the last {@link LOG_KEEP_MS}: whatever was
  *   published while it was away is evicted too.
- * - A revocation that cannot be published (Redis down) is kept and sent
- *   when the client is ready again.
+ * - A revocation that cannot be published (Redis down or stalled) is kept
+ *   and sent when the client is ready again or the next publication succeeds.
  */
 export class RevocationBus {
   /** The pub/sub channel. */
@@ -102,6 +102,8 @@ export class RevocationBus {
     try {
       if (this.#o.client.status !== 'ready') throw new Error('Redis is not connected')
       await run(this.#o.client, PUBLISH, [this.logKey], [this.channel, message, member, LOG_KEEP_MS, LOG_KEEP_COUNT])
+      // Redis answers again without having reconnected (it had stalled): send what was kept.
+      if (this.#pending.size > 0) this.flush().catch(() => {})
       return true
     } catch (err) {
       if (this.#closed) return false

@@ -103,6 +103,23 @@ if (await requireRedis(t)) {
     t.ok(b.lines.some((l) => l.level === 'warn' && l.msg.includes('lost Redis')), 'the outage was logged')
   })
 
+  t.test('a revocation that timed out on a stalled Redis is sent with the next one', async (t) => {
+    const prefix = uniquePrefix('stall')
+    adminClient(t, prefix)
+    const proxy = new RedisProxy()
+    await proxy.start()
+    t.teardown(() => proxy.stop())
+    const a = await bus(t, prefix, redisClient(t, proxy.url))
+    const b = await bus(t, prefix)
+    proxy.stall(true)
+    t.equal(await a.bus.publish({ kind: 'apikey', id: 'stalled' }), false, 'timed out')
+    t.equal(a.bus.pending, 1)
+    proxy.stall(false)
+    await a.bus.publish({ kind: 'apikey', id: 'next' })
+    await until(() => ['stalled', 'next'].every((id) => b.heard.some((r) => r.id === id)), 2000)
+    t.equal(a.bus.pending, 0)
+  })
+
   t.test('close stops listening; a closed bus keeps nothing', async (t) => {
     const prefix = uniquePrefix('close')
     adminClient(t, prefix)
