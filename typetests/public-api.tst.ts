@@ -1,0 +1,68 @@
+import Fastify, { type FastifyContextConfig, type FastifyRequest } from 'fastify'
+import { expect, test } from 'tstyche'
+import {
+  apiKey, errors, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, versioning,
+  type AuthContext, type GatekeeperStore, type RouteAuthConfig, type RouteProtection
+} from 'fastify-gatekeeper'
+import { memoryStore } from 'fastify-gatekeeper/stores/memory'
+import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
+import { createTestApiKey, createTestTokens } from 'fastify-gatekeeper/testing'
+
+declare module 'fastify-gatekeeper' {
+  interface GatekeeperUser { tenant: string }
+}
+
+const app = Fastify()
+
+test('request.auth and request.can are declared', () => {
+  app.get('/x', async (request: FastifyRequest) => {
+    expect(request.auth).type.toBe<AuthContext | null>()
+    expect(request.can('posts:read')).type.toBe<boolean>()
+    expect(request.can('posts:update', 'owner-id')).type.toBe<boolean>()
+    expect(request.auth?.claims?.tenant).type.toBe<string | undefined>()
+    return 'ok'
+  })
+})
+
+test('config.auth accepts its four forms and refuses others', () => {
+  expect(app.get).type.toBeCallableWith('/a', { config: { auth: false } }, async () => 'a')
+  expect(app.get).type.toBeCallableWith('/b', { config: { auth: 'jwt' } }, async () => 'b')
+  expect(app.get).type.toBeCallableWith('/c', { config: { auth: ['jwt', 'apiKey'] } }, async () => 'c')
+  expect(app.get).type.toBeCallableWith('/d', {
+    config: { auth: { strategies: ['jwt'], permissions: ['posts:update'], owner: (req: FastifyRequest) => (req.params as { id: string }).id } }
+  }, async () => 'd')
+  expect<FastifyContextConfig['auth']>().type.toBe<RouteAuthConfig | undefined>()
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom(true)
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ permissions: 'posts:read' })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ strategy: 'jwt' })
+})
+
+test('the core and the plugins take their documented options', () => {
+  expect(app.register).type.toBeCallableWith(gatekeeper, { store: memoryStore() })
+  expect(app.register).type.toBeCallableWith(gatekeeper, { store: sqliteStore({ filename: ':memory:' }), strict: true, defaultAuth: ['jwt'] })
+  expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', accessTokenTtl: '15m' })
+  expect(app.register).type.toBeCallableWith(refresh, { ttl: '30d', idleTtl: '7d', transport: 'body' })
+  expect(app.register).type.toBeCallableWith(apiKey, { prefix: 'gk', header: 'x-api-key' })
+  expect(app.register).type.toBeCallableWith(rbac, { roles: { admin: { permissions: ['*'] }, user: { inherits: [], permissions: ['posts:read'] } } })
+  expect(app.register).type.toBeCallableWith(versioning, { prefix: '/api', versions: { v1: { deprecated: '2026-06-01', sunset: '2027-06-01', successor: 'v2' }, v2: {} } })
+})
+
+test('the decorators are typed', () => {
+  expect(app.gatekeeper.store).type.toBe<GatekeeperStore>()
+  expect(app.gatekeeper.routes()).type.toBe<RouteProtection[]>()
+  expect(app.gatekeeper.on('anomaly', () => {})).type.toBe<() => void>()
+  expect(app.gatekeeper.users.create({ username: 'a', password: 'b', roles: [] })).type.toBe<ReturnType<typeof app.gatekeeper.users.create>>()
+  expect(app.gatekeeper.apiKeys.revoke).type.toBeCallableWith('key-id')
+})
+
+test('errors are matched by code', () => {
+  const err = new errors.GK_FORBIDDEN()
+  expect(err.code).type.toBe<'GK_FORBIDDEN'>()
+  expect(err.statusCode).type.toBe<403>()
+})
+
+test('testing helpers and OpenAPI helper are typed', () => {
+  expect(createTestTokens(app, { sub: 'u' })).type.toBe<Promise<{ accessToken: string, authorization: string, headers: { authorization: string } }>>()
+  expect(createTestApiKey).type.toBeCallableWith(app, { ownerId: 'o', scopes: ['a:read'] })
+  expect(gatekeeperOpenApi(app, { openapi: { info: { title: 't', version: '1' } } })).type.toBe<{ openapi: { info: { title: string, version: string } } }>()
+})
