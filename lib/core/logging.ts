@@ -51,15 +51,26 @@ interface SerializableRequest {
 }
 
 /**
- * Fastify logger options with the redaction list and a request serializer
- * that scrubs credential-looking query parameters from logged URLs.
+ * Fastify logger options with the redaction list, a request serializer
+ * that scrubs credential-looking query parameters from logged URLs, and a
+ * hook that scrubs them from log messages too.
  */
 export function secureLogger (base: Record<string, unknown> = {}): Record<string, unknown> {
   const redact = base.redact as string[] | { paths: string[] } | undefined
   const extra = Array.isArray(redact) ? redact : redact?.paths ?? []
+  const hooks = base.hooks as { logMethod?: (args: unknown[], method: (...a: unknown[]) => void, level: number) => void } | undefined
   return {
     ...base,
     redact: { paths: [...REDACT_PATHS, ...extra], censor: '[Redacted]' },
+    hooks: {
+      ...hooks,
+      // Fastify's own messages may carry a raw URL ("Route GET:/x?token=… not found"): scrub them like logged URLs.
+      logMethod (this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number) {
+        const scrubbed = args.map((a) => typeof a === 'string' && a.includes('?') ? redactUrl(a) : a)
+        if (hooks?.logMethod === undefined) method.apply(this, scrubbed)
+        else hooks.logMethod.call(this, scrubbed, method, level)
+      }
+    },
     serializers: {
       ...(base.serializers as Record<string, unknown> | undefined),
       req (req: SerializableRequest) {
