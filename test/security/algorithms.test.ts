@@ -6,8 +6,6 @@ import {
   auditSweep, b64raw, bearer, claims, forge, hs256, HS_HEADER, keyPair, remember, runRows, securityApp, signInput, type Clock, type Row
 } from './helpers.js'
 
-type Alg = 'EdDSA' | 'ES256' | 'RS256'
-
 // Every outbound connection attempt in this process is counted: a verifier that
 // fetched a jku/x5u key (or anything else) would open a socket (RFC 8725 §3.10, SSRF).
 let outbound = 0

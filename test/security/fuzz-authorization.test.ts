@@ -57,7 +57,7 @@ const header = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(`Bearer ${jwt}`, `Bearer ${key}`, `bearer   ${jwt}`) }
 )
 
-t.test(`fuzz: Authorization headers (jwt + apiKey) [RFC 6750 §2.1; RFC 8725; ASVS 13.1; API8:2023]`, async (t) => {
+t.test('fuzz: Authorization headers (jwt + apiKey) [RFC 6750 §2.1; RFC 8725; ASVS 13.1; API8:2023]', async (t) => {
   await fuzz(t, app, {
     name: 'Authorization header',
     arbitrary: header,
