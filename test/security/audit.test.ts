@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify'
 import t from 'tap'
 import { auditEvents, auditSweep, bearer, createUser, login, PASSWORD, remember, securityApp } from './helpers.js'
 
@@ -16,7 +17,7 @@ const registered = remember(`${PASSWORD}-registered`)
 
 t.test('requests carrying secrets in every place are answered and logged without them', async (t) => {
   const secretsOf = { access, refreshToken, key }
-  const requests: Array<[string, Parameters<typeof app.inject>[0]]> = []
+  const requests: Array<[string, InjectOptions]> = []
   for (const [what, secret] of Object.entries(secretsOf)) {
     for (const name of ['access_token', 'token', 'jwt', 'auth', 'x-api-key', 'apiKey', 'rt', 'q', 'refresh']) {
       requests.push([`${what} in ?${name}=`, { url: `/me?${name}=${secret}` }])
