@@ -79,7 +79,7 @@ t.test('HS256 (secret): alg tricks, forged and weak-key signatures are refused (
     'key', 'private', 'public', '123456', 'qwerty', 'admin', 'test', 'default', 'supersecret', 's3cr3t', 'shhhhh', 'mysecretkey', 'secretkey',
     'null', 'undefined', 'api', 'gatekeeper', 'fastify', 'https://issuer.security.test', 'api.security.test', 'HS256', 'at+jwt']
   for (const weak of common) {
-    rows.push(refused(`signed with the common secret ${JSON.stringify(weak)}`, 'jwt_tool -C -d; PortSwigger JWT lab 3; ASVS 6.4.1', () => forge(HS_HEADER, claims(clock, { roles: ['admin'] }), weak)))
+    rows.push(refused(`signed with the common secret ${JSON.stringify(weak)}`, 'jwt_tool -C -d; PortSwigger JWT lab 3 (weak signing key); RFC 7518 §3.2', () => forge(HS_HEADER, claims(clock, { roles: ['admin'] }), weak)))
   }
   const before = outbound
   const hitsBefore = hits

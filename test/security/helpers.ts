@@ -224,7 +224,7 @@ const SAME_BODY_CODES = new Set(['GK_UNAUTHORIZED', 'GK_TOKEN_INVALID', 'GK_TOKE
 /**
  * Runs a table of attacks: each row its own assertion group, never a 5xx, and
  * the bodies of every row of one credential-failure code identical (no
- * response says why a credential failed; ASVS 2.2.x, RFC 6750 §3.1).
+ * response says why a credential failed; WSTG-IDNT-04, RFC 6750 §3.1).
  */
 export async function runRows (t: Test, app: FastifyInstance, rows: Row[]): Promise<void> {
   const bodies = new Map<string, Set<string>>()

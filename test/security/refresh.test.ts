@@ -79,7 +79,7 @@ t.test('what is not a live refresh token gets 401 invalid_grant, never a 500 (ta
     invalidGrant('one character changed', 'RFC 6749 §10.10 (unguessable)', refreshReq({ refreshToken: alice.refreshToken.slice(0, 10) + (alice.refreshToken[10] === 'A' ? 'B' : 'A') + alice.refreshToken.slice(11) })),
     invalidGrant('truncated', 'RFC 6749 §5.2', refreshReq({ refreshToken: alice.refreshToken.slice(0, -1) })),
     invalidGrant('one character appended', 'RFC 6749 §5.2', refreshReq({ refreshToken: `${alice.refreshToken}A` })),
-    invalidGrant('its SHA-256 (as stored) sent as the token', 'ASVS 2.10 / 3.5 (hash is not a credential)', refreshReq({ refreshToken: 'a'.repeat(64) })),
+    invalidGrant('its SHA-256 (as stored) sent as the token', 'CWE-256 (the stored hash is not a credential)', refreshReq({ refreshToken: 'a'.repeat(64) })),
     invalidGrant('a number', 'ASVS 5.1.4', refreshReq({ refreshToken: 12345 })),
     invalidGrant('an array holding the genuine token', 'ASVS 5.1.4', refreshReq({ refreshToken: [alice.refreshToken] })),
     invalidGrant('an object', 'NoSQL operator injection', refreshReq({ refreshToken: { $ne: null } })),
