@@ -55,4 +55,24 @@ t.test('requests carrying secrets in every place are answered and logged without
   t.ok(auditEvents.length > 5, `${auditEvents.length} audit events recorded`)
 })
 
+t.test('secureLogger keeps a logMethod hook of the application and still scrubs the message it gets', async (t) => {
+  const lines: string[] = []
+  const seen: unknown[][] = []
+  const { Writable } = await import('node:stream')
+  const stream = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
+  const Fastify = (await import('fastify')).default
+  const { secureLogger } = await import('../../lib/core/logging.js')
+  const logged = Fastify({
+    logger: {
+      ...secureLogger({ hooks: { logMethod (this: unknown, args: unknown[], method: (...a: unknown[]) => void) { seen.push(args); method.apply(this, args) } } }),
+      stream
+    }
+  })
+  t.teardown(() => logged.close())
+  await logged.inject({ url: `/nowhere?jwt=${access}` })
+  t.ok(seen.length > 0, 'the application\'s hook ran')
+  t.notOk(seen.flat().some((a) => typeof a === 'string' && a.includes(access)), 'it received the scrubbed message')
+  t.notOk(lines.join('').includes(access), 'and nothing logged carries the token [ASVS 7.1.1]')
+})
+
 auditSweep(t)
