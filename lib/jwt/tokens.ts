@@ -10,6 +10,8 @@ import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject
 export const ACCESS_TOKEN_TYP = 'at+jwt'
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192
+/** The longest lifetime (`exp - iat`) of a token we accept: the largest `accessTokenTtl` allowed, 60 minutes. */
+export const MAX_LIFETIME_MS = 3_600_000
 
 /** Claims the token service sets itself; `claims(user)` cannot override them. */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes'])
@@ -197,6 +199,8 @@ export class TokenService implements TokenApi {
     if (typeof sub !== 'string' || sub.length === 0 || !isStringArray(roles) || typeof jti !== 'string') invalid()
     if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) invalid()
     if (iat * 1000 > now + tol) invalid()
+    // No token we issue lives longer than the largest accessTokenTtl: a longer-lived one is not ours (RFC 8725 §3.10).
+    if ((exp - iat) * 1000 > MAX_LIFETIME_MS) invalid()
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf * 1000 > now + tol)) invalid()
     if (kind !== undefined && kind !== 'user' && kind !== 'application') invalid()
     if (scopes !== undefined && !isStringArray(scopes)) invalid()
