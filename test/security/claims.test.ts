@@ -43,10 +43,10 @@ t.test('time claims: exp, nbf and iat are checked against our clock with the 5 s
     invalid('exp an array', 'RFC 7519 §2', () => token(clock, { exp: [now + 600] })),
     invalid('exp an object', 'RFC 7519 §2', () => token(clock, { exp: { $gt: 0 } })),
     invalid('exp 1e400 (Infinity once parsed)', 'RFC 7519 §2', () => forge(HS_HEADER, claims(clock)).replace(/\..*\./, `.${Buffer.from(JSON.stringify(claims(clock)).replace(/"exp":\d+/, '"exp":1e400')).toString('base64url')}.`)),
-    {
-      ...invalid('exp huge (year 10^300), far past any lifetime we issue', 'RFC 8725 §3.10; ASVS 3.5.x (bounded token lifetime)', () => token(clock, { exp: 1e308 })),
-      todo: 'lib/jwt/tokens.ts accepts any finite exp: a token living past accessTokenTtl (at most 60m) after its iat is not one we issued'
-    },
+    invalid('exp huge (year 10^300), far past any lifetime we issue', 'RFC 8725 §3.10; ASVS 3.5.x (bounded token lifetime)', () => token(clock, { exp: 1e308 })),
+    invalid('exp 61 minutes after iat, past the longest accessTokenTtl', 'RFC 8725 §3.10 (bounded token lifetime)', () => token(clock, { exp: now + 3660 })),
+    invalid('iat in 1970 and exp in the future (a 60-year token)', 'RFC 8725 §3.10', () => token(clock, { iat: 12741967 })),
+    ok('exp exactly 60 minutes after iat', 'the longest accessTokenTtl', () => token(clock, { exp: now + 3600 })),
     invalid('nbf a minute in the future', 'RFC 7519 §4.1.5', () => token(clock, { nbf: now + 60 })),
     ok('nbf 4 s ahead, inside the tolerance', 'RFC 7519 §4.1.5 (leeway)', () => token(clock, { nbf: now + 4 })),
     invalid('nbf a string', 'RFC 7519 §2', () => token(clock, { nbf: 'now' })),
