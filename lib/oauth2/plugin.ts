@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { configError } from '../core/errors.js'
+import { isValidPrefix } from '../api-key/format.js'
+import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
+import { tokenEndpoint } from './client-credentials.js'
+import { clientService, type ClientApi } from './clients.js'
+import { memoryClients } from './memory.js'
+import type { ClientRepository } from './types.js'
+
+/** `app.gatekeeper.oauth2`: what the `oauth2` plugin exposes. */
+export interface OAuth2Api {
+  /** Clients of the client-credentials grant: `create`, `rotate`, `revoke`, `list`. */
+  clients: ClientApi
+}
+
+declare module '../core/gatekeeper.js' {
+  interface Gatekeeper {
+    /** OAuth 2.0 clients; set when the `oauth2` plugin is registered. */
+    oauth2?: OAuth2Api
+  }
+}
+
+/** Options of the `oauth2` plugin. */
+export interface OAuth2Options {
+  /**
+   * Where clients are kept (default: in memory, lost on restart). The shared
+   * store contract has no clients repository yet: bring a persistent
+   * {@link ClientRepository} in production.
+   */
+  clients?: ClientRepository
+  /** HMAC-SHA256 key (at least 32 bytes) for hashing client secrets; plain SHA-256 without it. */
+  pepper?: string | Uint8Array
+  /** The prefix of client secrets, 2–8 lowercase letters or digits (default `'gkcs'`): secrets look like `gkcs_…`. */
+  secretPrefix?: string
+  /** The token endpoint of the client-credentials grant (default `{ path: '/api/oauth/token' }`); `false` registers none. */
+  clientCredentials?: { path?: string } | false
+}
+
+const KEYS = ['clients', 'pepper', 'secretPrefix', 'clientCredentials']
+
+interface Normalized {
+  readonly clients: ClientRepository
+  readonly pepper: Buffer | undefined
+  readonly secretPrefix: string
+  readonly tokenPath: string | null
+}
+
+/** Validates and normalises the options once, at registration. */
+export function normalizeOptions (opts: OAuth2Options = {}): Normalized {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) configError('oauth2 options must be an object')
+  for (const k of Object.keys(opts)) if (!KEYS.includes(k)) configError(`unknown oauth2 option '${k}' (allowed: ${KEYS.join(', ')})`)
+  const clients = opts.clients ?? memoryClients()
+  for (const m of ['create', 'findById', 'update', 'list'] as const) {
+    if (typeof clients?.[m] !== 'function') configError(`oauth2 clients must implement ClientRepository: ${m}() is missing`)
+  }
+  let pepper: Buffer | undefined
+  if (opts.pepper !== undefined) {
+    if (typeof opts.pepper !== 'string' && !(opts.pepper instanceof Uint8Array)) configError('oauth2 pepper must be a string or a Buffer')
+    pepper = pepperBytes(opts.pepper)
+    if (pepper.length < MIN_PEPPER_BYTES) configError(`oauth2 pepper must be at least ${MIN_PEPPER_BYTES} bytes: generate one with crypto.randomBytes(32).toString('base64')`)
+  }
+  const secretPrefix = opts.secretPrefix ?? 'gkcs'
+  if (!isValidPrefix(secretPrefix)) configError("oauth2 secretPrefix must be 2-8 lowercase letters or digits, such as 'gkcs'")
+  let tokenPath: string | null = '/api/oauth/token'
+  const cc = opts.clientCredentials
+  if (cc === false) tokenPath = null
+  else if (cc !== undefined) {
+    if (cc === null || typeof cc !== 'object' || Array.isArray(cc)) configError('oauth2 clientCredentials must be { path } or false')
+    for (const k of Object.keys(cc)) if (k !== 'path') configError(`unknown option oauth2 clientCredentials.${k} (allowed: path)`)
+    if (cc.path !== undefined) {
+      if (typeof cc.path !== 'string' || !/^\/[A-Za-z0-9/_.-]{0,200}$/.test(cc.path)) configError("oauth2 clientCredentials.path must be a path such as '/api/oauth/token'")
+      tokenPath = cc.path
+    }
+  }
+  return Object.freeze({ clients, pepper, secretPrefix, tokenPath })
+}
+
+async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise<void> {
+  const o = normalizeOptions(opts)
+  const gk = app.gatekeeper
+  if (gk.oauth2 !== undefined) configError('the oauth2 plugin is registered twice')
+  const clients = clientService(gk, o.clients, createHasher(o.pepper), o.secretPrefix)
+  gk.oauth2 = { clients }
+  const path = o.tokenPath
+  // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
+  if (path !== null) await app.register(tokenEndpoint, { gk, clients, path })
+}
+
+/**
+ * The `oauth2` plugin: the client-credentials grant (RFC 6749 §4.4) for
+ * machine clients, answering access tokens that the `jwt` strategy verifies
+ * as `kind: 'application'` with the granted scopes. Register it after the
+ * core `gatekeeper` and the `jwt` plugins.
+ */
+export const oauth2 = fp(oauth2Plugin, { fastify: '5.x', name: 'gatekeeper-oauth2', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
