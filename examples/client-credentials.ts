@@ -1,0 +1,51 @@
+/**
+ * Machine clients with the OAuth 2.0 client-credentials grant (RFC 6749 §4.4):
+ * a client trades its id and secret for a short-lived access token limited
+ * to some of its scopes, and calls the API with that token.
+ *
+ *   npx tsx examples/client-credentials.ts
+ *
+ * The server prints a demo client's id and secret at start:
+ *
+ *   TOKEN=$(curl -s localhost:3000/api/oauth/token -u "$CLIENT_ID:$CLIENT_SECRET" \
+ *     -d grant_type=client_credentials -d scope=reports:read | jq -r .access_token)
+ *   curl -s localhost:3000/api/reports -H "authorization: Bearer $TOKEN"             # 200
+ *   curl -s -X POST localhost:3000/api/reports -H "authorization: Bearer $TOKEN"     # 403: scope not granted
+ */
+import { randomBytes } from 'node:crypto'
+import Fastify from 'fastify'
+import { gatekeeper, jwt, oauth2, secureLogger } from 'fastify-gatekeeper'
+import { memoryClients } from 'fastify-gatekeeper/oauth2'
+import { memoryStore } from 'fastify-gatekeeper/stores/memory'
+
+// secureLogger() redacts Authorization headers and bodies from request logs.
+const app = Fastify({ logger: secureLogger() })
+await app.register(gatekeeper, { store: memoryStore() })
+await app.register(jwt, {
+  secret: process.env.JWT_SECRET ?? randomBytes(32),
+  issuer: 'client-credentials-example',
+  audience: 'api',
+  accessTokenTtl: '15m'
+})
+await app.register(oauth2, {
+  // In production: a ClientRepository over your database (clients here die with the process).
+  clients: memoryClients(),
+  // Keep the pepper in a secret manager, apart from the database.
+  pepper: process.env.CLIENT_SECRET_PEPPER ?? randomBytes(32),
+  secretPrefix: 'gkcs',
+  clientCredentials: { path: '/api/oauth/token' }
+})
+
+app.get('/health', { config: { auth: false } }, async () => ({ ok: true }))
+
+// A client token carries scopes, not roles: protect machine routes with `scopes`.
+app.get('/api/reports', { config: { auth: { strategies: ['jwt'], scopes: ['reports:read'] } } },
+  async (request) => ({ reports: ['daily', 'weekly'], client: request.auth?.subject }))
+app.post('/api/reports', { config: { auth: { strategies: ['jwt'], scopes: ['reports:write'] } } },
+  async () => ({ created: true }))
+
+const client = await app.gatekeeper.oauth2!.clients.create({ name: 'reporting job', scopes: ['reports:read', 'reports:write'] })
+// Shown once, here for the demo only: hand it to the client over a secure channel.
+console.log(`demo client: CLIENT_ID=${client.id} CLIENT_SECRET=${client.secret}`)
+
+await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })
