@@ -3,6 +3,7 @@ import { createDecoder, createSigner, createVerifier, type Algorithm } from 'fas
 import { errors } from '../core/errors.js'
 import type { AuthContext } from '../core/types.js'
 import { TokenCache, tokenKey } from './cache.js'
+import { tokenHasDuplicateKeys } from './duplicate-keys.js'
 import type { ResolvedKey } from './keys.js'
 import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject } from './types.js'
 
@@ -180,6 +181,8 @@ export class TokenService implements TokenApi {
     } catch {
       return invalid()
     }
+    // RFC 8725 §3.2: one meaning per token; duplicate member names get none.
+    if (tokenHasDuplicateKeys(token)) invalid()
     const header = decoded.header
     // RFC 8725 §3.1: the algorithm comes from our key, never from the token; `none` in any case is refused here.
     if (typeof header.alg !== 'string') invalid()
