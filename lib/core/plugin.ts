@@ -99,6 +99,16 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
     gk.runAuthorization(policy, request, reply).then(() => done(), done)
   })
 
+  // Fastify's default not-found answer repeats the raw URL ("Route GET:/x?token=… not
+  // found"): a credential put in a query string would be echoed back and into caches
+  // and proxies' logs. Keep the path, drop the query, whoever's handler answered.
+  app.addHook('onSend', function gatekeeperScrubNotFound (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) {
+    const q = request.url.indexOf('?')
+    if (reply.statusCode !== 404 || q < 0 || typeof payload !== 'string') return done(null, payload)
+    const raw = JSON.stringify(request.url).slice(1, -1)
+    done(null, payload.includes(raw) ? payload.split(raw).join(`${JSON.stringify(request.url.slice(0, q)).slice(1, -1)}?[Redacted]`) : payload)
+  })
+
   app.addHook('onReady', async function gatekeeperReady () {
     gk.compileAll()
     const routes = gk.routes()

@@ -249,3 +249,16 @@ t.test('a later onRoute hook may set config.auth of third-party routes in place'
   t.equal((await app.inject('/docs/json')).statusCode, 200)
   t.equal((await app.inject('/private')).statusCode, 401)
 })
+
+t.test('a 404 answer never repeats the query string of the URL', async (t) => {
+  const app = await coreApp()
+  t.teardown(() => app.close())
+  app.get('/things/:id', { config: { auth: false } }, async (req, reply) => reply.code(404).send({ message: `no ${req.url}` }))
+  const unknown = await app.inject('/nowhere?token=s3cr3t-value&x=1')
+  t.equal(unknown.statusCode, 404)
+  t.notOk(unknown.body.includes('s3cr3t-value'))
+  t.match(unknown.json().message, /GET:\/nowhere\?\[Redacted\]/)
+  const handler = await app.inject('/things/1?api_key=s3cr3t-value')
+  t.notOk(handler.body.includes('s3cr3t-value'))
+  t.equal((await app.inject('/nowhere')).json().message, 'Route GET:/nowhere not found')
+})
