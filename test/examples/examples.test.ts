@@ -13,7 +13,8 @@ const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]>
   ['examples/api-keys.ts', '/health', '/api/reports'],
   ['examples/rbac-ownership.ts', '/health', '/api/posts'],
   ['examples/refresh-cookie.ts', '/', '/api/profile'],
-  ['examples/versioning.ts', '/health', '/api/v2/posts']
+  ['examples/versioning.ts', '/health', '/api/v2/posts'],
+  ['examples/typebox.ts', '/health', '/notes/1']
 ]
 
 async function freePort (): Promise<number> {
