@@ -1,5 +1,5 @@
 import { errors } from '../core/errors.js'
-import type { ClientPatch, ClientRecord, ClientRepository } from './types.js'
+import type { ClientPatch, ClientRecord, ClientRepository, IdentityRecord, IdentityRepository } from './types.js'
 
 function copy (c: ClientRecord): ClientRecord {
   return {
@@ -37,6 +37,31 @@ export function memoryClients (): ClientRepository {
     },
     async list () {
       return [...clients.values()].map(copy)
+    }
+  }
+}
+
+/**
+ * The default {@link IdentityRepository}: links in a `Map`, lost on restart.
+ * Good for tests and demos; give the plugin a persistent repository in production.
+ */
+export function memoryIdentities (): IdentityRepository {
+  const links = new Map<string, IdentityRecord>()
+  const key = (issuer: string, subject: string): string => JSON.stringify([issuer, subject])
+  const copy = (r: IdentityRecord): IdentityRecord => ({ ...r, createdAt: new Date(r.createdAt) })
+  return {
+    async create (identity) {
+      const k = key(identity.issuer, identity.subject)
+      if (links.has(k)) throw new errors.GK_CONFLICT('identity already linked')
+      links.set(k, copy(identity))
+      return copy(identity)
+    },
+    async find (issuer, subject) {
+      const r = links.get(key(issuer, subject))
+      return r === undefined ? null : copy(r)
+    },
+    async listByUser (userId) {
+      return [...links.values()].filter((r) => r.userId === userId).map(copy)
     }
   }
 }

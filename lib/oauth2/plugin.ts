@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError } from '../core/errors.js'
@@ -6,6 +7,8 @@ import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
 import { tokenEndpoint } from './client-credentials.js'
 import { clientService, type ClientApi } from './clients.js'
 import { memoryClients } from './memory.js'
+import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from './oidc-options.js'
+import { oidcRoutes } from './oidc-routes.js'
 import type { ClientRepository } from './types.js'
 
 /** `app.gatekeeper.oauth2`: what the `oauth2` plugin exposes. */
@@ -21,8 +24,8 @@ declare module '../core/gatekeeper.js' {
   }
 }
 
-/** Options of the `oauth2` plugin. */
-export interface OAuth2Options {
+/** Options of the `oauth2` plugin: the client-credentials grant, and OpenID Connect login when `providers` are given. */
+export interface OAuth2Options extends OidcOptions {
   /**
    * Where clients are kept (default: in memory, lost on restart). The shared
    * store contract has no clients repository yet: bring a persistent
@@ -37,13 +40,17 @@ export interface OAuth2Options {
   clientCredentials?: { path?: string } | false
 }
 
-const KEYS = ['clients', 'pepper', 'secretPrefix', 'clientCredentials']
+const KEYS = ['clients', 'pepper', 'secretPrefix', 'clientCredentials', ...OIDC_KEYS]
+
+/** The path of a provider's callback route (its redirect URI is `redirectBase` + this). */
+export const callbackPath = (name: string): string => `/api/oauth/${name}/callback`
 
 interface Normalized {
   readonly clients: ClientRepository
   readonly pepper: Buffer | undefined
   readonly secretPrefix: string
   readonly tokenPath: string | null
+  readonly oidc: NormalizedOidc | null
 }
 
 /** Validates and normalises the options once, at registration. */
@@ -73,7 +80,7 @@ export function normalizeOptions (opts: OAuth2Options = {}): Normalized {
       tokenPath = cc.path
     }
   }
-  return Object.freeze({ clients, pepper, secretPrefix, tokenPath })
+  return Object.freeze({ clients, pepper, secretPrefix, tokenPath, oidc: normalizeOidc(opts, callbackPath) })
 }
 
 async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise<void> {
@@ -85,12 +92,17 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   const path = o.tokenPath
   // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
   if (path !== null) await app.register(tokenEndpoint, { gk, clients, path })
+  if (o.oidc !== null) {
+    if (!app.hasDecorator('parseCookie')) await app.register(cookie)
+    oidcRoutes(app, o.oidc)
+  }
 }
 
 /**
  * The `oauth2` plugin: the client-credentials grant (RFC 6749 §4.4) for
  * machine clients, answering access tokens that the `jwt` strategy verifies
- * as `kind: 'application'` with the granted scopes. Register it after the
- * core `gatekeeper` and the `jwt` plugins.
+ * as `kind: 'application'` with the granted scopes; and, with `providers`,
+ * "Log in with …" over OpenID Connect. Register it after the core
+ * `gatekeeper` and the `jwt` plugins.
  */
 export const oauth2 = fp(oauth2Plugin, { fastify: '5.x', name: 'gatekeeper-oauth2', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })

@@ -39,3 +39,26 @@ export interface ClientRepository {
   /** Every client, revoked ones included, oldest first. */
   list (): Promise<ClientRecord[]>
 }
+
+/** An external identity (an OpenID provider's `iss` + `sub`) linked to a local user. */
+export interface IdentityRecord {
+  /** The provider's issuer identifier, as in the ID token's `iss`. */
+  issuer: string
+  /** The user's id at that provider, as in the ID token's `sub`. */
+  subject: string
+  /** The local user it logs in as. */
+  userId: string
+  /** The provider's name in the plugin options (`'google'`, `'corp'`). */
+  provider: string
+  createdAt: Date
+}
+
+/** Where identity links live. Every method may raise `GK_STORE_UNAVAILABLE`. */
+export interface IdentityRepository {
+  /** Links an identity; an `issuer` + `subject` pair already linked raises `GK_CONFLICT` (atomically: of two concurrent calls, one wins). */
+  create (identity: IdentityRecord): Promise<IdentityRecord>
+  /** The link of this `issuer` + `subject`, or `null`. */
+  find (issuer: string, subject: string): Promise<IdentityRecord | null>
+  /** Every identity linked to a user. */
+  listByUser (userId: string): Promise<IdentityRecord[]>
+}

@@ -1,0 +1,184 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import * as client from 'openid-client'
+import { errors, isGatekeeperError } from '../core/errors.js'
+import type { Gatekeeper } from '../core/gatekeeper.js'
+import type { PublicUser } from '../jwt/types.js'
+import type { UserRecord } from '../stores/types.js'
+import type { NormalizedOidc, NormalizedProvider } from './oidc-options.js'
+import { StateSealer } from './state.js'
+
+/** The name of the state cookie (`__Host-`: Secure, Path=/, no Domain — RFC 6265bis §4.1.3.2). */
+export const STATE_COOKIE = '__Host-gk_oauth'
+/** Seconds the provider may take to answer one request. */
+const PROVIDER_TIMEOUT = 10
+
+/** The claims of a validated ID token this module reads. */
+interface IdClaims { iss: string, sub: string, email?: unknown, email_verified?: unknown }
+
+/** Maps an openid-client failure: the provider unreachable or failing is 502, anything about the response is an invalid grant. */
+function providerError (err: unknown): Error {
+  if (isGatekeeperError(err)) return err
+  if (err instanceof client.ResponseBodyError) return err.status >= 500 ? new errors.GK_PROVIDER_UNAVAILABLE() : new errors.GK_INVALID_GRANT()
+  if (err instanceof client.AuthorizationResponseError) return new errors.GK_INVALID_GRANT()
+  if (err instanceof client.ClientError) {
+    // A 5xx page or a non-JSON answer is the provider failing, not the user.
+    const status = (err.cause as { status?: unknown } | undefined)?.status
+    if (typeof status === 'number' && status >= 500) return new errors.GK_PROVIDER_UNAVAILABLE()
+    return new errors.GK_INVALID_GRANT()
+  }
+  // fetch failures (refused, reset, timed out) are TypeErrors and AbortErrors.
+  return new errors.GK_PROVIDER_UNAVAILABLE()
+}
+
+/**
+ * The OpenID Connect relying party: the authorization-code flow with PKCE
+ * (S256), `state` and `nonce` sealed in a short-lived HttpOnly cookie, ID
+ * tokens validated by openid-client (signature via the provider's JWKS,
+ * `iss`, `aud`, `exp`, `nonce`), external identities linked to local users.
+ */
+export class OidcLogin {
+  readonly #gk: Gatekeeper
+  readonly #o: NormalizedOidc
+  readonly #sealer: StateSealer
+  readonly #configs = new Map<string, Promise<client.Configuration>>()
+  readonly #parseCookie: (raw: string) => Record<string, string | undefined>
+
+  constructor (app: FastifyInstance, o: NormalizedOidc) {
+    this.#gk = app.gatekeeper
+    this.#o = o
+    this.#sealer = new StateSealer(o.stateSecret)
+    this.#parseCookie = (raw) => app.parseCookie(raw)
+  }
+
+  #provider (name: string): NormalizedProvider {
+    const p = this.#o.providers.get(name)
+    if (p === undefined) throw new errors.GK_NOT_FOUND('provider')
+    return p
+  }
+
+  /** The provider's configuration, discovered once; a failed discovery is retried on the next login. */
+  async #config (p: NormalizedProvider): Promise<client.Configuration> {
+    let pending = this.#configs.get(p.name)
+    if (pending === undefined) {
+      pending = client.discovery(p.issuer, p.clientId, p.clientSecret ?? undefined,
+        p.clientSecret === null ? client.None() : client.ClientSecretBasic(p.clientSecret),
+        { timeout: PROVIDER_TIMEOUT, ...(p.insecure ? { execute: [client.allowInsecureRequests] } : {}) })
+      this.#configs.set(p.name, pending)
+      pending.catch(() => { this.#configs.delete(p.name) })
+    }
+    try {
+      return await pending
+    } catch (err) {
+      throw providerError(err)
+    }
+  }
+
+  /** `GET /api/oauth/:provider/start`: redirects to the provider with a fresh state, nonce and PKCE challenge. */
+  async start (name: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const p = this.#provider(name)
+    const config = await this.#config(p)
+    const verifier = client.randomPKCECodeVerifier()
+    const state = client.randomState()
+    const nonce = client.randomNonce()
+    // A logged-in user starting the flow links the identity to their account.
+    const link = request.auth !== null && request.auth.kind === 'user' ? request.auth.subject : null
+    const expiresAt = this.#gk.now() + this.#o.stateTtlMs
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: p.redirectUri,
+      scope: p.scopes,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce
+    })
+    reply.header('set-cookie', `${STATE_COOKIE}=${this.#sealer.seal(p.name, { state, nonce, verifier, link, expiresAt })}; Path=/; Max-Age=${Math.floor(this.#o.stateTtlMs / 1000)}; HttpOnly; Secure; SameSite=Lax`)
+    reply.header('cache-control', 'no-store')
+    await reply.redirect(url.href, 302)
+  }
+
+  /** `GET /api/oauth/:provider/callback`: checks the state, redeems the code, validates the ID token, returns the local user. */
+  async callback (name: string, request: FastifyRequest, reply: FastifyReply): Promise<{ user: PublicUser, created: boolean }> {
+    const p = this.#provider(name)
+    // One attempt per state: the cookie is cleared whatever happens next.
+    reply.header('set-cookie', `${STATE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`)
+    reply.header('cache-control', 'no-store')
+    const raw = request.headers.cookie
+    const saved = this.#sealer.open(p.name, raw === undefined ? undefined : this.#parseCookie(raw)[STATE_COOKIE], this.#gk.now())
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : ''
+    const params = new URLSearchParams(query)
+    // RFC 6749 §10.12: a callback without the state this browser started is a forged (CSRF) or stale one.
+    if (saved === null || params.get('state') !== saved.state) throw new errors.GK_INVALID_REQUEST('login state missing, expired or not matching')
+    const config = await this.#config(p)
+    let claims: IdClaims
+    try {
+      const tokens = await client.authorizationCodeGrant(config, new URL(p.redirectUri + query), {
+        pkceCodeVerifier: saved.verifier,
+        expectedState: saved.state,
+        expectedNonce: saved.nonce,
+        idTokenExpected: true
+      })
+      claims = { ...(tokens.claims() as unknown as IdClaims) }
+      // Providers may keep email out of the ID token (OIDC Core §5.4); ask UserInfo, bound to the same sub (§5.3.2).
+      if (claims.email === undefined && config.serverMetadata().userinfo_endpoint !== undefined) {
+        const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
+        claims.email = info.email
+        claims.email_verified = info.email_verified
+      }
+    } catch (err) {
+      const mapped = providerError(err)
+      this.#gk.record({ type: 'oauth.login_failed', outcome: 'failure', reason: (mapped as { code?: string }).code ?? null, provider: p.name }, request)
+      throw mapped
+    }
+    return await this.#resolveUser(p, claims, saved.link, request)
+  }
+
+  async #resolveUser (p: NormalizedProvider, claims: IdClaims, link: string | null, request: FastifyRequest): Promise<{ user: PublicUser, created: boolean }> {
+    const { identities, allowSignup, linkVerifiedEmail, signupRoles } = this.#o
+    const users = this.#gk.store.users
+    const linked = await identities.find(claims.iss, claims.sub)
+    if (linked !== null) {
+      if (link !== null && linked.userId !== link) throw new errors.GK_CONFLICT('this identity is linked to another account')
+      return { user: usable(await users.findById(linked.userId)), created: false }
+    }
+    let user: UserRecord | null = null
+    if (link !== null) user = await users.findById(link)
+    else if (linkVerifiedEmail && claims.email_verified === true && typeof claims.email === 'string') {
+      // Opt-in: only a provider-verified address may claim an existing local account (account-takeover guard).
+      user = await users.findByLogin(claims.email)
+    }
+    if (user !== null) {
+      const found = usable(user)
+      await this.#link(p, claims, found.id, request)
+      return { user: found, created: false }
+    }
+    if (!allowSignup) throw new errors.GK_FORBIDDEN()
+    const email = claims.email_verified === true && typeof claims.email === 'string' ? claims.email : null
+    let created: PublicUser
+    try {
+      created = await this.#gk.users.create({ username: email ?? `${p.name}:${claims.sub}`, password: null, roles: [...signupRoles] }, request)
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'GK_CONFLICT' || email === null) throw err
+      created = await this.#gk.users.create({ username: `${p.name}:${claims.sub}`, password: null, roles: [...signupRoles] }, request)
+    }
+    try {
+      await this.#link(p, claims, created.id, request)
+    } catch (err) {
+      // Never leave a user without the identity that made it (a concurrent first login won the link).
+      await users.delete(created.id)
+      throw err
+    }
+    return { user: created, created: true }
+  }
+
+  async #link (p: NormalizedProvider, claims: IdClaims, userId: string, request: FastifyRequest): Promise<void> {
+    await this.#o.identities.create({ issuer: claims.iss, subject: claims.sub, userId, provider: p.name, createdAt: new Date(this.#gk.now()) })
+    this.#gk.record({ type: 'oauth.identity_linked', outcome: 'success', userId, provider: p.name }, request)
+  }
+}
+
+/** A user who may log in: a missing or disabled one fails like a wrong password. */
+function usable (user: UserRecord | null): PublicUser {
+  if (user === null || user.disabled) throw new errors.GK_INVALID_CREDENTIALS()
+  const { passwordHash: _h, ...rest } = user
+  return rest
+}
