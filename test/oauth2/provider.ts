@@ -49,6 +49,7 @@ export async function startProvider (providers: string[] = ['test']): Promise<{ 
     }],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     cookies: { keys: ['provider-cookie-key-provider-cookie-key'] },
+    ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 600, IdToken: 600, Interaction: 600, Session: 600 },
     features: { devInteractions: { enabled: true } },
     async findAccount (_ctx: unknown, id: string) {
       const account = ACCOUNTS[id]
