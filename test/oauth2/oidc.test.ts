@@ -1,25 +1,28 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
+import { errors } from '../../lib/core/errors.js'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import type { AuditEvent } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { memoryIdentities, oauth2, type OAuth2Options } from '../../lib/oauth2/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
-import { APP_BASE, authorize, CLIENT_ID, CLIENT_SECRET, freePort, startProvider } from './provider.js'
+import { refresh } from '../../lib/refresh/index.js'
+import { APP_BASE, authorize, CLIENT_ID, CLIENT_SECRET, freePort, PUBLIC_CLIENT_ID, startFailingProvider, startProvider } from './provider.js'
 
 const provider = await startProvider(['test', 'other'])
 t.teardown(provider.close)
 
 interface Harness { app: FastifyInstance, events: AuditEvent[], clock: { offset: number } }
 
-async function rpApp (opts: Partial<OAuth2Options> = {}, issuer = provider.issuer): Promise<Harness> {
+async function rpApp (opts: Partial<OAuth2Options> = {}, issuer = provider.issuer, withRefresh = false): Promise<Harness> {
   const events: AuditEvent[] = []
   const clock = { offset: 0 }
   const app = Fastify()
   await app.register(gatekeeper, { store: memoryStore(), now: () => Date.now() + clock.offset, audit: { log: false, onEvent: (e) => { events.push(e) } } })
   await app.register(jwt, { secret: 'test-secret-test-secret-test-sec', issuer: 'api.test', audience: 'api' })
+  if (withRefresh) await app.register(refresh, { transport: 'body' })
   const p = { issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }
-  await app.register(oauth2, { providers: { test: p, other: p }, redirectBase: APP_BASE, stateSecret: 's'.repeat(32), ...opts })
+  await app.register(oauth2, { providers: { test: p, other: p, pub: { issuer, clientId: PUBLIC_CLIENT_ID } }, redirectBase: APP_BASE, stateSecret: 's'.repeat(32), ...opts })
   app.get('/me', async (req) => req.auth)
   return { app, events, clock }
 }
@@ -36,9 +39,9 @@ async function callback (app: FastifyInstance, url: URL, cookie: string | null, 
   return await app.inject({ url: `/api/oauth/${providerName}/callback${url.search}`, headers: cookie === null ? {} : { cookie } })
 }
 
-async function fullLogin (app: FastifyInstance, account: string, headers: Record<string, string> = {}): Promise<Awaited<ReturnType<FastifyInstance['inject']>>> {
-  const s = await start(app, 'test', headers)
-  return await callback(app, await authorize(s.location, account), s.cookie)
+async function fullLogin (app: FastifyInstance, account: string, headers: Record<string, string> = {}, providerName = 'test'): Promise<Awaited<ReturnType<FastifyInstance['inject']>>> {
+  const s = await start(app, providerName, headers)
+  return await callback(app, await authorize(s.location, account), s.cookie, providerName)
 }
 
 t.test('start redirects to the provider with PKCE S256, state and nonce, and seals them in a short-lived HttpOnly cookie', async (t) => {
@@ -245,4 +248,58 @@ t.test('a provider that cannot be reached is 502 GK_PROVIDER_UNAVAILABLE, and di
     t.equal(res.statusCode, 502)
     t.equal(res.json().code, 'GK_PROVIDER_UNAVAILABLE')
   }
+})
+
+t.test('a public client (no secret) logs in with PKCE alone', async (t) => {
+  const { app } = await rpApp({ allowSignup: true })
+  t.teardown(() => app.close())
+  const res = await fullLogin(app, 'alice', {}, 'pub')
+  t.equal(res.statusCode, 200, res.body)
+  t.ok(res.json().accessToken)
+})
+
+t.test('with the refresh plugin (body transport) the login also opens a session', async (t) => {
+  const { app } = await rpApp({ allowSignup: true }, provider.issuer, true)
+  t.teardown(() => app.close())
+  const res = await fullLogin(app, 'alice')
+  t.equal(res.statusCode, 200, res.body)
+  t.type(res.json().refreshToken, 'string')
+  t.type(res.json().refreshExpiresIn, 'number')
+  const renewed = await app.inject({ method: 'POST', url: '/api/token/refresh', payload: { refreshToken: res.json().refreshToken } })
+  t.equal(renewed.statusCode, 200, 'the refresh token works')
+})
+
+t.test('a provider whose token endpoint fails is 502, whatever its error page looks like', async (t) => {
+  for (const [status, json] of [[500, true], [503, false], [502, true]] as const) {
+    const failing = await startFailingProvider(status, json)
+    const { app } = await rpApp({}, failing.issuer)
+    const s = await start(app)
+    const state = new URL(s.location).searchParams.get('state') as string
+    const res = await app.inject({ url: `/api/oauth/test/callback?code=abc&state=${state}`, headers: { cookie: s.cookie } })
+    t.equal(res.statusCode, 502, `${status} ${json ? 'JSON' : 'HTML'}: ${res.body}`)
+    t.equal(res.json().code, 'GK_PROVIDER_UNAVAILABLE')
+    await app.close()
+    await failing.close()
+  }
+})
+
+t.test('a user created at signup is removed again when its identity cannot be linked (no half-created users)', async (t) => {
+  const identities = memoryIdentities()
+  const refusing = { ...identities, create: async () => { throw new errors.GK_CONFLICT('identity already linked') } }
+  const { app } = await rpApp({ allowSignup: true, identities: refusing })
+  t.teardown(() => app.close())
+  const res = await fullLogin(app, 'alice')
+  t.equal(res.statusCode, 409)
+  t.equal(res.json().code, 'GK_CONFLICT')
+  t.equal(await app.gatekeeper.store.users.findByLogin('alice@example.com'), null)
+})
+
+t.test('an unverified email never names a new user', async (t) => {
+  const { app } = await rpApp({ allowSignup: true })
+  t.teardown(() => app.close())
+  const res = await fullLogin(app, 'mallory')
+  t.equal(res.statusCode, 200, res.body)
+  const me = (await app.inject({ url: '/me', headers: { authorization: `Bearer ${res.json().accessToken}` } })).json()
+  t.equal((await app.gatekeeper.store.users.findById(me.subject))?.username, 'test:mallory')
+  t.equal(await app.gatekeeper.store.users.findByLogin('bob@example.com'), null)
 })

@@ -5,6 +5,8 @@ import { createServer, type Server } from 'node:http'
 export const APP_BASE = 'https://app.test'
 export const CLIENT_ID = 'gk-app'
 export const CLIENT_SECRET = 'gk-app-secret-gk-app-secret-0123456789'
+/** A public client (no secret: PKCE alone protects its codes). */
+export const PUBLIC_CLIENT_ID = 'gk-public'
 
 /** Accounts of the test provider: id → claims. */
 export const ACCOUNTS: Record<string, { email: string, email_verified: boolean }> = {
@@ -40,6 +42,12 @@ export async function startProvider (providers: string[] = ['test']): Promise<{ 
   const issuer = `http://127.0.0.1:${port}`
   const provider = new Provider(issuer, {
     clients: [{
+      client_id: PUBLIC_CLIENT_ID,
+      redirect_uris: [`${APP_BASE}/api/oauth/pub/callback`],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none'
+    }, {
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
       redirect_uris: providers.map((p) => `${APP_BASE}/api/oauth/${p}/callback`),
@@ -117,4 +125,33 @@ export async function authorize (authUrl: string, login: string, abort = false):
     throw new Error(`unexpected ${res.status} at ${url}: ${text.slice(0, 300)}`)
   }
   throw new Error('too many redirects')
+}
+
+/**
+ * A provider that publishes valid metadata but whose token endpoint fails
+ * with `status` (JSON error body when `json`, an HTML page otherwise).
+ */
+export async function startFailingProvider (status: number, json: boolean): Promise<{ issuer: string, close: () => Promise<void> }> {
+  const port = await freePort()
+  const issuer = `http://127.0.0.1:${port}`
+  const server = createServer((req, res) => {
+    if (req.url === '/.well-known/openid-configuration') {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({
+        issuer,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks`,
+        response_types_supported: ['code'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256']
+      }))
+      return
+    }
+    res.statusCode = status
+    res.setHeader('content-type', json ? 'application/json' : 'text/html')
+    res.end(json ? JSON.stringify({ error: 'server_error' }) : '<html>bad gateway</html>')
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return { issuer, close: async () => { await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }) } }
 }
