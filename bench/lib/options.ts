@@ -30,7 +30,7 @@ export interface BenchOptions {
 /** The presets of each mode. */
 export const PRESETS = {
   full: { warmup: 3, rounds: 5, duration: 5 },
-  quick: { warmup: 0.5, rounds: 2, duration: 1 },
+  quick: { warmup: 0.3, rounds: 2, duration: 0.5 },
   memory: { warmup: 5, rounds: 0, duration: 0 }
 } as const
 

@@ -48,19 +48,20 @@ export async function loginStorm (server: Server, o: BenchOptions, log: (line: s
     bodies
   })
   // The first storm pays for argon2's first allocations: warm the login path like every route.
+  const settle = o.mode === 'quick' ? 300 : 1000
   if (o.warmup > 0) {
     await load(stormSpec(o.warmup))
-    await sleep(1000)
+    await sleep(settle)
   }
   for (let r = 0; r < rounds; r++) {
     const quiet = await load(route)
     // The storm starts first and outlasts the measurement on both sides.
     const storm = load(stormSpec(o.duration + 1))
-    await sleep(500)
+    await sleep(o.mode === 'quick' ? 250 : 500)
     const busy = await load(route)
     const l = await storm
     // Let the last hashes of the storm finish before the next quiet measurement.
-    await sleep(1000)
+    await sleep(settle)
     unloaded.push(quiet)
     loaded.push(busy)
     logins.push(l)
