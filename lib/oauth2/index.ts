@@ -8,5 +8,5 @@ export type { ClientApi, ClientInfo, CreateClientInput, CreatedClient, RotatedCl
 export type { ClientPatch, ClientRecord, ClientRepository, IdentityRecord, IdentityRepository } from './types.js'
 export type { OidcOptions, OidcProviderOptions } from './oidc-options.js'
 export { memoryClients, memoryIdentities } from './memory.js'
-export { STATE_COOKIE } from './oidc.js'
+export { STATE_COOKIE } from './state.js'
 export { OAuthError, OAUTH_ERRORS, type OAuthErrorName } from './errors.js'

@@ -1,11 +1,21 @@
 import type { FastifyInstance } from 'fastify'
+import { configError } from '../core/errors.js'
 import type { NormalizedOidc } from './oidc-options.js'
-import { OidcLogin } from './oidc.js'
+import { OidcLogin, type OpenIdClient } from './oidc.js'
+
+/** Loads openid-client, an optional peer dependency needed only with `providers`. */
+export async function loadOpenIdClient (load: () => Promise<OpenIdClient> = async () => await import('openid-client')): Promise<OpenIdClient> {
+  try {
+    return await load()
+  } catch {
+    return configError('oauth2 providers need the openid-client package (v6): npm install openid-client')
+  }
+}
 
 /** The routes of the OpenID Connect login: `GET /api/oauth/:provider/start` and `GET /api/oauth/:provider/callback`. */
-export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc): void {
+export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient): void {
   const gk = app.gatekeeper
-  const login = new OidcLogin(app, o)
+  const login = new OidcLogin(app, o, client)
   const params = { type: 'object', properties: { provider: { type: 'string', maxLength: 32 } }, required: ['provider'] } as const
 
   // Anonymous callers start a login; a logged-in user starts linking an identity to their account.

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import * as client from 'openid-client'
+import type * as OpenId from 'openid-client'
 import { errors, isGatekeeperError } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { PublicUser } from '../jwt/types.js'
 import type { UserRecord } from '../stores/types.js'
 import type { NormalizedOidc, NormalizedProvider } from './oidc-options.js'
-import { StateSealer } from './state.js'
+import { STATE_COOKIE, StateSealer } from './state.js'
 
-/** The name of the state cookie (`__Host-`: Secure, Path=/, no Domain — RFC 6265bis §4.1.3.2). */
-export const STATE_COOKIE = '__Host-gk_oauth'
+/** openid-client, loaded only when providers are configured (it is an optional peer dependency). */
+export type OpenIdClient = typeof OpenId
 /** Seconds the provider may take to answer one request. */
 const PROVIDER_TIMEOUT = 10
 
@@ -16,7 +16,7 @@ const PROVIDER_TIMEOUT = 10
 interface IdClaims { iss: string, sub: string, email?: unknown, email_verified?: unknown }
 
 /** Maps an openid-client failure: the provider unreachable or failing is 502, anything about the response is an invalid grant. */
-function providerError (err: unknown): Error {
+function providerError (client: OpenIdClient, err: unknown): Error {
   if (isGatekeeperError(err)) return err
   if (err instanceof client.ResponseBodyError) return err.status >= 500 ? new errors.GK_PROVIDER_UNAVAILABLE() : new errors.GK_INVALID_GRANT()
   if (err instanceof client.AuthorizationResponseError) return new errors.GK_INVALID_GRANT()
@@ -40,10 +40,12 @@ export class OidcLogin {
   readonly #gk: Gatekeeper
   readonly #o: NormalizedOidc
   readonly #sealer: StateSealer
-  readonly #configs = new Map<string, Promise<client.Configuration>>()
+  readonly #configs = new Map<string, Promise<OpenId.Configuration>>()
+  readonly #client: OpenIdClient
   readonly #parseCookie: (raw: string) => Record<string, string | undefined>
 
-  constructor (app: FastifyInstance, o: NormalizedOidc) {
+  constructor (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient) {
+    this.#client = client
     this.#gk = app.gatekeeper
     this.#o = o
     this.#sealer = new StateSealer(o.stateSecret)
@@ -57,7 +59,8 @@ export class OidcLogin {
   }
 
   /** The provider's configuration, discovered once; a failed discovery is retried on the next login. */
-  async #config (p: NormalizedProvider): Promise<client.Configuration> {
+  async #config (p: NormalizedProvider): Promise<OpenId.Configuration> {
+    const client = this.#client
     let pending = this.#configs.get(p.name)
     if (pending === undefined) {
       pending = client.discovery(p.issuer, p.clientId, p.clientSecret ?? undefined,
@@ -69,12 +72,13 @@ export class OidcLogin {
     try {
       return await pending
     } catch (err) {
-      throw providerError(err)
+      throw providerError(client, err)
     }
   }
 
   /** `GET /api/oauth/:provider/start`: redirects to the provider with a fresh state, nonce and PKCE challenge. */
   async start (name: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const client = this.#client
     const p = this.#provider(name)
     const config = await this.#config(p)
     const verifier = client.randomPKCECodeVerifier()
@@ -109,6 +113,7 @@ export class OidcLogin {
     // RFC 6749 §10.12: a callback without the state this browser started is a forged (CSRF) or stale one.
     if (saved === null || params.get('state') !== saved.state) throw new errors.GK_INVALID_REQUEST('login state missing, expired or not matching')
     const config = await this.#config(p)
+    const client = this.#client
     let claims: IdClaims
     try {
       const tokens = await client.authorizationCodeGrant(config, new URL(p.redirectUri + query), {
@@ -125,7 +130,7 @@ export class OidcLogin {
         claims.email_verified = info.email_verified
       }
     } catch (err) {
-      const mapped = providerError(err)
+      const mapped = providerError(client, err)
       this.#gk.record({ type: 'oauth.login_failed', outcome: 'failure', reason: (mapped as { code?: string }).code ?? null, provider: p.name }, request)
       throw mapped
     }

@@ -8,7 +8,7 @@ import { tokenEndpoint } from './client-credentials.js'
 import { clientService, type ClientApi } from './clients.js'
 import { memoryClients } from './memory.js'
 import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from './oidc-options.js'
-import { oidcRoutes } from './oidc-routes.js'
+import { loadOpenIdClient, oidcRoutes } from './oidc-routes.js'
 import type { ClientRepository } from './types.js'
 
 /** `app.gatekeeper.oauth2`: what the `oauth2` plugin exposes. */
@@ -93,8 +93,9 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
   if (path !== null) await app.register(tokenEndpoint, { gk, clients, path })
   if (o.oidc !== null) {
+    const client = await loadOpenIdClient()
     if (!app.hasDecorator('parseCookie')) await app.register(cookie)
-    oidcRoutes(app, o.oidc)
+    oidcRoutes(app, o.oidc, client)
   }
 }
 

@@ -14,6 +14,9 @@ export interface LoginState {
   expiresAt: number
 }
 
+/** The name of the state cookie (`__Host-`: Secure, Path=/, no Domain — RFC 6265bis §4.1.3.2). */
+export const STATE_COOKIE = '__Host-gk_oauth'
+
 const IV = 12
 const TAG = 16
 

@@ -66,3 +66,9 @@ t.test('the state sealer refuses what it did not seal, for this provider, in tim
     t.equal(sealer.open('corp', bad, 0), null, String(bad).slice(0, 10))
   }
 })
+
+t.test('without openid-client installed, configuring providers fails at start-up saying what to install', async (t) => {
+  const { loadOpenIdClient } = await import('../../lib/oauth2/oidc-routes.js')
+  await t.rejects(loadOpenIdClient(async () => { throw new Error("Cannot find package 'openid-client'") }), { code: 'GK_CONFIG', message: /npm install openid-client/ })
+  t.type((await loadOpenIdClient()).discovery, 'function')
+})
