@@ -1,12 +1,10 @@
 /**
  * Variant "full": the plugin stack of examples/full/server.ts, registered
  * with the same options, its posts routes and seed, on a SQLite file. Two
- * differences, for measuring: the rate limit allows 1,000,000 requests a
- * minute (the demo's 300 would turn the run into 429s; the limiter still
- * counts every request), the logger is at `warn` (the demo logs every
- * request at `info`, which would measure pino rather than the gatekeeper),
- * and `strict` is off: it is a start-up check only, with no per-request
- * cost, and it refuses the refresh plugin's session routes for now.
+ * differences, both for measuring: the rate limit allows 1,000,000 requests
+ * a minute (the demo's 300 would turn the run into 429s; the limiter still
+ * counts every request), and the logger is at `warn` (the demo logs every
+ * request at `info`, which would measure pino rather than the gatekeeper).
  * The measured route is protected like the demo's `GET /api/v2/posts`.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -28,7 +26,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
 const app = Fastify({ logger: secureLogger({ level: 'warn' }) })
 await app.register(gatekeeper, {
   store: sqliteStore({ filename: path.join(dir, 'auth.db') }),
-  strict: false,
+  strict: true,
   rateLimit: { max: 1_000_000, timeWindow: '1m' },
   bruteForce: {}
 })
