@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
 import { errors } from '../core/errors.js'
 import { COMMON_PASSWORDS } from './common-passwords.js'
+import { HashGate } from './hash-gate.js'
 import type { PasswordApi, PasswordProblem } from './types.js'
 
 /** argon2id cost parameters. */
@@ -78,6 +79,7 @@ export function parsePhc (hash: string): { type: string, version: number } & Arg
 export class Passwords implements PasswordApi {
   readonly policy: PasswordPolicy
   #dummy: Promise<string> | null = null
+  readonly #gate = new HashGate()
 
   constructor (policy: PasswordPolicy) {
     this.policy = policy
@@ -89,14 +91,15 @@ export class Passwords implements PasswordApi {
    */
   dummyHash (): Promise<string> {
     if (this.#dummy === null) {
-      this.#dummy = argon2.hash(randomBytes(24).toString('base64'), { type: argon2.argon2id, ...this.policy.argon2 })
+      this.#dummy = this.#gate.run(async () => await argon2.hash(randomBytes(24).toString('base64'), { type: argon2.argon2id, ...this.policy.argon2 }))
     }
     return this.#dummy
   }
 
   /** Runs one verification that always fails, taking as long as a real one. */
   async dummyVerify (): Promise<false> {
-    await argon2.verify(await this.dummyHash(), 'not the password')
+    const dummy = await this.dummyHash()
+    await this.#gate.run(async () => await argon2.verify(dummy, 'not the password'))
     return false
   }
 
@@ -114,7 +117,7 @@ export class Passwords implements PasswordApi {
     if (!this.#withinBounds(normalized)) {
       throw new errors.GK_INVALID_REQUEST(`password must be ${this.policy.minLength} to ${this.policy.maxLength} characters`)
     }
-    return argon2.hash(normalized, { type: argon2.argon2id, ...this.policy.argon2 })
+    return await this.#gate.run(async () => await argon2.hash(normalized, { type: argon2.argon2id, ...this.policy.argon2 }))
   }
 
   /**
@@ -123,7 +126,8 @@ export class Passwords implements PasswordApi {
    * upgrade a weaker stored hash at login.
    */
   async rehash (password: string): Promise<string> {
-    return argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...this.policy.argon2 })
+    const normalized = normalizePassword(password)
+    return await this.#gate.run(async () => await argon2.hash(normalized, { type: argon2.argon2id, ...this.policy.argon2 }))
   }
 
   async verify (hash: string, password: string): Promise<boolean> {
@@ -133,7 +137,7 @@ export class Passwords implements PasswordApi {
       return this.dummyVerify()
     }
     try {
-      return await argon2.verify(hash, normalized)
+      return await this.#gate.run(async () => await argon2.verify(hash, normalized))
     } catch {
       return false
     }
