@@ -251,7 +251,7 @@ export class Gatekeeper {
   }
 
   /** @internal The preHandler half: roles, scopes, permissions and ownership. */
-  async runAuthorization (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  runAuthorization (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     const auth = request.auth
     if (auth === null) {
       if (policy.optional) return
@@ -262,32 +262,33 @@ export class Gatekeeper {
     if (policy.roles.length > 0 && !policy.roles.some((r) => model.hasRole?.(auth, r) ?? auth.roles.includes(r))) {
       this.#deny(request, reply, { missingRole: policy.roles })
     }
-    // The owner is resolved at most once, and only when an :own grant needs it.
-    const owner = { resolved: false, id: undefined as string | null | undefined }
-    const owns = async (): Promise<boolean> => {
-      if (policy.owner === null) return false
-      if (!owner.resolved) {
-        // The resolver's own error (a 404 for a missing resource) propagates.
-        owner.id = await policy.owner(request)
-        owner.resolved = true
-      }
-      return owner.id !== null && owner.id !== undefined && String(owner.id) === auth.subject
-    }
+    // Grants that hold only on the caller's own resources; checked last, with
+    // the owner resolved once, and only when one is needed. Synchronous otherwise.
+    let ownOnly: Array<Record<string, unknown>> | null = null
     if (policy.scopes.length > 0 && auth.scopes !== undefined) {
       // Route scopes are matched by the model too, so wildcard scopes work;
       // the credential's scopes stand in for its permissions.
       const asScopes: AuthContext = { ...auth, permissions: auth.scopes, scopes: undefined }
       for (const scope of policy.scopes) {
         const granted = model.grants(asScopes, scope)
-        if (granted === true || (granted === 'own' && await owns())) continue
-        this.#deny(request, reply, { missingScopes: [scope] })
+        if (granted === true) continue
+        if (granted === 'own' && policy.owner !== null) (ownOnly ??= []).push({ missingScopes: [scope] })
+        else this.#deny(request, reply, { missingScopes: [scope] })
       }
     }
     for (const permission of policy.permissions) {
       const granted = model.grants(auth, permission)
-      if (granted === true || (granted === 'own' && await owns())) continue
-      this.#deny(request, reply, { missingPermission: permission })
+      if (granted === true) continue
+      if (granted === 'own' && policy.owner !== null) (ownOnly ??= []).push({ missingPermission: permission })
+      else this.#deny(request, reply, { missingPermission: permission })
     }
+    if (ownOnly !== null) return this.#requireOwnership(policy, request, reply, auth, ownOnly[0] as Record<string, unknown>)
+  }
+
+  async #requireOwnership (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, auth: AuthContext, detail: Record<string, unknown>): Promise<void> {
+    // The resolver's own error (a 404 for a missing resource) propagates.
+    const id = await (policy.owner as NonNullable<RoutePolicy['owner']>)(request)
+    if (id === null || id === undefined || String(id) !== auth.subject) this.#deny(request, reply, detail)
   }
 
   #deny (request: FastifyRequest, reply: FastifyReply, detail: Record<string, unknown>): never {

@@ -96,7 +96,14 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   app.addHook('preHandler', function gatekeeperAuthorize (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const policy = policyOf(request)
     if (policy === null || policy.public || (!policy.needsAuthorization && request.auth !== null) || (policy.optional && request.auth === null)) return done()
-    gk.runAuthorization(policy, request, reply).then(() => done(), done)
+    let pending: void | Promise<void>
+    try {
+      pending = gk.runAuthorization(policy, request, reply)
+    } catch (err) {
+      return done(err as Error)
+    }
+    if (pending === undefined) return done()
+    pending.then(() => done(), done)
   })
 
   // Fastify's default not-found answer repeats the raw URL ("Route GET:/x?token=… not
