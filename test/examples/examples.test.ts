@@ -14,7 +14,8 @@ const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]>
   ['examples/rbac-ownership.ts', '/health', '/api/posts'],
   ['examples/refresh-cookie.ts', '/', '/api/profile'],
   ['examples/versioning.ts', '/health', '/api/v2/posts'],
-  ['examples/typebox.ts', '/health', '/notes/1']
+  ['examples/typebox.ts', '/health', '/notes/1'],
+  ['examples/client-credentials.ts', '/health', '/api/reports']
 ]
 
 async function freePort (): Promise<number> {
