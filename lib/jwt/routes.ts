@@ -8,7 +8,7 @@ import type { NormalizedJwtOptions } from './options.js'
 import type { Passwords } from './passwords.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
 import type { TokenService } from './tokens.js'
-import type { LoginExtension, LoginGuard, LogoutExtension } from './types.js'
+import type { LoginExtension, LoginGuard, LogoutExtension, PublicUser } from './types.js'
 import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -54,10 +54,28 @@ function bodyRoute (fields: Record<string, StringField>): Record<string, unknown
 }
 
 /** Registers login, logout and, when enabled, register and password-change routes. */
+/**
+ * Finishes a login whoever checked the credentials (the password route, an
+ * OpenID Connect callback): success guards, the access token, login
+ * extensions (refresh tokens), the access cookie, the audit event.
+ */
+export async function completeLogin (rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  for (const g of rt.guards) await g.onSuccess?.(request, user)
+  const issued = await rt.tokens.issue(user)
+  const extra: Record<string, unknown> = {}
+  for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply))
+  const cookieName = rt.options.cookieName
+  if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
+  rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
+  // RFC 6749 §5.1: responses carrying tokens must not be cached.
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  return { ...extra, ...issued }
+}
+
 export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const routes = rt.options.routes
   if (routes === null) return
-  const { gk, passwords, tokens, users, options } = rt
+  const { gk, passwords, users, options } = rt
   const maxPassword = options.password.maxLength
   const cookieName = options.cookieName
   const credentials = {
@@ -96,16 +114,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
         request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
       }
     }
-    const pub = publicUser(user)
-    for (const g of rt.guards) await g.onSuccess?.(request, pub)
-    const issued = await tokens.issue(user)
-    const extra: Record<string, unknown> = {}
-    for (const ext of rt.loginExtensions) Object.assign(extra, await ext(pub, request, reply))
-    if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
-    gk.record({ type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
-    // RFC 6749 §5.1: responses carrying tokens must not be cached.
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-    return { ...extra, ...issued }
+    return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
   })
 
   app.post(routes.logout, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function logout (request, reply) {

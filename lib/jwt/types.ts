@@ -119,4 +119,11 @@ export interface JwtApi {
   checkCsrf (request: FastifyRequest): void
   /** The access-token cookie name, or `null` when the cookie transport is off. */
   readonly cookieName: string | null
+  /**
+   * Finishes a login for a user whose credentials another plugin checked (an
+   * OpenID Connect callback): runs success guards, issues the access token,
+   * runs login extensions (refresh tokens), sets the access cookie, records
+   * `login.success` with `details`, and returns the response body.
+   */
+  completeLogin (user: PublicUser, request: FastifyRequest, reply: FastifyReply, details?: Record<string, unknown>): Promise<Record<string, unknown>>
 }

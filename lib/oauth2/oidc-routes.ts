@@ -26,15 +26,7 @@ export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: Ope
 
   app.get<{ Params: { provider: string } }>('/api/oauth/:provider/callback', { schema: { params }, config: { auth: false } }, async (request, reply) => {
     const { user, created } = await login.callback(request.params.provider, request, reply)
-    const token = await gk.tokens.issue(user)
-    const body: Record<string, unknown> = { ...token }
-    const refresh = gk.refresh
-    if (refresh !== undefined && refresh.transport !== 'cookie') {
-      const session = await refresh.start(user.id, request)
-      body.refreshToken = session.refreshToken
-      body.refreshExpiresIn = session.expiresIn
-    }
-    gk.record({ type: 'login.success', outcome: 'success', subject: user.id, method: 'oidc', provider: request.params.provider, created }, request)
-    return body
+    // The same completion as a password login: access cookie, refresh session (any transport), audit.
+    return await gk.jwt.completeLogin(user, request, reply, { method: 'oidc', provider: request.params.provider, created })
   })
 }
