@@ -40,7 +40,7 @@ export interface RefreshApi {
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** Sessions and refresh tokens; set when the refresh plugin is registered. */
-    refresh?: RefreshApi
+    refresh: RefreshApi
   }
 }
 
