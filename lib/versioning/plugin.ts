@@ -132,7 +132,10 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
   app.addHook('onRoute', (route) => {
     const m = matchVersion(route.url, prefix)
     const v = m === null ? undefined : runtimes.get(m.version)
-    if (v !== undefined && v.spec.deprecatedAt !== null) route.schema = { ...route.schema, deprecated: true } as typeof route.schema
+    if (v === undefined || v.spec.deprecatedAt === null) return
+    route.schema = { ...route.schema, deprecated: true } as typeof route.schema
+    const own = route.onResponse
+    route.onResponse = own === undefined ? [versionDeprecatedCall] : [...(Array.isArray(own) ? own : [own]), versionDeprecatedCall] as typeof route.onResponse
   })
 
   // Fastify's 404 handler is public to the core, so versioned paths that
@@ -154,29 +157,35 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
     } catch (err) {
       return done(err as Error)
     }
+    // A path the version does not serve: no route-level hook, so audit here.
+    auditDeprecatedCall(request, v)
     done()
   })
 
-  app.addHook('onResponse', function versionDeprecatedCall (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+  /** One `version.deprecated_call` per (version, caller) and hour, once the deprecation date has passed. */
+  function auditDeprecatedCall (request: FastifyRequest, v: VersionRuntime): void {
+    const now = gk.now()
+    if (v.spec.deprecatedAt === null || now < v.spec.deprecatedAt) return
+    const caller = request.auth === null ? `ip:${request.ip}` : `sub:${request.auth.subject}`
+    if (throttle.take(`dep\0${v.spec.name}\0${caller}`, now)) {
+      gk.record({
+        type: 'version.deprecated_call',
+        version: v.spec.name,
+        route: routeOf(request, v),
+        deprecated: new Date(v.spec.deprecatedAt).toISOString(),
+        sunset: v.spec.sunsetAt === null ? null : new Date(v.spec.sunsetAt).toISOString(),
+        successor: v.spec.successor
+      }, request)
+    }
+  }
+
+  // Route-level, on the routes of deprecated versions only: other routes pay nothing.
+  function versionDeprecatedCall (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const name = request.apiVersion
     const v = name === null ? undefined : runtimes.get(name)
-    if (v === undefined || reply.statusCode === 410) return done()
-    const now = gk.now()
-    if (v.spec.deprecatedAt !== null && now >= v.spec.deprecatedAt) {
-      const caller = request.auth === null ? `ip:${request.ip}` : `sub:${request.auth.subject}`
-      if (throttle.take(`dep\0${v.spec.name}\0${caller}`, now)) {
-        gk.record({
-          type: 'version.deprecated_call',
-          version: v.spec.name,
-          route: routeOf(request, v),
-          deprecated: new Date(v.spec.deprecatedAt).toISOString(),
-          sunset: v.spec.sunsetAt === null ? null : new Date(v.spec.sunsetAt).toISOString(),
-          successor: v.spec.successor
-        }, request)
-      }
-    }
+    if (v !== undefined && reply.statusCode !== 410) auditDeprecatedCall(request, v)
     done()
-  })
+  }
 
   // A route under a version nobody declared would otherwise be served with
   // no version semantics at all; refuse to start instead.
