@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { errors } from '../lib/core/errors.js'
 import { gatekeeper } from '../lib/core/plugin.js'
@@ -36,4 +37,16 @@ export async function coreApp (opts: Partial<GatekeeperOptions> = {}, fastifyOpt
   await app.register(gatekeeper, { store: memoryStore(), ...opts })
   app.gatekeeper.registerStrategy(headerStrategy(app))
   return app
+}
+
+/** Captures log lines: pass `stream` to Fastify's logger, read `lines`. */
+export function capture (): { stream: Writable, lines: string[] } {
+  const lines: string[] = []
+  const stream = new Writable({
+    write (chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean))
+      cb()
+    }
+  })
+  return { stream, lines }
 }

@@ -41,6 +41,7 @@ export class Gatekeeper {
   readonly #extensions: RouteExtension[] = []
   readonly #routes: RouteEntry[] = []
   readonly #lazy = new WeakMap<object, RoutePolicy>()
+  readonly #challenges = new WeakMap<Strategy[], string>()
   readonly #defaultAuth: DefaultAuth
   #model: PermissionModel = literalModel
   #ready = false
@@ -239,8 +240,18 @@ export class Gatekeeper {
       reply.header('www-authenticate', challenge('Bearer', this.realm))
       throw new errors.GK_UNAUTHORIZED()
     }
-    reply.header('www-authenticate', [...new Set(strategies.map((s) => s.scheme))].map((scheme) => challenge(scheme, this.realm)).join(', '))
+    reply.header('www-authenticate', this.#challengeOf(strategies))
     throw new errors.GK_UNAUTHORIZED()
+  }
+
+  /** One challenge per accepted scheme; built once per resolved strategy list. */
+  #challengeOf (strategies: Strategy[]): string {
+    let value = this.#challenges.get(strategies)
+    if (value === undefined) {
+      value = [...new Set(strategies.map((s) => s.scheme))].map((scheme) => challenge(scheme, this.realm)).join(', ')
+      this.#challenges.set(strategies, value)
+    }
+    return value
   }
 
   #challengeFor (reply: FastifyReply, s: Strategy, err: unknown): void {

@@ -1,19 +1,7 @@
-import { Writable } from 'node:stream'
 import t from 'tap'
 import { redactUrl, secureLogger } from '../../lib/core/logging.js'
 import type { AuditEvent } from '../../lib/core/types.js'
-import { coreApp } from '../helpers.js'
-
-function capture (): { stream: Writable, lines: string[] } {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean))
-      cb()
-    }
-  })
-  return { stream, lines }
-}
+import { capture, coreApp } from '../helpers.js'
 
 t.test('an audit event reaches the log, onEvent, and listeners with request data filled in', async (t) => {
   const { stream, lines } = capture()

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
@@ -11,17 +10,7 @@ export const WRONG = 'wrong horse battery staple!'
 /** A settable clock, in milliseconds. */
 export interface Clock { now: number }
 
-/** Captures log lines. */
-export function capture (): { stream: Writable, lines: string[] } {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean))
-      cb()
-    }
-  })
-  return { stream, lines }
-}
+export { capture } from '../helpers.js'
 
 /** The core with a settable clock, and the jwt plugin (header transport only), with user `alice`. */
 export async function loginApp (core: Partial<GatekeeperOptions> = {}, fastifyOpts: Record<string, unknown> = {}): Promise<{ app: FastifyInstance, clock: Clock }> {
