@@ -15,11 +15,12 @@
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import { gatekeeper, jwt, oauth2, secureLogger } from 'fastify-gatekeeper'
-import { memoryClients } from 'fastify-gatekeeper/oauth2'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
 
 // secureLogger() redacts Authorization headers and bodies from request logs.
 const app = Fastify({ logger: secureLogger() })
+// Clients live in the store (store.oauthClients). memoryStore() forgets them on restart;
+// sqliteStore() and postgresStore() keep them in the gk_oauth_clients table.
 await app.register(gatekeeper, { store: memoryStore() })
 await app.register(jwt, {
   secret: process.env.JWT_SECRET ?? randomBytes(32),
@@ -28,8 +29,6 @@ await app.register(jwt, {
   accessTokenTtl: '15m'
 })
 await app.register(oauth2, {
-  // In production: a ClientRepository over your database (clients here die with the process).
-  clients: memoryClients(),
   // Keep the pepper in a secret manager, apart from the database.
   pepper: process.env.CLIENT_SECRET_PEPPER ?? randomBytes(32),
   secretPrefix: 'gkcs',

@@ -14,10 +14,10 @@
  *   curl -s localhost:3000/api/profile -H "authorization: Bearer $TOKEN"
  */
 import { randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
 import Fastify from 'fastify'
 import { gatekeeper, jwt, oauth2, secureLogger } from 'fastify-gatekeeper'
-import { memoryIdentities } from 'fastify-gatekeeper/oauth2'
-import { memoryStore } from 'fastify-gatekeeper/stores/memory'
+import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
 
 const { OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET } = process.env
 if (OIDC_ISSUER === undefined || OIDC_CLIENT_ID === undefined) {
@@ -25,9 +25,12 @@ if (OIDC_ISSUER === undefined || OIDC_CLIENT_ID === undefined) {
   process.exit(1)
 }
 const port = Number(process.env.PORT ?? 3000)
+const dataDir = process.env.DATA_DIR ?? 'data'
+mkdirSync(dataDir, { recursive: true })
 
 const app = Fastify({ logger: secureLogger() })
-await app.register(gatekeeper, { store: memoryStore() })
+// Users and their links to provider identities (issuer + subject) live in the store.
+await app.register(gatekeeper, { store: sqliteStore({ filename: `${dataDir}/oauth-login.db` }) })
 await app.register(jwt, {
   secret: process.env.JWT_SECRET ?? randomBytes(32),
   issuer: 'oauth-login-example',
@@ -47,8 +50,6 @@ await app.register(oauth2, {
   // Seals the short-lived state cookie; keep it in a secret manager (a random one dies with the process).
   stateSecret: process.env.OAUTH_STATE_SECRET ?? randomBytes(32),
   stateTtl: '10m',
-  // In production: an IdentityRepository over your database.
-  identities: memoryIdentities(),
   // The first login of an unknown identity creates a local user with these roles.
   allowSignup: true,
   signupRoles: [],

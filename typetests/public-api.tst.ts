@@ -2,8 +2,9 @@ import Fastify, { type FastifyContextConfig, type FastifyRequest } from 'fastify
 import { expect, test } from 'tstyche'
 import {
   apiKey, errors, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, versioning,
-  type AuthContext, type GatekeeperStore, type RouteAuthConfig, type RouteProtection
+  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteProtection
 } from 'fastify-gatekeeper'
+import { oauth2 } from 'fastify-gatekeeper/oauth2'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
 import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
 import { createTestApiKey, createTestTokens } from 'fastify-gatekeeper/testing'
@@ -45,6 +46,15 @@ test('the core and the plugins take their documented options', () => {
   expect(app.register).type.toBeCallableWith(apiKey, { prefix: 'gk', header: 'x-api-key' })
   expect(app.register).type.toBeCallableWith(rbac, { roles: { admin: { permissions: ['*'] }, user: { inherits: [], permissions: ['posts:read'] } } })
   expect(app.register).type.toBeCallableWith(versioning, { prefix: '/api', versions: { v1: { deprecated: '2026-06-01', sunset: '2027-06-01', successor: 'v2' }, v2: {} } })
+})
+
+test('the oauth2 plugin takes its options, and its repositories are optional parts of the store', () => {
+  expect(app.register).type.toBeCallableWith(oauth2, { pepper: 'x'.repeat(32), clientCredentials: { path: '/oauth/token' } })
+  expect(app.register).type.toBeCallableWith(oauth2, { providers: { corp: { issuer: 'https://sso.example', clientId: 'c' } }, redirectBase: 'https://app.example', stateSecret: 'x'.repeat(32), allowSignup: true })
+  expect(app.register).type.not.toBeCallableWith(oauth2, { clients: {} })
+  expect<GatekeeperStore['oauthClients']>().type.toBe<OAuthClientRepository | undefined>()
+  expect<GatekeeperStore['identities']>().type.toBe<IdentityRepository | undefined>()
+  expect(memoryStore().identities?.find('https://sso.example', 'sub')).type.toBe<ReturnType<IdentityRepository['find']> | undefined>()
 })
 
 test('the decorators are typed', () => {

@@ -5,10 +5,10 @@ import type { Gatekeeper } from '../core/gatekeeper.js'
 import { generateKey, randomBase62 } from '../api-key/format.js'
 import { hashesEqual, type KeyHasher } from '../api-key/hash.js'
 import { MAX_OVERLAP, parseDuration, parseName, parseScopes } from '../api-key/input.js'
-import type { ClientRecord, ClientRepository } from './types.js'
+import type { OAuthClientRecord, OAuthClientRepository } from '../stores/types.js'
 
 /** A client as listings show it: the record without its secret hashes. */
-export type ClientInfo = Omit<ClientRecord, 'secretHash' | 'previousSecretHash'>
+export type ClientInfo = Omit<OAuthClientRecord, 'secretHash' | 'previousSecretHash'>
 
 /** What `clients.create` takes. */
 export interface CreateClientInput {
@@ -50,18 +50,21 @@ export interface ClientApi {
   authenticate (id: string, secret: string): Promise<ClientInfo | null>
 }
 
-function info (c: ClientRecord): ClientInfo {
+/** A `client_id` this service could have issued: 1-256 printable ASCII characters (RFC 6749 Appendix A.1). */
+const isClientId = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= MAX_CREDENTIAL_LENGTH && /^[\x20-\x7e]+$/.test(id)
+
+function info (c: OAuthClientRecord): ClientInfo {
   const { secretHash: _s, previousSecretHash: _p, ...rest } = c
   return rest
 }
 
 /** Makes the client service over a repository. */
-export function clientService (gk: Gatekeeper, repo: ClientRepository, hash: KeyHasher, secretPrefix: string): ClientApi {
+export function clientService (gk: Gatekeeper, repo: OAuthClientRepository, hash: KeyHasher, secretPrefix: string): ClientApi {
   // Hashed for an unknown client too, so its answer takes what a wrong secret takes.
   const dummy = hash(generateKey(secretPrefix))
 
-  async function active (id: string): Promise<ClientRecord> {
-    const c = typeof id === 'string' ? await repo.findById(id) : null
+  async function active (id: string): Promise<OAuthClientRecord> {
+    const c = isClientId(id) ? await repo.findById(id) : null
     if (c === null || c.revokedAt !== null) throw new errors.GK_NOT_FOUND('client')
     return c
   }
@@ -102,7 +105,7 @@ export function clientService (gk: Gatekeeper, repo: ClientRepository, hash: Key
     },
 
     async revoke (id, request) {
-      const c = typeof id === 'string' ? await repo.findById(id) : null
+      const c = isClientId(id) ? await repo.findById(id) : null
       if (c === null) throw new errors.GK_NOT_FOUND('client')
       if (c.revokedAt !== null) return info(c)
       const updated = await repo.update(id, { revokedAt: new Date(gk.now()), previousSecretHash: null, previousSecretExpiresAt: null })
@@ -116,8 +119,7 @@ export function clientService (gk: Gatekeeper, repo: ClientRepository, hash: Key
     },
 
     async authenticate (id, secret) {
-      if (typeof id !== 'string' || typeof secret !== 'string' || id.length === 0 ||
-        id.length > MAX_CREDENTIAL_LENGTH || secret.length > MAX_CREDENTIAL_LENGTH) return null
+      if (!isClientId(id) || typeof secret !== 'string' || secret.length > MAX_CREDENTIAL_LENGTH) return null
       const presented = hash(secret)
       const c = await repo.findById(id)
       if (c === null) {

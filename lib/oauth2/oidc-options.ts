@@ -1,8 +1,6 @@
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
 import { MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
-import { memoryIdentities } from './memory.js'
-import type { IdentityRepository } from './types.js'
 
 /** One OpenID provider to log in with. */
 export interface OidcProviderOptions {
@@ -26,8 +24,6 @@ export interface OidcOptions {
   stateSecret?: string | Uint8Array
   /** How long a started login may take (default `'10m'`, between `'1m'` and `'30m'`). */
   stateTtl?: Duration
-  /** Where identity links live (default: in memory, lost on restart). */
-  identities?: IdentityRepository
   /** Create a local user at the first login of an unknown identity (default `false`). */
   allowSignup?: boolean
   /** Roles of users created by `allowSignup` (default `[]`). */
@@ -58,14 +54,13 @@ export interface NormalizedOidc {
   readonly providers: ReadonlyMap<string, NormalizedProvider>
   readonly stateSecret: Buffer
   readonly stateTtlMs: number
-  readonly identities: IdentityRepository
   readonly allowSignup: boolean
   readonly signupRoles: readonly string[]
   readonly linkVerifiedEmail: boolean
 }
 
 /** The option names of {@link OidcOptions}. */
-export const OIDC_KEYS = ['providers', 'redirectBase', 'stateSecret', 'stateTtl', 'identities', 'allowSignup', 'signupRoles', 'linkVerifiedEmail']
+export const OIDC_KEYS = ['providers', 'redirectBase', 'stateSecret', 'stateTtl', 'allowSignup', 'signupRoles', 'linkVerifiedEmail']
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
@@ -120,10 +115,6 @@ export function normalizeOidc (o: OidcOptions, callbackPath: (name: string) => s
       insecure: issuer.protocol === 'http:'
     }))
   }
-  const identities = o.identities ?? memoryIdentities()
-  for (const m of ['create', 'find', 'listByUser'] as const) {
-    if (typeof identities?.[m] !== 'function') configError(`oauth2 identities must implement IdentityRepository: ${m}() is missing`)
-  }
   if (o.allowSignup !== undefined && typeof o.allowSignup !== 'boolean') configError('oauth2 allowSignup must be a boolean')
   if (o.linkVerifiedEmail !== undefined && typeof o.linkVerifiedEmail !== 'boolean') configError('oauth2 linkVerifiedEmail must be a boolean')
   const signupRoles = o.signupRoles ?? []
@@ -132,7 +123,6 @@ export function normalizeOidc (o: OidcOptions, callbackPath: (name: string) => s
     providers,
     stateSecret,
     stateTtlMs,
-    identities,
     allowSignup: o.allowSignup === true,
     signupRoles: Object.freeze([...signupRoles]),
     linkVerifiedEmail: o.linkVerifiedEmail === true

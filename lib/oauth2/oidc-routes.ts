@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { configError } from '../core/errors.js'
+import type { IdentityRepository } from '../stores/types.js'
 import type { NormalizedOidc } from './oidc-options.js'
 import { OidcLogin, type OpenIdClient } from './oidc.js'
 
@@ -13,9 +14,9 @@ export async function loadOpenIdClient (load: () => Promise<OpenIdClient> = asyn
 }
 
 /** The routes of the OpenID Connect login: `GET /api/oauth/:provider/start` and `GET /api/oauth/:provider/callback`. */
-export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient): void {
+export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient, identities: IdentityRepository): void {
   const gk = app.gatekeeper
-  const login = new OidcLogin(app, o, client)
+  const login = new OidcLogin(app, o, client, identities)
   const params = { type: 'object', properties: { provider: { type: 'string', maxLength: 32 } }, required: ['provider'] } as const
 
   // Anonymous callers start a login; a logged-in user starts linking an identity to their account.

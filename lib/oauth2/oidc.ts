@@ -3,7 +3,7 @@ import type * as OpenId from 'openid-client'
 import { errors, isGatekeeperError } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { PublicUser } from '../jwt/types.js'
-import type { UserRecord } from '../stores/types.js'
+import type { IdentityRepository, UserRecord } from '../stores/types.js'
 import type { NormalizedOidc, NormalizedProvider } from './oidc-options.js'
 import { STATE_COOKIE, StateSealer } from './state.js'
 
@@ -11,6 +11,9 @@ import { STATE_COOKIE, StateSealer } from './state.js'
 export type OpenIdClient = typeof OpenId
 /** Seconds the provider may take to answer one request. */
 const PROVIDER_TIMEOUT = 10
+
+/** A well-formed `sub`: 1-255 printable ASCII characters. */
+const SUBJECT = /^[\x20-\x7e]{1,255}$/
 
 /** The claims of a validated ID token this module reads. */
 interface IdClaims { iss: string, sub: string, email?: unknown, email_verified?: unknown }
@@ -43,9 +46,11 @@ export class OidcLogin {
   readonly #configs = new Map<string, Promise<OpenId.Configuration>>()
   readonly #client: OpenIdClient
   readonly #parseCookie: (raw: string) => Record<string, string | undefined>
+  readonly #identities: IdentityRepository
 
-  constructor (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient) {
+  constructor (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient, identities: IdentityRepository) {
     this.#client = client
+    this.#identities = identities
     this.#gk = app.gatekeeper
     this.#o = o
     this.#sealer = new StateSealer(o.stateSecret)
@@ -65,7 +70,12 @@ export class OidcLogin {
     if (pending === undefined) {
       pending = client.discovery(p.issuer, p.clientId, p.clientSecret ?? undefined,
         p.clientSecret === null ? client.None() : client.ClientSecretBasic(p.clientSecret),
-        { timeout: PROVIDER_TIMEOUT, ...(p.insecure ? { execute: [client.allowInsecureRequests] } : {}) })
+        {
+          timeout: PROVIDER_TIMEOUT,
+          // openid-client skips the ID token's signature when it comes from the token endpoint over TLS
+          // (OIDC Core §3.1.3.7 allows that); we check it against the provider's JWKS anyway.
+          execute: [client.enableNonRepudiationChecks, ...(p.insecure ? [client.allowInsecureRequests] : [])]
+        })
       this.#configs.set(p.name, pending)
       pending.catch(() => { this.#configs.delete(p.name) })
     }
@@ -123,6 +133,8 @@ export class OidcLogin {
         idTokenExpected: true
       })
       claims = { ...(tokens.claims() as unknown as IdClaims) }
+      // OIDC Core §2: `sub` is at most 255 ASCII characters. Anything else is not stored or looked up.
+      if (typeof claims.sub !== 'string' || !SUBJECT.test(claims.sub)) throw new errors.GK_INVALID_GRANT()
       // Providers may keep email out of the ID token (OIDC Core §5.4); ask UserInfo, bound to the same sub (§5.3.2).
       if (claims.email === undefined && config.serverMetadata().userinfo_endpoint !== undefined) {
         const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
@@ -138,12 +150,19 @@ export class OidcLogin {
   }
 
   async #resolveUser (p: NormalizedProvider, claims: IdClaims, link: string | null, request: FastifyRequest): Promise<{ user: PublicUser, created: boolean }> {
-    const { identities, allowSignup, linkVerifiedEmail, signupRoles } = this.#o
+    const { allowSignup, linkVerifiedEmail, signupRoles } = this.#o
+    const identities = this.#identities
     const users = this.#gk.store.users
     const linked = await identities.find(claims.iss, claims.sub)
     if (linked !== null) {
-      if (link !== null && linked.userId !== link) throw new errors.GK_CONFLICT('this identity is linked to another account')
-      return { user: usable(await users.findById(linked.userId)), created: false }
+      const owner = await users.findById(linked.userId)
+      if (owner !== null) {
+        if (link !== null && owner.id !== link) throw new errors.GK_CONFLICT('this identity is linked to another account')
+        return { user: usable(owner), created: false }
+      }
+      // The user was deleted: the link is stale and goes, and the identity is treated as new.
+      await identities.delete(claims.iss, claims.sub)
+      this.#gk.record({ type: 'oauth.identity_unlinked', outcome: 'success', userId: linked.userId, provider: p.name, reason: 'user_deleted' }, request)
     }
     let user: UserRecord | null = null
     if (link !== null) user = await users.findById(link)
@@ -176,7 +195,7 @@ export class OidcLogin {
   }
 
   async #link (p: NormalizedProvider, claims: IdClaims, userId: string, request: FastifyRequest): Promise<void> {
-    await this.#o.identities.create({ issuer: claims.iss, subject: claims.sub, userId, provider: p.name, createdAt: new Date(this.#gk.now()) })
+    await this.#identities.create({ issuer: claims.iss, subject: claims.sub, userId, provider: p.name, createdAt: new Date(this.#gk.now()) })
     this.#gk.record({ type: 'oauth.identity_linked', outcome: 'success', userId, provider: p.name }, request)
   }
 }

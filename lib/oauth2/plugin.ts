@@ -6,10 +6,9 @@ import { isValidPrefix } from '../api-key/format.js'
 import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
 import { tokenEndpoint } from './client-credentials.js'
 import { clientService, type ClientApi } from './clients.js'
-import { memoryClients } from './memory.js'
 import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from './oidc-options.js'
 import { loadOpenIdClient, oidcRoutes } from './oidc-routes.js'
-import type { ClientRepository } from './types.js'
+import type { GatekeeperStore } from '../stores/types.js'
 
 /** `app.gatekeeper.oauth2`: what the `oauth2` plugin exposes. */
 export interface OAuth2Api {
@@ -26,12 +25,6 @@ declare module '../core/gatekeeper.js' {
 
 /** Options of the `oauth2` plugin: the client-credentials grant, and OpenID Connect login when `providers` are given. */
 export interface OAuth2Options extends OidcOptions {
-  /**
-   * Where clients are kept (default: in memory, lost on restart). The shared
-   * store contract has no clients repository yet: bring a persistent
-   * {@link ClientRepository} in production.
-   */
-  clients?: ClientRepository
   /** HMAC-SHA256 key (at least 32 bytes) for hashing client secrets; plain SHA-256 without it. */
   pepper?: string | Uint8Array
   /** The prefix of client secrets, 2–8 lowercase letters or digits (default `'gkcs'`): secrets look like `gkcs_…`. */
@@ -40,13 +33,12 @@ export interface OAuth2Options extends OidcOptions {
   clientCredentials?: { path?: string } | false
 }
 
-const KEYS = ['clients', 'pepper', 'secretPrefix', 'clientCredentials', ...OIDC_KEYS]
+const KEYS = ['pepper', 'secretPrefix', 'clientCredentials', ...OIDC_KEYS]
 
 /** The path of a provider's callback route (its redirect URI is `redirectBase` + this). */
 export const callbackPath = (name: string): string => `/api/oauth/${name}/callback`
 
 interface Normalized {
-  readonly clients: ClientRepository
   readonly pepper: Buffer | undefined
   readonly secretPrefix: string
   readonly tokenPath: string | null
@@ -56,11 +48,10 @@ interface Normalized {
 /** Validates and normalises the options once, at registration. */
 export function normalizeOptions (opts: OAuth2Options = {}): Normalized {
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) configError('oauth2 options must be an object')
+  // Options of an earlier design: clients and identity links now live in the store.
+  if ('clients' in opts) configError("oauth2 has no 'clients' option: clients live in the store (store.oauthClients)")
+  if ('identities' in opts) configError("oauth2 has no 'identities' option: identity links live in the store (store.identities)")
   for (const k of Object.keys(opts)) if (!KEYS.includes(k)) configError(`unknown oauth2 option '${k}' (allowed: ${KEYS.join(', ')})`)
-  const clients = opts.clients ?? memoryClients()
-  for (const m of ['create', 'findById', 'update', 'list'] as const) {
-    if (typeof clients?.[m] !== 'function') configError(`oauth2 clients must implement ClientRepository: ${m}() is missing`)
-  }
   let pepper: Buffer | undefined
   if (opts.pepper !== undefined) {
     if (typeof opts.pepper !== 'string' && !(opts.pepper instanceof Uint8Array)) configError('oauth2 pepper must be a string or a Buffer')
@@ -80,14 +71,29 @@ export function normalizeOptions (opts: OAuth2Options = {}): Normalized {
       tokenPath = cc.path
     }
   }
-  return Object.freeze({ clients, pepper, secretPrefix, tokenPath, oidc: normalizeOidc(opts, callbackPath) })
+  return Object.freeze({ pepper, secretPrefix, tokenPath, oidc: normalizeOidc(opts, callbackPath) })
+}
+
+const METHODS = {
+  oauthClients: ['create', 'findById', 'update', 'list'],
+  identities: ['create', 'find', 'listByUser', 'delete']
+} as const
+
+/** The store's repository `part`, checked at registration: a store without it cannot serve the oauth2 plugin. */
+function repository<K extends keyof typeof METHODS> (store: GatekeeperStore, part: K, why: string): NonNullable<GatekeeperStore[K]> {
+  const repo = store[part] as Record<string, unknown> | undefined
+  if (repo === undefined || repo === null || typeof repo !== 'object') {
+    configError(`the oauth2 plugin needs store.${part} for ${why}: this store has none (every bundled store has it; a custom store must implement it)`)
+  }
+  for (const m of METHODS[part]) if (typeof repo[m] !== 'function') configError(`store.${part}.${m}() is missing`)
+  return repo as unknown as NonNullable<GatekeeperStore[K]>
 }
 
 async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise<void> {
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
   if (gk.oauth2 !== undefined) configError('the oauth2 plugin is registered twice')
-  const clients = clientService(gk, o.clients, createHasher(o.pepper), o.secretPrefix)
+  const clients = clientService(gk, repository(gk.store, 'oauthClients', 'the clients of the client-credentials grant'), createHasher(o.pepper), o.secretPrefix)
   gk.oauth2 = { clients }
   const path = o.tokenPath
   // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
@@ -95,7 +101,7 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   if (o.oidc !== null) {
     const client = await loadOpenIdClient()
     if (!app.hasDecorator('parseCookie')) await app.register(cookie)
-    oidcRoutes(app, o.oidc, client)
+    oidcRoutes(app, o.oidc, client, repository(gk.store, 'identities', 'the links of OpenID Connect logins to users'))
   }
 }
 

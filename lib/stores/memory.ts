@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import {
   normalizeLogin,
-  type ApiKeyRecord, type ApiKeyRepository, type ConsumeResult, type GatekeeperStore, type NewApiKey,
-  type NewRefreshFamily, type NewRefreshToken, type NewUser, type RefreshFamilyRecord, type RefreshTokenRecord,
+  type ApiKeyRecord, type ApiKeyRepository, type ConsumeResult, type GatekeeperStore, type IdentityRecord,
+  type IdentityRepository, type NewApiKey, type NewRefreshFamily, type NewRefreshToken, type NewUser,
+  type OAuthClientRecord, type OAuthClientRepository, type RefreshFamilyRecord, type RefreshTokenRecord,
   type RefreshTokenRepository, type UserPatch, type UserRecord, type UserRepository
 } from './types.js'
 
@@ -268,6 +269,75 @@ export function memoryStore (): GatekeeperStore {
     users: userRepo,
     apiKeys: keyRepo,
     refreshTokens: refreshRepo,
+    oauthClients: memoryClients(),
+    identities: memoryIdentities(),
     async close () {}
+  }
+}
+
+function memoryClients (): OAuthClientRepository {
+  const clients = new Map<string, OAuthClientRecord>()
+  const copy = (c: OAuthClientRecord): OAuthClientRecord => ({
+    ...c,
+    scopes: [...c.scopes],
+    createdAt: new Date(c.createdAt),
+    revokedAt: c.revokedAt && new Date(c.revokedAt),
+    previousSecretExpiresAt: c.previousSecretExpiresAt && new Date(c.previousSecretExpiresAt)
+  })
+  return {
+    async create (client) {
+      if (clients.has(client.id)) throw new errors.GK_CONFLICT('client id already taken')
+      clients.set(client.id, copy(client))
+      return copy(client)
+    },
+    async findById (id) {
+      const c = clients.get(id)
+      return c === undefined ? null : copy(c)
+    },
+    async update (id, patch) {
+      const c = clients.get(id)
+      if (c === undefined) return null
+      const next = copy({
+        ...c,
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.secretHash !== undefined && { secretHash: patch.secretHash }),
+        ...(patch.previousSecretHash !== undefined && { previousSecretHash: patch.previousSecretHash }),
+        ...(patch.previousSecretExpiresAt !== undefined && { previousSecretExpiresAt: patch.previousSecretExpiresAt }),
+        ...(patch.scopes !== undefined && { scopes: patch.scopes }),
+        ...(patch.revokedAt !== undefined && { revokedAt: patch.revokedAt })
+      })
+      clients.set(id, next)
+      return copy(next)
+    },
+    async list () {
+      // Oldest first; the sort is stable, so clients created in the same millisecond keep their order.
+      return [...clients.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map(copy)
+    }
+  }
+}
+
+function memoryIdentities (): IdentityRepository {
+  const links = new Map<string, IdentityRecord>()
+  // A JSON pair: no separator an issuer or subject could contain makes two pairs collide.
+  const key = (issuer: string, subject: string): string => JSON.stringify([issuer, subject])
+  const copy = (r: IdentityRecord): IdentityRecord => ({ ...r, createdAt: new Date(r.createdAt) })
+  return {
+    async create (identity) {
+      const k = key(identity.issuer, identity.subject)
+      if (links.has(k)) throw new errors.GK_CONFLICT('identity already linked')
+      links.set(k, copy(identity))
+      return copy(identity)
+    },
+    async find (issuer, subject) {
+      const r = links.get(key(issuer, subject))
+      return r === undefined ? null : copy(r)
+    },
+    async listByUser (userId) {
+      return [...links.values()].filter((r) => r.userId === userId)
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map(copy)
+    },
+    async delete (issuer, subject) {
+      return links.delete(key(issuer, subject))
+    }
   }
 }

@@ -3,6 +3,7 @@ import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
 import { mapPgError } from './postgres/errors.js'
 import { checkPostgresSchema, migratePostgres } from './postgres/migrations.js'
+import { postgresOAuthRepositories } from './postgres/oauth.js'
 import { CONFLICTS, postgresRepositories, type Query } from './postgres/repositories.js'
 import type { GatekeeperStore } from './types.js'
 
@@ -115,6 +116,7 @@ export function postgresStore (options: PostgresStoreOptions): GatekeeperStore {
 
   return {
     ...postgresRepositories(query, schema),
+    ...postgresOAuthRepositories(query, schema),
     init,
     async close () {
       if (closed) return

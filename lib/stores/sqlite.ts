@@ -1,6 +1,7 @@
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
 import { openSqlite } from './sqlite/open.js'
+import { sqliteOAuthRepositories } from './sqlite/oauth.js'
 import { sqliteRepositories } from './sqlite/repositories.js'
 import type { GatekeeperStore } from './types.js'
 
@@ -43,6 +44,7 @@ export function sqliteStore (options: SqliteStoreOptions): GatekeeperStore {
   const { db } = openSqlite({ filename: options.filename, busyTimeout, synchronous: synchronous === 'full' ? 'FULL' : 'NORMAL' })
   return {
     ...sqliteRepositories(db),
+    ...sqliteOAuthRepositories(db),
     async close () {
       if (db.open) db.close()
     }

@@ -206,11 +206,86 @@ export interface RefreshTokenRepository {
   deleteExpired (now: Date): Promise<number>
 }
 
+/** A client of the OAuth 2.0 client-credentials grant (RFC 6749 §4.4) as it is stored. */
+export interface OAuthClientRecord {
+  /** The public client identifier (`client_id`). */
+  id: string
+  /** A human-readable name, for listings and audit. */
+  name: string
+  /** Hex hash of the current secret (never the secret itself). */
+  secretHash: string
+  /** Hex hash of the secret before the last rotation, valid until `previousSecretExpiresAt`. */
+  previousSecretHash: string | null
+  /** When the previous secret stops working; `null` when there is none. */
+  previousSecretExpiresAt: Date | null
+  /** The scopes this client may ask for; a token carries a subset of them. */
+  scopes: string[]
+  createdAt: Date
+  /** Set when the client was revoked; a revoked client never gets a token again. */
+  revokedAt: Date | null
+}
+
+/** The fields {@link OAuthClientRepository.update} may change. */
+export type OAuthClientPatch = Partial<Pick<OAuthClientRecord, 'name' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'scopes' | 'revokedAt'>>
+
+/** Clients of the client-credentials grant (the `oauth2` plugin). */
+export interface OAuthClientRepository {
+  /** Stores a new client; an id already taken raises `GK_CONFLICT`. */
+  create (client: OAuthClientRecord): Promise<OAuthClientRecord>
+  /** The client with this id (revoked ones included), or `null`. */
+  findById (id: string): Promise<OAuthClientRecord | null>
+  /** Changes the given fields; `null` when the client does not exist. */
+  update (id: string, patch: OAuthClientPatch): Promise<OAuthClientRecord | null>
+  /** Every client, revoked ones included, oldest first. */
+  list (): Promise<OAuthClientRecord[]>
+}
+
+/** An external identity (an OpenID provider's `iss` + `sub`) linked to a local user. */
+export interface IdentityRecord {
+  /** The provider's issuer identifier, as in the ID token's `iss`. */
+  issuer: string
+  /** The user's id at that provider, as in the ID token's `sub`. */
+  subject: string
+  /** The local user it logs in as. */
+  userId: string
+  /** The provider's name in the plugin options (`'google'`, `'corp'`). */
+  provider: string
+  createdAt: Date
+}
+
+/** External identities linked to local users (the `oauth2` plugin's OpenID Connect login). */
+export interface IdentityRepository {
+  /**
+   * Links an identity. An `issuer` + `subject` pair already linked raises
+   * `GK_CONFLICT`, atomically: of any number of concurrent calls for one
+   * pair, exactly one succeeds (across processes for shared stores).
+   */
+  create (identity: IdentityRecord): Promise<IdentityRecord>
+  /** The link of this `issuer` + `subject` (compared exactly, case-sensitively), or `null`. */
+  find (issuer: string, subject: string): Promise<IdentityRecord | null>
+  /** Every identity linked to a user, oldest first. */
+  listByUser (userId: string): Promise<IdentityRecord[]>
+  /** Removes a link; `true` when one was removed. */
+  delete (issuer: string, subject: string): Promise<boolean>
+}
+
 /** The storage adapter every gatekeeper plugin shares. */
 export interface GatekeeperStore {
   users: UserRepository
   apiKeys: ApiKeyRepository
   refreshTokens: RefreshTokenRepository
+  /**
+   * OAuth 2.0 clients. Optional in the contract (only the `oauth2` plugin's
+   * client-credentials grant needs it, and refuses to start without it);
+   * every bundled store has it.
+   */
+  oauthClients?: OAuthClientRepository
+  /**
+   * Links of external identities to users. Optional in the contract (only
+   * the `oauth2` plugin's OpenID Connect login needs it, and refuses to
+   * start without it); every bundled store has it.
+   */
+  identities?: IdentityRepository
   /** Optional asynchronous set-up (migrations); the core awaits it at registration. */
   init? (): Promise<void>
   /** Releases connections and file handles. Safe to call twice. */

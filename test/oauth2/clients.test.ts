@@ -1,16 +1,16 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { gatekeeper } from '../../lib/core/plugin.js'
-import { memoryClients, oauth2, type ClientRepository } from '../../lib/oauth2/index.js'
+import { oauth2 } from '../../lib/oauth2/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { basic, oauthApp, tokenRequest } from './helpers.js'
 
 const cc = { grant_type: 'client_credentials' }
 
 t.test('a created client is listed without any secret or hash, and its secret is stored hashed', async (t) => {
-  const repo = memoryClients()
-  const { app, events } = await oauthApp({ clients: repo })
+  const { app, events } = await oauthApp()
   t.teardown(() => app.close())
+  const repo = app.gatekeeper.store.oauthClients!
   const created = await app.gatekeeper.oauth2!.clients.create({ name: 'billing sync', scopes: ['invoices:read', 'invoices:read'] })
   t.match(created.id, /^cid_[0-9A-Za-z]{24}$/)
   t.match(created.secret, /^gkcs_[0-9A-Za-z]{36}$/)
@@ -87,9 +87,9 @@ t.test('revocation is final and idempotent; a revoked client cannot be rotated b
 })
 
 t.test('with a pepper, secret hashes are HMACs: the same secret hashes differently without it', async (t) => {
-  const repo = memoryClients()
-  const { app } = await oauthApp({ clients: repo, pepper: 'p'.repeat(32), secretPrefix: 'acme' })
+  const { app } = await oauthApp({ pepper: 'p'.repeat(32), secretPrefix: 'acme' })
   t.teardown(() => app.close())
+  const repo = app.gatekeeper.store.oauthClients!
   const c = await app.gatekeeper.oauth2!.clients.create({ name: 'job', scopes: ['reports:read'] })
   t.match(c.secret, /^acme_/)
   const { createHash } = await import('node:crypto')
@@ -97,22 +97,12 @@ t.test('with a pepper, secret hashes are HMACs: the same secret hashes different
   t.equal((await tokenRequest(app, cc, { authorization: basic(c.id, c.secret) })).statusCode, 200)
 })
 
-t.test('the memory repository hands out copies and refuses a taken id', async (t) => {
-  const repo: ClientRepository = memoryClients()
-  const record = { id: 'c1', name: 'n', secretHash: 'ab', previousSecretHash: null, previousSecretExpiresAt: null, scopes: ['a:b'], createdAt: new Date(0), revokedAt: null }
-  const made = await repo.create(record)
-  made.scopes.push('x:y')
-  t.same((await repo.findById('c1'))!.scopes, ['a:b'])
-  await t.rejects(repo.create(record), { code: 'GK_CONFLICT' })
-  t.equal(await repo.update('nope', { name: 'x' }), null)
-  t.equal(await repo.findById('nope'), null)
-})
-
 t.test('the plugin refuses bad options with GK_CONFIG saying what to change', async (t) => {
   const rows: Array<[unknown, RegExp]> = [
     [{ colour: 'red' }, /unknown oauth2 option 'colour'/],
     [[], /must be an object/],
-    [{ clients: {} }, /create\(\) is missing/],
+    [{ clients: {} }, /no 'clients' option: clients live in the store \(store.oauthClients\)/],
+    [{ identities: {} }, /no 'identities' option: identity links live in the store \(store.identities\)/],
     [{ pepper: 'short' }, /at least 32 bytes/],
     [{ pepper: 42 }, /string or a Buffer/],
     [{ secretPrefix: 'BAD_' }, /secretPrefix/],
@@ -126,6 +116,21 @@ t.test('the plugin refuses bad options with GK_CONFIG saying what to change', as
     await app.register((await import('../../lib/jwt/index.js')).jwt, { secret: 'test-secret-test-secret-test-sec', issuer: 'i', audience: 'a' })
     app.register(oauth2, opts as never)
     await t.rejects(async () => { await app.ready() }, { code: 'GK_CONFIG', message }, JSON.stringify(opts))
+    await app.close()
+  }
+})
+
+t.test('the plugin refuses a store without a complete oauthClients repository', async (t) => {
+  const rows: Array<[(s: ReturnType<typeof memoryStore>) => unknown, RegExp]> = [
+    [({ oauthClients: _c, ...rest }) => rest, /needs store.oauthClients for the clients of the client-credentials grant: this store has none/],
+    [(s) => ({ ...s, oauthClients: { ...s.oauthClients, list: undefined } }), /store.oauthClients.list\(\) is missing/]
+  ]
+  for (const [strip, message] of rows) {
+    const app = Fastify()
+    await app.register(gatekeeper, { store: strip(memoryStore()) as never })
+    await app.register((await import('../../lib/jwt/index.js')).jwt, { secret: 'test-secret-test-secret-test-sec', issuer: 'i', audience: 'a' })
+    app.register(oauth2)
+    await t.rejects(async () => { await app.ready() }, { code: 'GK_CONFIG', message })
     await app.close()
   }
 })

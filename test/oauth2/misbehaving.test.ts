@@ -258,3 +258,13 @@ t.test('UserInfo failing (500) is 502 GK_PROVIDER_UNAVAILABLE', async (t) => {
   })
   await refused(t, h, await login(h), 502, 'GK_PROVIDER_UNAVAILABLE')
 })
+
+t.test('an ID token whose sub is not 1-255 printable ASCII characters is refused before any lookup (OIDC Core §2)', async (t) => {
+  for (const sub of ['x'.repeat(256), 'nul\u0000byte', '']) {
+    const h = await harness(t)
+    onIdToken(h, (token) => { token.payload.sub = sub })
+    const res = await login(h)
+    await refused(t, h, res, 401, 'GK_INVALID_GRANT')
+    t.equal(await h.app.gatekeeper.store.users.findByLogin(`${NAME}:${sub}`), null)
+  }
+})

@@ -27,7 +27,7 @@ t.test('OpenID Connect options are checked at registration with GK_CONFIG saying
     [{ ...base, providers: { corp: { ...good, clientId: '' } } }, /clientId/],
     [{ ...base, providers: { corp: { ...good, clientSecret: 1 } } }, /clientSecret/],
     [{ ...base, providers: { corp: { ...good, scopes: ['email'] } } }, /including 'openid'/],
-    [{ ...base, identities: { find () {} } }, /create\(\) is missing/],
+    [{ ...base, identities: { find () {} } }, /no 'identities' option/],
     [{ ...base, allowSignup: 'yes' }, /allowSignup must be a boolean/],
     [{ ...base, linkVerifiedEmail: 1 }, /linkVerifiedEmail must be a boolean/],
     [{ ...base, signupRoles: 'user' }, /signupRoles/]

@@ -1,11 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import { errors } from '../../lib/core/errors.js'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import type { AuditEvent } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'
-import { memoryIdentities, oauth2, type OAuth2Options } from '../../lib/oauth2/index.js'
+import { oauth2, type OAuth2Options } from '../../lib/oauth2/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
+import { sqliteStore } from '../../lib/stores/sqlite.js'
+import type { GatekeeperStore } from '../../lib/stores/types.js'
 import { refresh } from '../../lib/refresh/index.js'
 import { APP_BASE, authorize, CLIENT_ID, CLIENT_SECRET, freePort, PUBLIC_CLIENT_ID, startFailingProvider, startProvider } from './provider.js'
 
@@ -14,11 +19,11 @@ t.teardown(provider.close)
 
 interface Harness { app: FastifyInstance, events: AuditEvent[], clock: { offset: number } }
 
-async function rpApp (opts: Partial<OAuth2Options> = {}, issuer = provider.issuer, withRefresh = false): Promise<Harness> {
+async function rpApp (opts: Partial<OAuth2Options> = {}, issuer = provider.issuer, withRefresh = false, store: GatekeeperStore = memoryStore()): Promise<Harness> {
   const events: AuditEvent[] = []
   const clock = { offset: 0 }
   const app = Fastify()
-  await app.register(gatekeeper, { store: memoryStore(), now: () => Date.now() + clock.offset, audit: { log: false, onEvent: (e) => { events.push(e) } } })
+  await app.register(gatekeeper, { store, now: () => Date.now() + clock.offset, audit: { log: false, onEvent: (e) => { events.push(e) } } })
   await app.register(jwt, { secret: 'test-secret-test-secret-test-sec', issuer: 'api.test', audience: 'api' })
   if (withRefresh) await app.register(refresh, { transport: 'body' })
   const p = { issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }
@@ -111,9 +116,9 @@ t.test('without allowSignup an unknown identity is refused and nothing is create
 })
 
 t.test('linkVerifiedEmail links a provider-verified email to the local account, and never an unverified one', async (t) => {
-  const identities = memoryIdentities()
-  const { app } = await rpApp({ linkVerifiedEmail: true, identities })
+  const { app } = await rpApp({ linkVerifiedEmail: true })
   t.teardown(() => app.close())
+  const identities = app.gatekeeper.store.identities!
   const alice = await app.gatekeeper.users.create({ username: 'alice@example.com', password: 'correct horse battery staple' })
   const bob = await app.gatekeeper.users.create({ username: 'bob@example.com', password: 'correct horse battery staple' })
   const ok = await fullLogin(app, 'alice')
@@ -284,9 +289,9 @@ t.test('a provider whose token endpoint fails is 502, whatever its error page lo
 })
 
 t.test('a user created at signup is removed again when its identity cannot be linked (no half-created users)', async (t) => {
-  const identities = memoryIdentities()
-  const refusing = { ...identities, create: async () => { throw new errors.GK_CONFLICT('identity already linked') } }
-  const { app } = await rpApp({ allowSignup: true, identities: refusing })
+  const store = memoryStore()
+  store.identities = { ...store.identities!, create: async () => { throw new errors.GK_CONFLICT('identity already linked') } }
+  const { app } = await rpApp({ allowSignup: true }, provider.issuer, false, store)
   t.teardown(() => app.close())
   const res = await fullLogin(app, 'alice')
   t.equal(res.statusCode, 409)
@@ -302,4 +307,39 @@ t.test('an unverified email never names a new user', async (t) => {
   const me = (await app.inject({ url: '/me', headers: { authorization: `Bearer ${res.json().accessToken}` } })).json()
   t.equal((await app.gatekeeper.store.users.findById(me.subject))?.username, 'test:mallory')
   t.equal(await app.gatekeeper.store.users.findByLogin('bob@example.com'), null)
+})
+
+t.test('identity links live in the store: after a restart on the same SQLite file the identity logs into the same user', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gk-oidc-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const filename = `${dir}/auth.db`
+  const first = await rpApp({ allowSignup: true }, provider.issuer, false, sqliteStore({ filename }))
+  const a = await fullLogin(first.app, 'alice')
+  t.equal(a.statusCode, 200, a.body)
+  const userId = (await first.app.inject({ url: '/me', headers: { authorization: `Bearer ${a.json().accessToken}` } })).json().subject
+  await first.app.close()
+
+  const second = await rpApp({ allowSignup: true }, provider.issuer, false, sqliteStore({ filename }))
+  t.teardown(() => second.app.close())
+  const b = await fullLogin(second.app, 'alice')
+  t.equal(b.statusCode, 200, b.body)
+  t.equal((await second.app.inject({ url: '/me', headers: { authorization: `Bearer ${b.json().accessToken}` } })).json().subject, userId)
+  t.match(second.events.find((e) => e.type === 'login.success'), { created: false })
+  const links = await second.app.gatekeeper.store.identities!.listByUser(userId)
+  t.match(links, [{ issuer: provider.issuer, subject: 'alice', userId, provider: 'test' }])
+})
+
+t.test('a link whose user was deleted is removed, and the identity signs up afresh', async (t) => {
+  const { app, events } = await rpApp({ allowSignup: true })
+  t.teardown(() => app.close())
+  const first = await fullLogin(app, 'alice')
+  const oldId = (await app.inject({ url: '/me', headers: { authorization: `Bearer ${first.json().accessToken}` } })).json().subject
+  t.ok(await app.gatekeeper.store.users.delete(oldId))
+  const again = await fullLogin(app, 'alice')
+  t.equal(again.statusCode, 200, again.body)
+  const newId = (await app.inject({ url: '/me', headers: { authorization: `Bearer ${again.json().accessToken}` } })).json().subject
+  t.not(newId, oldId)
+  t.match(events.find((e) => e.type === 'oauth.identity_unlinked'), { userId: oldId, provider: 'test', reason: 'user_deleted' })
+  t.same((await app.gatekeeper.store.identities!.listByUser(oldId)), [])
+  t.equal((await app.gatekeeper.store.identities!.find(provider.issuer, 'alice'))?.userId, newId)
 })

@@ -51,10 +51,10 @@ t.test('migrate --sqlite applies the schema once, then has nothing to do', async
   const filename = join(dir, 'auth.db')
   const first = await cli(['migrate', '--sqlite', filename])
   t.equal(first.code, 0)
-  t.match(first.stdout, /applied 1 migration\(s\), now at schema version 1\.\n {2}v1 initial schema/)
+  t.match(first.stdout, /applied 2 migration\(s\), now at schema version 2\.\n {2}v1 initial schema\n {2}v2 oauth clients and identities/)
   const second = await cli(['migrate', '--sqlite', filename])
   t.equal(second.code, 0)
-  t.match(second.stdout, /is up to date \(schema version 1\)/)
+  t.match(second.stdout, /is up to date \(schema version 2\)/)
   const store = sqliteStore({ filename })
   t.teardown(() => store.close())
   t.ok(await store.users.create({ username: 'after-cli', passwordHash: null }), 'the store opens the migrated file')
@@ -80,12 +80,12 @@ t.test('migrate against Postgres', async (t) => {
   t.test('--url and --schema apply the migrations, a second run has nothing to do', async (t) => {
     const first = await cli(['migrate', '--url', POSTGRES_URL, '--schema', schema])
     t.equal(first.code, 0, first.stderr)
-    t.match(first.stdout, new RegExp(`postgres schema "${schema}" on [^ ]+: applied 1 migration\\(s\\)`))
+    t.match(first.stdout, new RegExp(`postgres schema "${schema}" on [^ ]+: applied 2 migration\\(s\\)`))
     const second = await cli(['migrate', '--schema', schema], { DATABASE_URL: POSTGRES_URL })
     t.equal(second.code, 0, second.stderr)
-    t.match(second.stdout, /is up to date \(schema version 1\)/, '$DATABASE_URL stands in for --url')
+    t.match(second.stdout, /is up to date \(schema version 2\)/, '$DATABASE_URL stands in for --url')
     const { rows } = await admin.query(`SELECT version FROM "${schema}".gk_migrations`)
-    t.same(rows, [{ version: 1 }])
+    t.same(rows, [{ version: 1 }, { version: 2 }])
   })
 
   t.test('an unreachable server exits 1 without printing the password', async (t) => {

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
-import type { GatekeeperStore, NewApiKey } from '../../lib/stores/types.js'
+import type { GatekeeperStore, IdentityRepository, NewApiKey, OAuthClientRecord, OAuthClientRepository } from '../../lib/stores/types.js'
 
 const HOUR = 3_600_000
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
@@ -13,9 +13,11 @@ const uniq = (): string => randomUUID().slice(0, 8)
  * the suite calls `init()` (as the core does) and `close()` itself.
  *
  * A custom store (or a custom `users` repository over an existing database)
- * can run this same suite.
+ * can run this same suite; one without the optional `oauthClients` and
+ * `identities` repositories passes `{ oauth: false }`. Every bundled store
+ * runs it with them.
  */
-export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>): void {
+export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean } = {}): void {
   t.test(`${name} store conformance`, async (t) => {
     async function open (t: Test): Promise<GatekeeperStore> {
       const store = await makeStore()
@@ -347,6 +349,147 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
         t.equal(await store.refreshTokens.deleteExpired(later(1)), 0)
       })
     })
+
+    if (opts.oauth !== false) {
+      const clientsOf = (store: GatekeeperStore): OAuthClientRepository => {
+        if (store.oauthClients === undefined) throw new Error(`${name} store has no oauthClients repository`)
+        return store.oauthClients
+      }
+      const identitiesOf = (store: GatekeeperStore): IdentityRepository => {
+        if (store.identities === undefined) throw new Error(`${name} store has no identities repository`)
+        return store.identities
+      }
+      const client = (id: string, createdAt = new Date(Date.now() - HOUR)): OAuthClientRecord => ({
+        id, name: `client ${id}`, secretHash: sha(`secret-${id}`), previousSecretHash: null, previousSecretExpiresAt: null, scopes: ['reports:read', 'reports:write'], createdAt, revokedAt: null
+      })
+
+      t.test('oauth clients', async (t) => {
+        t.test('a created client reads back the same by id', async (t) => {
+          const repo = clientsOf(await open(t))
+          const c = client(`cid_${uniq()}`)
+          t.same(await repo.create(c), c)
+          t.same(await repo.findById(c.id), c)
+          t.equal(await repo.findById('cid_nope'), null)
+        })
+
+        t.test('a taken id is a conflict and the first client is unchanged', async (t) => {
+          const repo = clientsOf(await open(t))
+          const c = client('cid_taken')
+          await repo.create(c)
+          await t.rejects(repo.create({ ...c, name: 'other', secretHash: sha('other') }), { code: 'GK_CONFLICT', statusCode: 409 })
+          t.same(await repo.findById(c.id), c)
+        })
+
+        t.test('update changes only the given fields; null clears; an unknown id gives null', async (t) => {
+          const repo = clientsOf(await open(t))
+          const c = client('cid_upd')
+          await repo.create(c)
+          const until = new Date(Date.now() + HOUR)
+          const rotated = await repo.update(c.id, { secretHash: sha('next'), previousSecretHash: c.secretHash, previousSecretExpiresAt: until })
+          t.same(rotated, { ...c, secretHash: sha('next'), previousSecretHash: c.secretHash, previousSecretExpiresAt: until })
+          t.same(await repo.findById(c.id), rotated)
+          const revokedAt = new Date()
+          const revoked = await repo.update(c.id, { revokedAt, previousSecretHash: null, previousSecretExpiresAt: null, name: 'renamed', scopes: ['reports:read'] })
+          t.same(revoked, { ...c, secretHash: sha('next'), name: 'renamed', scopes: ['reports:read'], revokedAt })
+          t.same(await repo.update(c.id, {}), revoked, 'an empty patch changes nothing')
+          t.equal(await repo.update('cid_nope', { name: 'x' }), null)
+        })
+
+        t.test('list gives every client, revoked included, oldest first', async (t) => {
+          const repo = clientsOf(await open(t))
+          const base = Date.now() - 10 * HOUR
+          for (const [i, id] of ['cid_b', 'cid_a', 'cid_c'].entries()) await repo.create(client(id, new Date(base + i * HOUR)))
+          await repo.update('cid_a', { revokedAt: new Date() })
+          t.same((await repo.list()).map((c) => c.id), ['cid_b', 'cid_a', 'cid_c'])
+        })
+
+        t.test('returned clients are copies', async (t) => {
+          const repo = clientsOf(await open(t))
+          const made = await repo.create(client('cid_copy'))
+          made.scopes.push('*')
+          made.createdAt.setTime(0)
+          const found = await repo.findById('cid_copy')
+          found?.scopes.push('*')
+          ;(await repo.list())[0]?.scopes.push('*')
+          t.same((await repo.findById('cid_copy'))?.scopes, ['reports:read', 'reports:write'])
+          t.not((await repo.findById('cid_copy'))?.createdAt.getTime(), 0)
+        })
+      })
+
+      t.test('identities', async (t) => {
+        const link = (issuer: string, subject: string, userId: string, createdAt = new Date()): Parameters<IdentityRepository['create']>[0] =>
+          ({ issuer, subject, userId, provider: 'corp', createdAt })
+
+        t.test('a created link reads back by issuer + subject and by user', async (t) => {
+          const repo = identitiesOf(await open(t))
+          const l = link('https://sso.example', '248289761001', 'u1')
+          t.same(await repo.create(l), l)
+          t.same(await repo.find('https://sso.example', '248289761001'), l)
+          t.same(await repo.listByUser('u1'), [l])
+          t.same(await repo.listByUser('u2'), [])
+        })
+
+        t.test('issuer and subject are matched exactly: case, a trailing slash or another issuer is another identity', async (t) => {
+          const repo = identitiesOf(await open(t))
+          await repo.create(link('https://sso.example', 'Alice', 'u1'))
+          for (const [issuer, subject] of [['https://sso.example', 'alice'], ['https://sso.example/', 'Alice'], ['https://SSO.example', 'Alice'], ['https://other.example', 'Alice']] as const) {
+            t.equal(await repo.find(issuer, subject), null, `${issuer} ${subject}`)
+          }
+          // The pair is the key, not the concatenation: these two must not collide.
+          await repo.create(link('https://a.example', 'b|c', 'u2'))
+          await repo.create(link('https://a.example|b', 'c', 'u3'))
+          t.equal((await repo.find('https://a.example', 'b|c'))?.userId, 'u2')
+          t.equal((await repo.find('https://a.example|b', 'c'))?.userId, 'u3')
+        })
+
+        t.test('a linked pair is a conflict and keeps its user', async (t) => {
+          const repo = identitiesOf(await open(t))
+          await repo.create(link('https://sso.example', 's1', 'u1'))
+          await t.rejects(repo.create(link('https://sso.example', 's1', 'u2')), { code: 'GK_CONFLICT', statusCode: 409 })
+          t.equal((await repo.find('https://sso.example', 's1'))?.userId, 'u1')
+          t.same(await repo.listByUser('u2'), [])
+        })
+
+        t.test('20 concurrent links of one identity: exactly one wins, the others conflict', async (t) => {
+          const repo = identitiesOf(await open(t))
+          const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => repo.create(link('https://sso.example', 'race', `u${i}`))))
+          const won = results.filter((r) => r.status === 'fulfilled')
+          t.equal(won.length, 1)
+          t.ok(results.every((r) => r.status === 'fulfilled' || (r.reason as { code?: string }).code === 'GK_CONFLICT'), 'the losers get GK_CONFLICT')
+          t.equal((await repo.find('https://sso.example', 'race'))?.userId, (won[0] as PromiseFulfilledResult<{ userId: string }>).value.userId)
+        })
+
+        t.test('listByUser gives a user\'s links oldest first', async (t) => {
+          const repo = identitiesOf(await open(t))
+          const base = Date.now() - HOUR
+          await repo.create(link('https://b.example', 's', 'u1', new Date(base + 2000)))
+          await repo.create(link('https://a.example', 's', 'u1', new Date(base + 1000)))
+          await repo.create(link('https://c.example', 's', 'u2', new Date(base)))
+          t.same((await repo.listByUser('u1')).map((l) => l.issuer), ['https://a.example', 'https://b.example'])
+        })
+
+        t.test('delete removes a link once and frees the pair', async (t) => {
+          const repo = identitiesOf(await open(t))
+          await repo.create(link('https://sso.example', 's1', 'u1'))
+          t.equal(await repo.delete('https://sso.example', 's1'), true)
+          t.equal(await repo.delete('https://sso.example', 's1'), false)
+          t.equal(await repo.find('https://sso.example', 's1'), null)
+          t.same(await repo.listByUser('u1'), [])
+          await t.resolves(repo.create(link('https://sso.example', 's1', 'u2')))
+        })
+
+        t.test('returned links are copies', async (t) => {
+          const repo = identitiesOf(await open(t))
+          const made = await repo.create(link('https://sso.example', 's1', 'u1'))
+          made.userId = 'mallory'
+          made.createdAt.setTime(0)
+          const found = await repo.find('https://sso.example', 's1')
+          if (found !== null) found.userId = 'mallory'
+          t.equal((await repo.find('https://sso.example', 's1'))?.userId, 'u1')
+          t.not((await repo.find('https://sso.example', 's1'))?.createdAt.getTime(), 0)
+        })
+      })
+    }
 
     t.test('returned records are copies', async (t) => {
       const store = await open(t)

@@ -32,7 +32,7 @@ if (await requirePostgres(t)) {
   storeConformance('postgres', async () => {
     const store = open()
     await store.init?.()
-    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families`)
+    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families, "${schema}".gk_oauth_clients, "${schema}".gk_identities`)
     return store
   })
 
@@ -47,16 +47,50 @@ if (await requirePostgres(t)) {
     t.same(await migratePostgres(admin, `"${s}"`, 10_000), [], 'nothing left to apply')
     const indexes = await admin.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [s])
     const names = indexes.rows.map((r: { indexname: string }) => r.indexname)
-    for (const ix of ['gk_users_login_key', 'gk_api_keys_hash_key', 'gk_api_keys_owner_idx', 'gk_refresh_tokens_hash_key', 'gk_refresh_tokens_family_idx', 'gk_refresh_families_user_idx', 'gk_refresh_families_expires_idx', 'gk_refresh_tokens_expires_idx']) {
+    for (const ix of ['gk_users_login_key', 'gk_api_keys_hash_key', 'gk_api_keys_owner_idx', 'gk_refresh_tokens_hash_key', 'gk_refresh_tokens_family_idx', 'gk_refresh_families_user_idx', 'gk_refresh_families_expires_idx', 'gk_refresh_tokens_expires_idx', 'gk_oauth_clients_pkey', 'gk_identities_pkey', 'gk_identities_user_idx']) {
       t.ok(names.includes(ix), `index ${ix}`)
     }
+  })
+
+  t.test('a schema of the first version is upgraded by init: its data kept, OAuth clients and identities usable', async (t) => {
+    const s = schemaFor('upgrade')
+    t.same(await migratePostgres(admin, `"${s}"`, 10_000, POSTGRES_MIGRATIONS.slice(0, 1)), [{ version: 1, name: 'initial schema' }])
+    await admin.query(`INSERT INTO "${s}".gk_users (id, username, login, roles, created_at, updated_at) VALUES ('u1', 'Old', 'old', '{admin}', now(), now())`)
+    const stale = open({ schema: s, migrate: false })
+    t.teardown(() => stale.close())
+    await t.rejects(stale.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /version 1, this release needs 2/ })
+    const store = open({ schema: s })
+    t.teardown(() => store.close())
+    await store.init?.()
+    t.match(await store.users.findByLogin('old'), { id: 'u1', roles: ['admin'] })
+    const link = { issuer: 'https://sso.example', subject: 's1', userId: 'u1', provider: 'corp', createdAt: new Date(Math.floor(Date.now())) }
+    t.same(await store.identities?.create(link), link)
+    t.same(await store.oauthClients?.list(), [])
+  })
+
+  t.test('text Postgres cannot hold (a NUL character) is GK_INVALID_REQUEST, and a login with it is a 400, not a 500', async (t) => {
+    const store = open()
+    t.teardown(() => store.close())
+    await store.init?.()
+    await t.rejects(store.users.findByLogin('ad\u0000min'), { code: 'GK_INVALID_REQUEST', statusCode: 400 })
+    await t.rejects(store.users.create({ username: 'nul\u0000', passwordHash: null }), { code: 'GK_INVALID_REQUEST' })
+    await t.rejects(store.identities!.find('https://sso.example', 'a\u0000b'), { code: 'GK_INVALID_REQUEST' })
+    await t.rejects(store.oauthClients!.findById('cid_\u0000'), { code: 'GK_INVALID_REQUEST' })
+    const { jwt } = await import('../../lib/jwt/index.js')
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(gatekeeper, { store: open(), audit: { log: false } })
+    await app.register(jwt, { secret: 'test-secret-test-secret-test-sec', issuer: 'i', audience: 'a' })
+    const res = await app.inject({ method: 'POST', url: '/api/login', payload: { username: 'ad\u0000min', password: 'correct horse battery staple' } })
+    t.equal(res.statusCode, 400, res.body)
+    t.equal(res.json().code, 'GK_INVALID_REQUEST')
   })
 
   t.test('migrate: false checks the schema instead of changing it', async (t) => {
     const fresh = schemaFor('nomig')
     const unmigrated = open({ schema: fresh, migrate: false })
     t.teardown(() => unmigrated.close())
-    await t.rejects(unmigrated.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /version 0, this release needs 1: run `npx fastify-gatekeeper migrate --url <url> --schema gk_nomig/ })
+    await t.rejects(unmigrated.init?.() as Promise<void>, { code: 'GK_CONFIG', message: new RegExp(`version 0, this release needs ${POSTGRES_MIGRATIONS.length}: run .npx fastify-gatekeeper migrate --url <url> --schema gk_nomig`) })
     const migrated = open({ migrate: false })
     t.teardown(() => migrated.close())
     await t.resolves(migrated.init?.() as Promise<void>)

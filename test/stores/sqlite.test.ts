@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sqliteStore, SQLITE_MIGRATIONS, type SqliteStoreOptions } from '../../lib/stores/sqlite.js'
+import { migrateSqlite, sqliteStore, SQLITE_MIGRATIONS, type SqliteStoreOptions } from '../../lib/stores/sqlite.js'
 import { storeConformance } from './conformance.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gk-sqlite-'))
@@ -50,6 +50,23 @@ t.test('the file is in WAL mode, migrated once, with dates as integer millisecon
   const row = db.prepare("SELECT login, created_at FROM gk_users WHERE username = 'user0'").get() as { login: string, created_at: unknown }
   t.equal(row.login, 'user0')
   t.type(row.created_at, 'number')
+})
+
+t.test('a file of the first schema version is upgraded on open: its data kept, OAuth clients and identities usable', async (t) => {
+  const filename = file()
+  const old = new Database(filename)
+  t.same(migrateSqlite(old, SQLITE_MIGRATIONS.slice(0, 1)), [{ version: 1, name: 'initial schema' }])
+  old.prepare("INSERT INTO gk_users (id, username, login, password_hash, roles, disabled, created_at, updated_at) VALUES ('u1', 'Old', 'old', NULL, '[\"admin\"]', 0, 1, 1)").run()
+  old.close()
+  const store = sqliteStore({ filename })
+  t.teardown(() => store.close())
+  t.match(await store.users.findByLogin('old'), { id: 'u1', roles: ['admin'] })
+  const link = { issuer: 'https://sso.example', subject: 's1', userId: 'u1', provider: 'corp', createdAt: new Date() }
+  t.same(await store.identities?.create(link), link)
+  t.equal((await store.oauthClients?.list())?.length, 0)
+  const db = new Database(filename, { readonly: true })
+  t.teardown(() => db.close())
+  t.same(db.prepare('SELECT version FROM gk_migrations ORDER BY version').all(), SQLITE_MIGRATIONS.map((m) => ({ version: m.version })))
 })
 
 t.test('a database from a newer release is refused with GK_CONFIG', async (t) => {

@@ -22,7 +22,8 @@ export function isUnavailable (err: unknown): boolean {
  * Maps a `pg` error to ours: a unique violation (23505) becomes `GK_CONFLICT`
  * with `conflict` as detail (or what `byConstraint` says for the violated
  * constraint); an unreachable, terminated or timed-out database becomes
- * `GK_STORE_UNAVAILABLE` with the driver error as `cause`. Our own errors pass
+ * `GK_STORE_UNAVAILABLE` with the driver error as `cause`; text Postgres
+ * cannot hold (a NUL character) becomes `GK_INVALID_REQUEST`. Our own errors pass
  * through; anything else (a bug) is returned unchanged. Messages never carry
  * the connection string.
  */
@@ -33,5 +34,10 @@ export function mapPgError (err: unknown, conflict: string, byConstraint: Record
     return new errors.GK_CONFLICT((typeof e.constraint === 'string' ? byConstraint[e.constraint] : undefined) ?? conflict)
   }
   if (isUnavailable(err)) return new errors.GK_STORE_UNAVAILABLE({ cause: err })
+  // 22021 character_not_in_repertoire, 22P05 untranslatable_character: Postgres text cannot hold
+  // a NUL character, so a value carrying one (a login name, say) is bad input, never a 500.
+  if (e !== null && typeof e === 'object' && (e.code === '22021' || e.code === '22P05')) {
+    return new errors.GK_INVALID_REQUEST('text with a character the database cannot store (such as NUL)')
+  }
   return err instanceof Error ? err : new Error(String(err))
 }

@@ -73,6 +73,34 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX gk_refresh_tokens_family_idx ON ${s}.gk_refresh_tokens (family_id);
       CREATE INDEX gk_refresh_tokens_expires_idx ON ${s}.gk_refresh_tokens (expires_at);
     `
+  },
+  {
+    version: 2,
+    name: 'oauth clients and identities',
+    sql: (s) => `
+      CREATE TABLE ${s}.gk_oauth_clients (
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        secret_hash text NOT NULL,
+        previous_secret_hash text,
+        previous_secret_expires_at timestamptz(3),
+        scopes text[] NOT NULL DEFAULT '{}',
+        created_at timestamptz(3) NOT NULL,
+        revoked_at timestamptz(3)
+      );
+
+      CREATE TABLE ${s}.gk_identities (
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        issuer text NOT NULL,
+        subject text NOT NULL,
+        user_id text NOT NULL,
+        provider text NOT NULL,
+        created_at timestamptz(3) NOT NULL,
+        CONSTRAINT gk_identities_pkey PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX gk_identities_user_idx ON ${s}.gk_identities (user_id, created_at, seq);
+    `
   }
 ]
 

@@ -17,7 +17,9 @@ export const CONFLICTS: Record<string, string> = {
   gk_api_keys_hash_key: 'api key already exists',
   gk_refresh_families_pkey: 'refresh family already exists',
   gk_refresh_tokens_pkey: 'refresh token already exists',
-  gk_refresh_tokens_hash_key: 'refresh token already exists'
+  gk_refresh_tokens_hash_key: 'refresh token already exists',
+  gk_oauth_clients_pkey: 'client id already taken',
+  gk_identities_pkey: 'identity already linked'
 }
 
 /** The three repositories over a migrated schema (`s` is the quoted schema name). */

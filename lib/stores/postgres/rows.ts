@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+import type { ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
 
 // Rows come either from pg (timestamps parsed as Date) or from row_to_json in
 // a single-statement CTE (timestamps as ISO strings): both parse the same.
@@ -67,4 +67,23 @@ export function toToken (r: Row): RefreshTokenRecord {
     consumedAt: maybeDate(r.consumed_at),
     replacedBy: text(r.replaced_by)
   }
+}
+
+/** A `gk_oauth_clients` row as a record. */
+export function toOAuthClient (r: Row): OAuthClientRecord {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    secretHash: String(r.secret_hash),
+    previousSecretHash: text(r.previous_secret_hash),
+    previousSecretExpiresAt: maybeDate(r.previous_secret_expires_at),
+    scopes: [...(r.scopes as string[])],
+    createdAt: date(r.created_at),
+    revokedAt: maybeDate(r.revoked_at)
+  }
+}
+
+/** A `gk_identities` row as a record. */
+export function toIdentity (r: Row): IdentityRecord {
+  return { issuer: String(r.issuer), subject: String(r.subject), userId: String(r.user_id), provider: String(r.provider), createdAt: date(r.created_at) }
 }

@@ -71,6 +71,32 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX gk_refresh_tokens_family ON gk_refresh_tokens (family_id);
       CREATE INDEX gk_refresh_tokens_expires ON gk_refresh_tokens (expires_at);
     `
+  },
+  {
+    version: 2,
+    name: 'oauth clients and identities',
+    sql: `
+      CREATE TABLE gk_oauth_clients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        previous_secret_hash TEXT,
+        previous_secret_expires_at INTEGER,
+        scopes TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+
+      CREATE TABLE gk_identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX gk_identities_user ON gk_identities (user_id, created_at);
+    `
   }
 ]
 

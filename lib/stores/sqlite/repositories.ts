@@ -11,7 +11,7 @@ import { ms, toApiKey, toFamily, toToken, toUser, type ApiKeyRow, type FamilyRow
 type Conflict = string | ((err: unknown) => string)
 
 /** Runs a synchronous driver call as a store method: driver errors become GK_ errors. */
-function guarded<A extends unknown[], R> (conflict: Conflict, fn: (...args: A) => R): (...args: A) => Promise<R> {
+export function guarded<A extends unknown[], R> (conflict: Conflict, fn: (...args: A) => R): (...args: A) => Promise<R> {
   return async (...args: A): Promise<R> => {
     try {
       return fn(...args)

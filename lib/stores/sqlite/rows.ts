@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+import type { ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
 
 /** A row of `gk_users`. */
 export interface UserRow {
@@ -52,6 +52,27 @@ export interface TokenRow {
   expires_at: number
   consumed_at: number | null
   replaced_by: string | null
+}
+
+/** A row of `gk_oauth_clients`. */
+export interface OAuthClientRow {
+  id: string
+  name: string
+  secret_hash: string
+  previous_secret_hash: string | null
+  previous_secret_expires_at: number | null
+  scopes: string
+  created_at: number
+  revoked_at: number | null
+}
+
+/** A row of `gk_identities`. */
+export interface IdentityRow {
+  issuer: string
+  subject: string
+  user_id: string
+  provider: string
+  created_at: number
 }
 
 const date = (ms: number | null): Date | null => ms === null ? null : new Date(ms)
@@ -117,4 +138,23 @@ export function toToken (r: TokenRow): RefreshTokenRecord {
     consumedAt: date(r.consumed_at),
     replacedBy: r.replaced_by
   }
+}
+
+/** An OAuth client row as a record. */
+export function toOAuthClient (r: OAuthClientRow): OAuthClientRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    secretHash: r.secret_hash,
+    previousSecretHash: r.previous_secret_hash,
+    previousSecretExpiresAt: date(r.previous_secret_expires_at),
+    scopes: JSON.parse(r.scopes) as string[],
+    createdAt: new Date(r.created_at),
+    revokedAt: date(r.revoked_at)
+  }
+}
+
+/** An identity row as a record. */
+export function toIdentity (r: IdentityRow): IdentityRecord {
+  return { issuer: r.issuer, subject: r.subject, userId: r.user_id, provider: r.provider, createdAt: new Date(r.created_at) }
 }
