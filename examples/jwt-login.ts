@@ -59,7 +59,10 @@ await app.register(jwt, {
     // Plug a breach corpus here, e.g. a k-anonymity range query.
     isBreached: async (password) => password === 'P@ssw0rd2024!'
   },
-  claims: (user) => ({ name: user.username })
+  claims: (user) => ({ name: user.username }),
+  // Ask the store about the user on each request (cached 5 s): a disabled user's
+  // token stops working at once, and role changes apply without a new token.
+  checkUser: { cacheTtl: '5s' }
 })
 
 app.get('/health', { config: { auth: false } }, async () => ({ ok: true }))

@@ -46,6 +46,17 @@ export interface JwtOptions {
   claims?: (user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>
   /** Bound of the verified-token cache (default 10000 entries; 0 disables it). */
   cacheSize?: number
+  /**
+   * Check a user's token against the store on every request (default
+   * `false`: a token is trusted until it expires). With `true` or
+   * `{ cacheTtl }`, the token of a user who is missing or disabled is refused
+   * (401 `GK_TOKEN_INVALID`) and the request carries the user's current roles
+   * instead of the token's. Answers are kept per user for `cacheTtl`
+   * (default `'5s'`, at most `'5m'`, `0` for none); this instance's
+   * `users.disable` and `users.setRoles` take effect at once, other
+   * instances' within `cacheTtl`.
+   */
+  checkUser?: boolean | { cacheTtl?: Duration }
 }
 
 /** The options after validation: frozen, every default filled. */
@@ -63,9 +74,11 @@ export interface NormalizedJwtOptions {
   defaultRoles: readonly string[]
   claims?: JwtOptions['claims']
   cacheSize: number
+  /** `null` when users are not checked; else how long a store answer is kept. */
+  checkUser: { cacheTtlMs: number } | null
 }
 
-const KEYS = new Set(['secret', 'keys', 'issuer', 'audience', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize'])
+const KEYS = new Set(['secret', 'keys', 'issuer', 'audience', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize', 'checkUser'])
 const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
 const PATH = /^\/[A-Za-z0-9\-._~/]*$/
@@ -108,6 +121,14 @@ function normalizeRoutes (value: unknown): NormalizedJwtOptions['routes'] {
   let password: string | null = null
   if (r.password !== false) password = at(r.password, 'routes.password', '/password')
   return { login: at(r.login, 'routes.login', '/login'), logout: at(r.logout, 'routes.logout', '/logout'), register, password }
+}
+
+function normalizeCheckUser (value: unknown): NormalizedJwtOptions['checkUser'] {
+  if (value === undefined || value === false) return null
+  if (value === true) return { cacheTtlMs: 5000 }
+  const c = object(value, 'checkUser (true, false or { cacheTtl })')
+  allowed(c, 'checkUser', ['cacheTtl'])
+  return { cacheTtlMs: boundedMs(c.cacheTtl as Duration | undefined, 'checkUser.cacheTtl', '5s', 0, 300_000) }
 }
 
 function normalizePassword (value: unknown): PasswordPolicy {
@@ -177,6 +198,7 @@ export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
     password: normalizePassword(o.password),
     defaultRoles: Object.freeze(o.defaultRoles === undefined ? ['user'] : roles(o.defaultRoles, 'defaultRoles')),
     ...(o.claims === undefined ? {} : { claims: o.claims as JwtOptions['claims'] }),
-    cacheSize: int(o.cacheSize, 'cacheSize', 10_000, 0, 1_000_000)
+    cacheSize: int(o.cacheSize, 'cacheSize', 10_000, 0, 1_000_000),
+    checkUser: normalizeCheckUser(o.checkUser)
   })
 }

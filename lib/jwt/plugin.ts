@@ -12,6 +12,7 @@ import { Passwords } from './passwords.js'
 import { completeLogin, registerRoutes, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
 import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, UserApi } from './types.js'
+import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
 
 declare module '../core/gatekeeper.js' {
@@ -47,7 +48,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     ...(options.claims === undefined ? {} : { claims: options.claims }),
     cacheMax: options.cacheSize
   })
-  const users = new Users(gk, passwords)
+  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs)
+  const users = new Users(gk, passwords, (id) => userCheck?.forget(id))
   const csrf = createCsrfChecks(options.csrf)
   const cookieName = options.cookieName
   if (cookieName !== null && !app.hasDecorator('parseCookie')) await app.register(cookie)
@@ -66,29 +68,34 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       ...(options.cookieName === null ? {} : { cookieAuth: { type: 'apiKey', in: 'cookie', name: options.cookieName } })
     },
-    // Synchronous: a cached token is answered without a promise or a tick.
-    authenticate (request): AuthContext | null {
-      const fromHeader = bearerCredential(request.headers.authorization)
-      const fromCookie = cookieToken(request)
-      if (fromHeader !== null) {
-        // Two different credentials: refuse rather than guess which one the caller meant.
-        if (fromCookie !== null && fromCookie !== fromHeader) throw new errors.GK_INVALID_REQUEST('a token was sent in both the Authorization header and the cookie')
-        // A cached token is byte-identical to one that passed every check, its syntax included.
-        const hit = tokens.cached(fromHeader)
-        if (hit !== null) return hit
-        assertB64Token(fromHeader)
-        // A JWS compact token always has dots; a Bearer value without any (an API key) is another strategy's.
-        if (!fromHeader.includes('.')) return null
-        return tokens.verifyFresh(fromHeader)
-      }
-      if (fromCookie === null) return null
-      const ctx = tokens.authenticate(fromCookie)
-      // The browser attaches the cookie to cross-site requests on its own: unsafe ones need the CSRF defence.
-      csrf.full(request)
-      return ctx
+    // Synchronous without checkUser: a cached token is answered without a promise or a tick.
+    authenticate (request): AuthContext | null | Promise<AuthContext | null> {
+      const ctx = fromToken(request)
+      return ctx === null || userCheck === null ? ctx : userCheck.check(ctx)
     }
   }
   gk.registerStrategy(strategy)
+
+  function fromToken (request: FastifyRequest): AuthContext | null {
+    const fromHeader = bearerCredential(request.headers.authorization)
+    const fromCookie = cookieToken(request)
+    if (fromHeader !== null) {
+      // Two different credentials: refuse rather than guess which one the caller meant.
+      if (fromCookie !== null && fromCookie !== fromHeader) throw new errors.GK_INVALID_REQUEST('a token was sent in both the Authorization header and the cookie')
+      // A cached token is byte-identical to one that passed every check, its syntax included.
+      const hit = tokens.cached(fromHeader)
+      if (hit !== null) return hit
+      assertB64Token(fromHeader)
+      // A JWS compact token always has dots; a Bearer value without any (an API key) is another strategy's.
+      if (!fromHeader.includes('.')) return null
+      return tokens.verifyFresh(fromHeader)
+    }
+    if (fromCookie === null) return null
+    const ctx = tokens.authenticate(fromCookie)
+    // The browser attaches the cookie to cross-site requests on its own: unsafe ones need the CSRF defence.
+    csrf.full(request)
+    return ctx
+  }
 
   const guards: LoginGuard[] = []
   const loginExtensions: LoginExtension[] = []

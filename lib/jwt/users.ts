@@ -37,10 +37,13 @@ function roleList (roles: unknown): string[] {
 export class Users implements UserApi {
   readonly #gk: Gatekeeper
   readonly #passwords: Passwords
+  readonly #changed: (userId: string) => void
 
-  constructor (gk: Gatekeeper, passwords: Passwords) {
+  /** `changed` is told of every user disabled or given new roles here (the `checkUser` cache drops them). */
+  constructor (gk: Gatekeeper, passwords: Passwords, changed: (userId: string) => void = () => {}) {
     this.#gk = gk
     this.#passwords = passwords
+    this.#changed = changed
   }
 
   /** Refuses a new password that breaks the policy or equals the username. */
@@ -80,6 +83,7 @@ export class Users implements UserApi {
     if (before === null) throw new errors.GK_NOT_FOUND('user')
     const user = await this.#gk.store.users.update(id, { roles: list })
     if (user === null) throw new errors.GK_NOT_FOUND('user')
+    this.#changed(id)
     // A session minted under the old roles must not refresh into new tokens with them.
     const revoked = await this.#revokeSessions(id, 'roles_changed')
     this.#gk.record({ type: 'user.roles_changed', outcome: 'success', userId: id, from: before.roles, to: user.roles, sessionsRevoked: revoked }, request)
@@ -105,6 +109,7 @@ export class Users implements UserApi {
   async disable (id: string, request?: FastifyRequest): Promise<PublicUser> {
     const user = await this.#gk.store.users.update(id, { disabled: true })
     if (user === null) throw new errors.GK_NOT_FOUND('user')
+    this.#changed(id)
     const revoked = await this.#revokeSessions(id, 'disabled')
     this.#gk.record({ type: 'user.disabled', outcome: 'success', userId: id, sessionsRevoked: revoked }, request)
     return publicUser(user)
