@@ -15,6 +15,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'bearer-auth', about: '@fastify/bearer-auth (in-memory key set)' },
   { name: 'jwt-hs256', about: 'gatekeeper + jwt, HS256 access token' },
   { name: 'jwt-eddsa', about: 'gatekeeper + jwt, EdDSA (Ed25519) access token' },
+  { name: 'jwt-check-user', about: 'gatekeeper + jwt (HS256) with checkUser, SQLite store, 5 s per-user cache' },
   { name: 'api-key', about: 'gatekeeper + apiKey, SQLite store, warm cache' },
   { name: 'jwt-rbac', about: 'gatekeeper + jwt + rbac, permission check on the route' },
   { name: 'unversioned', about: 'gatekeeper, /api/v1 route without the versioning plugin' },

@@ -33,11 +33,19 @@ export class UserCheck {
     this.#ttlMs = ttlMs
   }
 
-  /** The caller as the store sees them now; throws `GK_TOKEN_INVALID` for a missing or disabled user. */
-  async check (ctx: AuthContext): Promise<AuthContext> {
+  /**
+   * The caller as the store sees them now; throws `GK_TOKEN_INVALID` for a
+   * missing or disabled user. Synchronous when the user's state is cached.
+   */
+  check (ctx: AuthContext): AuthContext | Promise<AuthContext> {
     // Application tokens (client credentials) name a client, not a user.
     if (ctx.kind !== 'user') return ctx
-    const roles = await this.#state(ctx.subject)
+    const hit = this.#cache.get(ctx.subject)
+    if (hit !== undefined && this.#gk.now() < hit.until) return this.#apply(ctx, hit.state)
+    return this.#fetch(ctx.subject).then((state) => this.#apply(ctx, state))
+  }
+
+  #apply (ctx: AuthContext, roles: UserState): AuthContext {
     if (roles === null) throw new errors.GK_TOKEN_INVALID()
     if (sameRoles(roles, ctx.roles)) return ctx
     return Object.freeze({ ...ctx, roles, permissions: this.#gk.permissionsOf(roles) })
@@ -50,10 +58,8 @@ export class UserCheck {
     this.#pending.delete(userId)
   }
 
-  async #state (userId: string): Promise<UserState> {
-    const now = this.#gk.now()
-    const hit = this.#cache.get(userId)
-    if (hit !== undefined && now < hit.until) return hit.state
+  /** One store lookup per user at a time: concurrent requests share it. */
+  #fetch (userId: string): Promise<UserState> {
     let pending = this.#pending.get(userId)
     if (pending === undefined) {
       const p: Promise<UserState> = this.#lookup(userId).finally(() => {
@@ -62,7 +68,7 @@ export class UserCheck {
       this.#pending.set(userId, p)
       pending = p
     }
-    return await pending
+    return pending
   }
 
   async #lookup (userId: string): Promise<UserState> {

@@ -148,3 +148,21 @@ t.test('checkUser options are validated', async (t) => {
     await t.rejects(jwtApp({ checkUser: value as never }), { code: 'GK_CONFIG', message }, JSON.stringify(value))
   }
 })
+
+t.test('the per-user cache holds at most 10,000 users, dropping the oldest first', async (t) => {
+  const { UserCheck } = await import('../../lib/jwt/user-check.js')
+  let lookups = 0
+  const gk = {
+    now: () => 0,
+    permissionsOf: () => [],
+    store: { users: { findById: async (id: string) => { lookups++; return { id, roles: ['user'], disabled: false } } } }
+  }
+  const check = new UserCheck(gk as never, 60_000)
+  const ctx = (subject: string): never => ({ strategy: 'jwt', kind: 'user', subject, roles: ['user'], permissions: [] }) as never
+  for (let i = 0; i <= 10_000; i++) await check.check(ctx(`u${i}`))
+  t.equal(lookups, 10_001)
+  t.equal((check.check(ctx('u10000')) as { subject: string }).subject, 'u10000', 'the newest is answered synchronously from the cache')
+  t.equal(lookups, 10_001)
+  await check.check(ctx('u0'))
+  t.equal(lookups, 10_002, 'the oldest was dropped and is looked up again')
+})
