@@ -8,7 +8,7 @@ export { AuditTrail, type AuditInput } from './core/audit.js'
 export { REDACT_PATHS, secureLogger, redactUrl } from './core/logging.js'
 export { toMs, type Duration } from './core/duration.js'
 export type { PermissionModel } from './core/permissions.js'
-export type { Gate, RoutePolicy } from './core/policy.js'
+export type { AfterAuthentication, Gate, RoutePolicy } from './core/policy.js'
 export {
   STRATEGIES,
   type AuthContext,

@@ -4,7 +4,7 @@ import { AuditTrail, type AuditInput } from './audit.js'
 import { challenge, challengeErrorFor } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
-import { compilePolicy, describe, type Gate, type RoutePolicy } from './policy.js'
+import { compilePolicy, describe, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
 import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, Strategy } from './types.js'
 
 /**
@@ -16,6 +16,8 @@ export interface RouteExtension {
   defaultAuth? (url: string, method: string): DefaultAuth | undefined
   /** Checks to run before authentication on this route. */
   gates? (url: string, method: string): Gate[]
+  /** Steps to run once a request of this route is let in (no extra Fastify hook: the core's own runs them). */
+  afterAuthentication? (url: string, method: string): AfterAuthentication[]
 }
 
 /** A route as recorded by `onRoute`; its policy is compiled when the app is ready. */
@@ -159,6 +161,8 @@ export class Gatekeeper {
     for (const ext of this.#extensions) {
       const gates = ext.gates?.(url, method)
       if (gates !== undefined) policy.gates.push(...gates)
+      const after = ext.afterAuthentication?.(url, method)
+      if (after !== undefined) policy.after.push(...after)
     }
     return policy
   }
@@ -188,9 +192,18 @@ export class Gatekeeper {
    */
   runAuthentication (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     for (const gate of policy.gates) gate(request, reply)
-    if (policy.public) return
+    if (policy.public) {
+      for (const step of policy.after) step(request)
+      return
+    }
     const strategies = policy.resolved ?? this.resolveStrategies(policy, `route ${request.method} ${request.url}`)
-    return this.#tryFrom(0, strategies, policy, request, reply)
+    const pending = this.#tryFrom(0, strategies, policy, request, reply)
+    if (policy.after.length === 0) return pending
+    if (pending === undefined) {
+      for (const step of policy.after) step(request)
+      return
+    }
+    return pending.then(() => { for (const step of policy.after) step(request) })
   }
 
   #tryFrom (start: number, strategies: Strategy[], policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {

@@ -8,6 +8,13 @@ import type { DefaultAuth, OwnerResolver, RouteAuthConfig, RouteProtection, Stra
  */
 export type Gate = (request: FastifyRequest, reply: FastifyReply) => void
 
+/**
+ * A step that runs once a request is let in (authenticated, or anonymous on
+ * a public or optional route), in the same hook, before authorization. It
+ * must not throw.
+ */
+export type AfterAuthentication = (request: FastifyRequest) => void
+
 /** A route's compiled protection: decided once, when the route is added. */
 export interface RoutePolicy {
   readonly public: boolean
@@ -21,6 +28,8 @@ export interface RoutePolicy {
   readonly explicit: boolean
   /** Checks run before authentication, in order. */
   readonly gates: Gate[]
+  /** Steps run once the request is let in, in order. */
+  readonly after: AfterAuthentication[]
   /** Whether the preHandler has anything to check. */
   readonly needsAuthorization: boolean
   /** The strategy objects, resolved on first use (strategies may register after routes). */
@@ -98,6 +107,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
     optional,
     explicit,
     gates: [],
+    after: [],
     needsAuthorization: roles.length > 0 || permissions.length > 0 || scopes.length > 0,
     resolved: null
   }

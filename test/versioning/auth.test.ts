@@ -115,12 +115,19 @@ t.test('version() accepts route parameters below the version', async (t) => {
   t.equal((await app.inject({ url: '/api/v2/root', headers: BEARER })).statusCode, 200)
 })
 
-t.test('a request whose apiVersion a handler overwrote is not audited and does not fail', async (t) => {
+t.test('the deprecated call is recorded once the caller is let in, before the handler; a refused credential is not a call', async (t) => {
   const { app, events } = await build({ now: Date.UTC(2026, 6, 1) })
   t.teardown(() => app.close())
-  app.get('/api/v1/odd', async (request) => { request.apiVersion = 'v7'; return 'odd' })
+  let seen = -1
+  app.get('/api/v1/odd', async (request) => {
+    seen = events.filter((e) => e.type === 'version.deprecated_call').length
+    request.apiVersion = 'v7'
+    return 'odd'
+  })
+  t.equal((await app.inject({ url: '/api/v1/odd' })).statusCode, 401)
+  t.equal(events.filter((e) => e.type === 'version.deprecated_call').length, 0, 'a 401 is not recorded')
   const res = await app.inject({ url: '/api/v1/odd', headers: BEARER })
   t.equal(res.statusCode, 200)
-  await new Promise((resolve) => setImmediate(resolve))
-  t.equal(events.filter((e) => e.type === 'version.deprecated_call').length, 0)
+  t.equal(seen, 1, 'recorded before the handler ran')
+  t.match(events.filter((e) => e.type === 'version.deprecated_call'), [{ version: 'v1', route: 'GET /api/v1/odd' }], 'a handler overwriting apiVersion changes nothing')
 })
