@@ -12,6 +12,10 @@
  * login, the callback answers { accessToken, tokenType, expiresIn }:
  *
  *   curl -s localhost:3000/api/profile -H "authorization: Bearer $TOKEN"
+ *
+ * Users and their links to provider identities are kept in
+ * $DATA_DIR/oauth-login.db (default ./data): the next login of the same
+ * identity finds the same user.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
