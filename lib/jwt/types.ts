@@ -13,6 +13,8 @@ export interface IssueExtra {
   kind?: 'user' | 'application'
   /** The scopes an application token is limited to. */
   scopes?: string[]
+  /** The OAuth client the token is issued to: its `client_id` claim (RFC 9068 §2.2), checked by `checkUser`. */
+  clientId?: string
 }
 
 /** The answer of `tokens.issue` and the body of a successful login. */

@@ -75,7 +75,7 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
     const client = await clients.authenticate(presented.id, presented.secret)
     if (client === null) throw new OAuthError('invalid_client')
     const scopes = grantScopes(form.get('scope'), client.scopes)
-    const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes })
+    const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes, clientId: client.id })
     gk.record({ type: 'oauth.token_issued', outcome: 'success', subject: client.id, clientId: client.id, scopes }, request)
     noStore(reply)
     return { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn, scope: scopes.join(' ') }

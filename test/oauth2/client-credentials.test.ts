@@ -18,6 +18,7 @@ t.test('a client with Basic credentials gets a Bearer token the jwt strategy tak
   const me = await app.inject({ url: '/me', headers: { authorization: `Bearer ${body.access_token}` } })
   t.equal(me.statusCode, 200)
   t.match(me.json(), { strategy: 'jwt', kind: 'application', subject: client.id, roles: [], permissions: [], scopes: ['reports:read', 'reports:write'] })
+  t.equal(me.json().claims.client_id, client.id, 'the token names its client (RFC 9068 client_id)')
   const reports = await app.inject({ url: '/reports', headers: { authorization: `Bearer ${body.access_token}` } })
   t.equal(reports.statusCode, 200, 'a route requiring a granted scope lets it in')
 
@@ -147,4 +148,30 @@ t.test('the form parser and error handler stay on the token endpoint: other rout
   const form = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' })
   t.equal(form.statusCode, 415, 'no form parser outside the token endpoint')
   t.equal(form.json().code, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+})
+
+t.test('with the jwt plugin\'s checkUser, a revoked client\'s tokens are refused (within cacheTtl); without it they live until exp', async (t) => {
+  for (const checked of [true, false]) {
+    const { app, clock } = await oauthApp({}, checked ? { checkUser: { cacheTtl: '5s' } } : {})
+    t.teardown(() => app.close())
+    const clients = app.gatekeeper.oauth2!.clients
+    const kept = await clients.create({ name: 'kept', scopes: ['reports:read'] })
+    const gone = await clients.create({ name: 'gone', scopes: ['reports:read'] })
+    const tokenOf = async (c: { id: string, secret: string }): Promise<string> =>
+      (await tokenRequest(app, { grant_type: 'client_credentials' }, { authorization: basic(c.id, c.secret) })).json().access_token
+    const keptToken = await tokenOf(kept)
+    const goneToken = await tokenOf(gone)
+    const call = async (token: string): Promise<number> => (await app.inject({ url: '/reports', headers: { authorization: `Bearer ${token}` } })).statusCode
+    t.equal(await call(goneToken), 200)
+    await clients.revoke(gone.id)
+    clock.now += 5000
+    const res = await app.inject({ url: '/reports', headers: { authorization: `Bearer ${goneToken}` } })
+    if (checked) {
+      t.equal(res.statusCode, 401, 'checkUser: the revoked client\'s token is refused')
+      t.equal(res.json().code, 'GK_TOKEN_INVALID')
+    } else {
+      t.equal(res.statusCode, 200, 'without checkUser the token lives until it expires')
+    }
+    t.equal(await call(keptToken), 200, 'another client is not affected')
+  }
 })

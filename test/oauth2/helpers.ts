@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import type { AuditEvent } from '../../lib/core/types.js'
-import { jwt } from '../../lib/jwt/index.js'
+import { jwt, type JwtOptions } from '../../lib/jwt/index.js'
 import { oauth2, type OAuth2Options } from '../../lib/oauth2/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 
@@ -15,12 +15,12 @@ export interface Clock { now: number }
  * jwt, oauth2, `GET /me` echoing request.auth and `GET /reports` requiring
  * the scope `reports:read`.
  */
-export async function oauthApp (opts: OAuth2Options = {}): Promise<{ app: FastifyInstance, clock: Clock, events: AuditEvent[] }> {
+export async function oauthApp (opts: OAuth2Options = {}, jwtOpts: Partial<JwtOptions> = {}): Promise<{ app: FastifyInstance, clock: Clock, events: AuditEvent[] }> {
   const clock = { now: Date.UTC(2030, 0, 1) }
   const events: AuditEvent[] = []
   const app = Fastify()
   await app.register(gatekeeper, { store: memoryStore(), now: () => clock.now, audit: { log: false, onEvent: (e) => { events.push(e) } } })
-  await app.register(jwt, { secret: SECRET, issuer: 'https://issuer.test', audience: 'api.test' })
+  await app.register(jwt, { secret: SECRET, issuer: 'https://issuer.test', audience: 'api.test', ...jwtOpts })
   await app.register(oauth2, opts)
   app.get('/me', async (req) => req.auth)
   app.get('/reports', { config: { auth: { scopes: ['reports:read'] } } }, async () => ({ reports: [] }))
