@@ -140,18 +140,6 @@ t.test('control: the mock behaving logs in and signs up a user (the harness work
   t.equal(h.events.filter((e) => e.type === 'oauth.login_failed').length, 0)
 })
 
-t.test('an ID token whose nonce is not the one sent is refused', async (t) => {
-  const h = await harness(t)
-  onIdToken(h, (token) => { token.payload.nonce = 'another-login-nonce' })
-  await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
-})
-
-t.test('an ID token without a nonce is refused', async (t) => {
-  const h = await harness(t)
-  onIdToken(h, (token) => { delete token.payload.nonce })
-  await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
-})
-
 t.test('an ID token signed with a key that is not in the provider\'s JWKS (under its kid) is refused', async (t) => {
   const h = await harness(t)
   const rogue = new OAuth2Issuer()
@@ -183,26 +171,24 @@ t.test('an unsigned ID token (alg none) is refused', async (t) => {
   await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
 })
 
-t.test('an ID token for another client (aud) is refused', async (t) => {
-  const h = await harness(t)
-  onIdToken(h, (token) => { token.payload.aud = 'another-client' })
-  await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
-})
-
-t.test('an ID token from another issuer (iss) is refused', async (t) => {
-  const h = await harness(t)
-  onIdToken(h, (token) => { token.payload.iss = 'https://evil.example' })
-  await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
-})
-
-t.test('an expired ID token is refused', async (t) => {
-  const h = await harness(t)
-  onIdToken(h, (token) => {
+// ID tokens the provider signs correctly but bends one claim of: each is refused by openid-client's validation.
+const BENT_ID_TOKENS: Array<[name: string, bend: (token: MutableToken) => void]> = [
+  ['whose nonce is not the one sent', (token) => { token.payload.nonce = 'another-login-nonce' }],
+  ['without a nonce', (token) => { delete token.payload.nonce }],
+  ['for another client (aud)', (token) => { token.payload.aud = 'another-client' }],
+  ['from another issuer (iss)', (token) => { token.payload.iss = 'https://evil.example' }],
+  ['that expired (exp in the past)', (token) => {
     const now = Math.floor(Date.now() / 1000)
     Object.assign(token.payload, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 })
+  }]
+]
+for (const [name, bend] of BENT_ID_TOKENS) {
+  t.test(`an ID token ${name} is refused`, async (t) => {
+    const h = await harness(t)
+    onIdToken(h, bend)
+    await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
   })
-  await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
-})
+}
 
 t.test('a token response without an ID token is refused', async (t) => {
   const h = await harness(t)
