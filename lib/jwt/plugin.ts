@@ -115,6 +115,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     },
     checkCsrf: csrf.full,
     cookieName,
+    checkUser: userCheck !== null,
     completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details)
   }
   gk.jwt = api

@@ -121,6 +121,8 @@ export interface JwtApi {
   checkCsrf (request: FastifyRequest): void
   /** The access-token cookie name, or `null` when the cookie transport is off. */
   readonly cookieName: string | null
+  /** Whether `checkUser` is on: tokens are checked against the store on every request. */
+  readonly checkUser: boolean
   /**
    * Finishes a login for a user whose credentials another plugin checked (an
    * OpenID Connect callback): runs success guards, issues the access token,

@@ -40,12 +40,19 @@ function services (app: FastifyInstance): WithServices {
 /**
  * Signs an access token for `sub` with `roles` (the jwt plugin must be
  * registered). The user need not exist in the store: the jwt strategy trusts
- * its own signature, exactly as in production.
+ * its own signature, exactly as in production. With the jwt plugin's
+ * `checkUser`, which asks the store, a missing user is created with `roles`
+ * (its password is unusable: it can never log in); an existing user keeps
+ * the roles the store gives it, and those are the ones requests get.
  */
 export async function createTestTokens (app: FastifyInstance, user: { sub: string, roles?: string[] }): Promise<TestTokens> {
   await app.ready()
   const tokens = services(app).tokens
   if (tokens === undefined) throw new Error('createTestTokens needs the jwt plugin registered')
+  const users = app.gatekeeper.store.users
+  if (app.gatekeeper.jwt.checkUser && await users.findById(user.sub) === null) {
+    await users.create({ id: user.sub, username: `test-user-${user.sub}`, passwordHash: null, roles: user.roles ?? [] })
+  }
   const { accessToken } = await tokens.issue({ id: user.sub, roles: user.roles ?? [] })
   const authorization = `Bearer ${accessToken}`
   return { accessToken, authorization, headers: { authorization } }

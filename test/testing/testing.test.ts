@@ -6,10 +6,10 @@ import { jwt } from '../../lib/jwt/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { assertAllRoutesProtected, createTestApiKey, createTestTokens } from '../../lib/testing/index.js'
 
-async function build () {
+async function build (checkUser = false) {
   const app = Fastify()
   await app.register(gatekeeper, { store: memoryStore() })
-  await app.register(jwt, { secret: 'test-secret-that-is-32-bytes-long!!', issuer: 'test', audience: 'test' })
+  await app.register(jwt, { secret: 'test-secret-that-is-32-bytes-long!!', issuer: 'test', audience: 'test', checkUser })
   await app.register(apiKey, { prefix: 'tk', routes: false })
   app.get('/health', { config: { auth: false } }, async () => ({ ok: true }))
   app.get('/me', async (req) => req.auth)
@@ -25,6 +25,22 @@ t.test('createTestTokens signs a real token the jwt strategy accepts', async (t)
   const res = await app.inject({ url: '/me', headers })
   t.equal(res.statusCode, 200)
   t.match(res.json(), { strategy: 'jwt', kind: 'user', subject: 'u1', roles: ['editor'] })
+})
+
+t.test('createTestTokens creates no user by default; with checkUser it creates a missing one, and the store\'s roles apply', async (t) => {
+  const plain = await build()
+  t.teardown(() => plain.close())
+  await createTestTokens(plain, { sub: 'u1', roles: ['editor'] })
+  t.equal(await plain.gatekeeper.store.users.findById('u1'), null, 'without checkUser the store is left alone')
+
+  const app = await build(true)
+  t.teardown(() => app.close())
+  const created = await createTestTokens(app, { sub: 'u1', roles: ['editor'] })
+  t.match(await app.gatekeeper.store.users.findById('u1'), { roles: ['editor'], passwordHash: null })
+  t.match((await app.inject({ url: '/me', headers: created.headers })).json(), { subject: 'u1', roles: ['editor'] })
+  await app.gatekeeper.store.users.create({ id: 'u2', username: 'u2', passwordHash: null, roles: ['viewer'] })
+  const existing = await createTestTokens(app, { sub: 'u2', roles: ['admin'] })
+  t.match((await app.inject({ url: '/me', headers: existing.headers })).json(), { subject: 'u2', roles: ['viewer'] }, 'checkUser gives the store\'s roles')
 })
 
 t.test('createTestApiKey creates the owner when needed and a working key', async (t) => {
