@@ -11,36 +11,92 @@ type SubjectState = readonly string[] | null
 
 interface Entry { state: SubjectState, until: number }
 
-/** Most subjects whose state is kept; the oldest entry goes first. */
+/** Most subjects of one kind whose state is kept; the oldest entry goes first. */
 const MAX_ENTRIES = 10_000
 
 const sameRoles = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((r, i) => r === b[i])
 
-/** The cache key of a subject: users and OAuth clients live in different tables, so in different key spaces. */
-const userKey = (id: string): string => `u:${id}`
-const clientKey = (id: string): string => `c:${id}`
+/**
+ * Store answers about one kind of subject, kept `ttlMs` each (0: asked every
+ * time); concurrent requests for one subject share one lookup.
+ */
+class SubjectCache {
+  readonly #cache = new Map<string, Entry>()
+  readonly #pending = new Map<string, Promise<SubjectState>>()
+  /** Bumped by every `forget`: a lookup begun before it does not write its (maybe stale) answer. */
+  #generation = 0
+
+  constructor (
+    private readonly now: () => number,
+    private readonly ttlMs: number,
+    private readonly lookup: (id: string) => Promise<SubjectState>
+  ) {}
+
+  /** The cached state of `id`, or `undefined` when it must be looked up. */
+  cached (id: string): Entry | undefined {
+    const hit = this.#cache.get(id)
+    return hit !== undefined && this.now() < hit.until ? hit : undefined
+  }
+
+  fetch (id: string): Promise<SubjectState> {
+    let pending = this.#pending.get(id)
+    if (pending === undefined) {
+      const p: Promise<SubjectState> = this.#load(id).finally(() => {
+        if (this.#pending.get(id) === p) this.#pending.delete(id)
+      })
+      this.#pending.set(id, p)
+      pending = p
+    }
+    return pending
+  }
+
+  forget (id: string): void {
+    this.#generation++
+    this.#cache.delete(id)
+    this.#pending.delete(id)
+  }
+
+  async #load (id: string): Promise<SubjectState> {
+    const generation = this.#generation
+    const state = await this.lookup(id)
+    if (this.ttlMs > 0 && generation === this.#generation) {
+      this.#cache.delete(id)
+      if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value as string)
+      this.#cache.set(id, { state, until: this.now() + this.ttlMs })
+    }
+    return state
+  }
+}
 
 /**
  * The `checkUser` option of the jwt plugin: an access token is only as good
  * as its subject's record right now. A missing or disabled user's token is
  * refused, and the request carries the user's current roles rather than the
  * token's; an application token naming an OAuth client (`client_id`, issued
- * by the oauth2 plugin) is refused once the client is revoked or gone. Store
- * answers are kept `ttlMs` per subject (0: asked every time); concurrent
- * requests of one subject share one lookup.
+ * by the oauth2 plugin) is refused once the client is revoked or gone, when
+ * the store keeps clients.
  */
 export class UserCheck {
   readonly #gk: Gatekeeper
-  readonly #ttlMs: number
-  readonly #cache = new Map<string, Entry>()
-  readonly #pending = new Map<string, Promise<SubjectState>>()
-  /** Bumped by every `forget`: a lookup begun before it does not write its (maybe stale) answer. */
-  #generation = 0
+  readonly #users: SubjectCache
+  /** `null` when the store keeps no OAuth clients (decided once: the store does not change). */
+  readonly #clients: SubjectCache | null
 
   constructor (gk: Gatekeeper, ttlMs: number) {
     this.#gk = gk
-    this.#ttlMs = ttlMs
+    const now = (): number => gk.now()
+    const { users, oauthClients } = gk.store
+    this.#users = new SubjectCache(now, ttlMs, async (id) => {
+      const user = await users.findById(id)
+      return user === null || user.disabled ? null : Object.freeze([...user.roles])
+    })
+    this.#clients = oauthClients === undefined
+      ? null
+      : new SubjectCache(now, ttlMs, async (id) => {
+        const client = await oauthClients.findById(id)
+        return client === null || client.revokedAt !== null ? null : Object.freeze([])
+      })
   }
 
   /**
@@ -48,17 +104,21 @@ export class UserCheck {
    * the subject may not act. Synchronous when the subject's state is cached.
    */
   check (ctx: AuthContext): AuthContext | Promise<AuthContext> {
-    let key: string
-    if (ctx.kind === 'user') key = userKey(ctx.subject)
-    else {
+    let cache: SubjectCache
+    let id: string
+    if (ctx.kind === 'user') {
+      cache = this.#users
+      id = ctx.subject
+    } else {
       // Application tokens are checked when they name an OAuth client and the store keeps clients.
       const clientId = ctx.claims?.client_id
-      if (typeof clientId !== 'string' || this.#gk.store.oauthClients === undefined) return ctx
-      key = clientKey(clientId)
+      if (typeof clientId !== 'string' || this.#clients === null) return ctx
+      cache = this.#clients
+      id = clientId
     }
-    const hit = this.#cache.get(key)
-    if (hit !== undefined && this.#gk.now() < hit.until) return this.#apply(ctx, hit.state)
-    return this.#fetch(key).then((state) => this.#apply(ctx, state))
+    const hit = cache.cached(id)
+    if (hit !== undefined) return this.#apply(ctx, hit.state)
+    return cache.fetch(id).then((state) => this.#apply(ctx, state))
   }
 
   #apply (ctx: AuthContext, roles: SubjectState): AuthContext {
@@ -70,40 +130,6 @@ export class UserCheck {
 
   /** Drops what is known of a user (after this instance disabled them or changed their roles). */
   forget (userId: string): void {
-    this.#generation++
-    this.#cache.delete(userKey(userId))
-    this.#pending.delete(userKey(userId))
-  }
-
-  /** One store lookup per subject at a time: concurrent requests share it. */
-  #fetch (key: string): Promise<SubjectState> {
-    let pending = this.#pending.get(key)
-    if (pending === undefined) {
-      const p: Promise<SubjectState> = this.#lookup(key).finally(() => {
-        if (this.#pending.get(key) === p) this.#pending.delete(key)
-      })
-      this.#pending.set(key, p)
-      pending = p
-    }
-    return pending
-  }
-
-  async #lookup (key: string): Promise<SubjectState> {
-    const generation = this.#generation
-    const id = key.slice(2)
-    let state: SubjectState
-    if (key.startsWith('u:')) {
-      const user = await this.#gk.store.users.findById(id)
-      state = user === null || user.disabled ? null : Object.freeze([...user.roles])
-    } else {
-      const client = await (this.#gk.store.oauthClients as NonNullable<Gatekeeper['store']['oauthClients']>).findById(id)
-      state = client === null || client.revokedAt !== null ? null : Object.freeze([])
-    }
-    if (this.#ttlMs > 0 && generation === this.#generation) {
-      this.#cache.delete(key)
-      if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value as string)
-      this.#cache.set(key, { state, until: this.#gk.now() + this.#ttlMs })
-    }
-    return state
+    this.#users.forget(userId)
   }
 }
