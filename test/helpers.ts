@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { errors } from '../lib/core/errors.js'
@@ -49,4 +50,16 @@ export function capture (): { stream: Writable, lines: string[] } {
     }
   })
   return { stream, lines }
+}
+
+/** A TCP port free on the loopback address right now (for servers a test starts in another process). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
 }

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OAuth2Server } from 'oauth2-mock-server'
 import t, { type Test } from 'tap'
+import { freePort } from '../helpers.js'
 
 // Every example runs on its own, as the docs say (`npx tsx examples/<name>.ts`):
 // start each one and make a public and a protected request against it.
@@ -18,17 +18,6 @@ const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]>
   ['examples/typebox.ts', '/health', '/notes/1'],
   ['examples/client-credentials.ts', '/health', '/api/reports']
 ]
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 async function waitUp (base: string, deadline: number): Promise<void> {
   for (;;) {

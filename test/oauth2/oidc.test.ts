@@ -12,7 +12,8 @@ import { memoryStore } from '../../lib/stores/memory.js'
 import { sqliteStore } from '../../lib/stores/sqlite.js'
 import type { GatekeeperStore } from '../../lib/stores/types.js'
 import { refresh } from '../../lib/refresh/index.js'
-import { APP_BASE, authorize, CLIENT_ID, CLIENT_SECRET, freePort, PUBLIC_CLIENT_ID, startFailingProvider, startProvider } from './provider.js'
+import { freePort } from '../helpers.js'
+import { APP_BASE, authorize, CLIENT_ID, CLIENT_SECRET, PUBLIC_CLIENT_ID, startFailingProvider, startProvider } from './provider.js'
 
 const provider = await startProvider(['test', 'other'])
 t.teardown(provider.close)

@@ -1,5 +1,5 @@
-import { createServer as createNetServer } from 'node:net'
 import { createServer, type Server } from 'node:http'
+import { freePort } from '../helpers.js'
 
 /** The redirect base of the app under test; its callback is never fetched, only read from the provider's redirect. */
 export const APP_BASE = 'https://app.test'
@@ -12,18 +12,6 @@ export const PUBLIC_CLIENT_ID = 'gk-public'
 export const ACCOUNTS: Record<string, { email: string, email_verified: boolean }> = {
   alice: { email: 'alice@example.com', email_verified: true },
   mallory: { email: 'bob@example.com', email_verified: false }
-}
-
-/** A free loopback port. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createNetServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /**

@@ -1,0 +1,71 @@
+import t, { type Test } from 'tap'
+import type { CounterStore } from '../../lib/protection/counters.js'
+
+/** A counter store and the clock it reads. */
+export interface Clocked { store: CounterStore, clock: { now: number } }
+
+/** The counter semantics brute-force protection relies on, for any store; the memory store is the reference. */
+export function contract (name: string, make: (t: Test) => Clocked): void {
+  t.test(`${name}: a counter counts within its fixed window and starts again after it`, async (t) => {
+    const { store, clock } = make(t)
+    t.same(await store.increment('k', 1000), { value: 1, expiresAt: clock.now + 1000 })
+    const start = clock.now
+    clock.now += 999
+    t.same(await store.increment('k', 1000), { value: 2, expiresAt: start + 1000 }, 'a fixed window keeps its expiry')
+    clock.now += 1
+    t.same(await store.increment('k', 1000), { value: 1, expiresAt: clock.now + 1000 }, 'expired at exactly its expiry')
+  })
+
+  t.test(`${name}: a sliding counter pushes its expiry on every increment`, async (t) => {
+    const { store, clock } = make(t)
+    await store.increment('s', 1000, true)
+    clock.now += 900
+    t.same(await store.increment('s', 1000, true), { value: 2, expiresAt: clock.now + 1000 })
+    clock.now += 900
+    t.equal((await store.get('s'))?.value, 2, 'still there 1.8 s after the first increment')
+  })
+
+  t.test(`${name}: get, set, delete, and a window is not a counter`, async (t) => {
+    const { store, clock } = make(t)
+    t.equal(await store.get('x'), null)
+    await store.set('x', 7, 500)
+    t.same(await store.get('x'), { value: 7, expiresAt: clock.now + 500 })
+    clock.now += 500
+    t.equal(await store.get('x'), null, 'expired')
+    await store.set('x', 1, 500)
+    await store.delete('x')
+    t.equal(await store.get('x'), null, 'deleted')
+    await store.hit('w', 1000, 5)
+    t.equal(await store.get('w'), null, 'a window is not a counter')
+    await store.set('x', 1, 500)
+    t.same(await store.hits('x', 1000), { count: 0, oldest: null }, 'nor a counter a window')
+    t.same(await store.increment('w', 1000), { value: 1, expiresAt: clock.now + 1000 }, 'incrementing a window key replaces it')
+    t.same(await store.hit('x', 1000, 5), { count: 1, oldest: clock.now }, 'hitting a counter key replaces it')
+  })
+
+  t.test(`${name}: a sliding window counts the hits of the last windowMs and keeps at most keep`, async (t) => {
+    const { store, clock } = make(t)
+    const start = clock.now
+    t.same(await store.hit('w', 1000, 3), { count: 1, oldest: start })
+    clock.now += 400
+    t.same(await store.hit('w', 1000, 3), { count: 2, oldest: start })
+    clock.now += 400
+    t.same(await store.hit('w', 1000, 3), { count: 3, oldest: start })
+    t.same(await store.hit('w', 1000, 3), { count: 3, oldest: start + 400 }, 'the oldest beyond keep is dropped')
+    clock.now = start + 1400
+    t.same(await store.hits('w', 1000), { count: 2, oldest: start + 800 }, 'hits older than the window no longer count')
+    clock.now = start + 1800
+    t.same(await store.hits('w', 1000), { count: 0, oldest: null }, 'all gone once the newest leaves the window')
+  })
+
+  t.test(`${name}: setIfAbsent sets a missing or expired key only; one concurrent caller wins`, async (t) => {
+    const { store, clock } = make(t)
+    t.equal(await store.setIfAbsent('l', 1, 100), true)
+    t.equal(await store.setIfAbsent('l', 2, 100), false)
+    t.equal((await store.get('l'))?.value, 1)
+    clock.now += 100
+    t.equal(await store.setIfAbsent('l', 3, 100), true, 'an expired key counts as absent')
+    const wins = await Promise.all([1, 2, 3, 4].map(async (v) => await store.setIfAbsent('p', v, 100)))
+    t.equal(wins.filter(Boolean).length, 1)
+  })
+}
