@@ -21,7 +21,9 @@ export {
   type OwnerResolver,
   type RouteAuthConfig,
   type RouteAuthOptions,
+  type RouteAuthRequirement,
   type RouteProtection,
+  type RouteRequirement,
   type Strategy,
   type StrategyName
 } from './core/types.js'

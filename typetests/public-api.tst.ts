@@ -2,7 +2,7 @@ import Fastify, { type FastifyContextConfig, type FastifyRequest } from 'fastify
 import { expect, test } from 'tstyche'
 import {
   apiKey, errors, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, versioning,
-  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteProtection
+  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteAuthRequirement, type RouteProtection, type RouteRequirement
 } from 'fastify-gatekeeper'
 import { oauth2 } from 'fastify-gatekeeper/oauth2'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
@@ -36,6 +36,19 @@ test('config.auth accepts its four forms and refuses others', () => {
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom(true)
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ permissions: 'posts:read' })
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ strategy: 'jwt' })
+})
+
+test('config.auth.anyOf takes alternatives of roles, permissions and scopes', () => {
+  expect(app.post).type.toBeCallableWith('/e', {
+    config: { auth: { anyOf: [{ permissions: ['reports:write'] }, { scopes: ['reports:write'] }] } }
+  }, async () => 'e')
+  expect<RouteAuthConfig>().type.toBeAssignableFrom({ roles: ['staff'], anyOf: [{ roles: ['admin'] }, { permissions: ['a:b'], scopes: ['a:b'] }] })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ anyOf: [{ strategies: ['jwt'] }] })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ anyOf: [{ scopes: 'a:b' }] })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ anyOf: { scopes: ['a:b'] } })
+  expect<RouteProtection['anyOf']>().type.toBe<readonly RouteRequirement[]>()
+  expect<RouteRequirement>().type.toBe<{ roles: readonly string[], permissions: readonly string[], scopes: readonly string[] }>()
+  expect<RouteAuthRequirement>().type.toBe<{ roles?: readonly string[], permissions?: readonly string[], scopes?: readonly string[] }>()
 })
 
 test('the core and the plugins take their documented options', () => {

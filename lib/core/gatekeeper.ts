@@ -5,7 +5,7 @@ import { challenge, challengeErrorFor } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
 import { compilePolicy, describe, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
-import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, Strategy } from './types.js'
+import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, RouteRequirement, Strategy } from './types.js'
 
 /**
  * Lets a plugin shape the policy of routes it owns (the versioning plugin
@@ -274,7 +274,7 @@ export class Gatekeeper {
     reply.header('www-authenticate', challenge(s.scheme, this.realm, challengeErrorFor(code)))
   }
 
-  /** @internal The preHandler half: roles, scopes, permissions and ownership. */
+  /** @internal The preHandler half: roles, scopes, permissions, `anyOf` and ownership. */
   runAuthorization (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     const auth = request.auth
     if (auth === null) {
@@ -282,31 +282,66 @@ export class Gatekeeper {
       reply.header('www-authenticate', challenge('Bearer', this.realm))
       throw new errors.GK_UNAUTHORIZED()
     }
-    const model = this.#model
-    if (policy.roles.length > 0 && !policy.roles.some((r) => model.hasRole?.(auth, r) ?? auth.roles.includes(r))) {
-      this.#deny(request, reply, { missingRole: policy.roles })
+    const withOwner = policy.owner !== null
+    // Grants that hold only on the caller's own resources are checked last,
+    // with the owner resolved once, and only when one is needed. Synchronous otherwise.
+    let ownOnly: Record<string, unknown> | null = null
+    const top = this.#meets(auth, policy, withOwner)
+    if (top !== true) {
+      if (!top.own) this.#deny(request, reply, top.detail)
+      ownOnly = top.detail
     }
-    // Grants that hold only on the caller's own resources; checked last, with
-    // the owner resolved once, and only when one is needed. Synchronous otherwise.
-    let ownOnly: Array<Record<string, unknown>> | null = null
-    if (policy.scopes.length > 0 && auth.scopes !== undefined) {
-      // Route scopes are matched by the model too, so wildcard scopes work;
-      // the credential's scopes stand in for its permissions.
-      const asScopes: AuthContext = { ...auth, permissions: auth.scopes, scopes: undefined }
-      for (const scope of policy.scopes) {
-        const granted = model.grants(asScopes, scope)
-        if (granted === true) continue
-        if (granted === 'own' && policy.owner !== null) (ownOnly ??= []).push({ missingScopes: [scope] })
-        else this.#deny(request, reply, { missingScopes: [scope] })
+    if (policy.anyOf.length > 0) {
+      let own: Record<string, unknown> | null = null
+      const missing: Array<Record<string, unknown>> = []
+      for (const alternative of policy.anyOf) {
+        const m = this.#meets(auth, alternative, withOwner)
+        if (m === true) {
+          own = null
+          missing.length = 0
+          break
+        }
+        if (m.own) own ??= m.detail
+        missing.push(m.detail)
+      }
+      if (missing.length > 0) {
+        if (own === null) this.#deny(request, reply, { missingAnyOf: missing })
+        ownOnly ??= own
       }
     }
-    for (const permission of policy.permissions) {
+    if (ownOnly !== null) return this.#requireOwnership(policy, request, reply, auth, ownOnly)
+  }
+
+  /**
+   * Whether `auth` meets one set of requirements: `true`; or what is missing,
+   * with `own` when only an `:own` grant is missing its ownership check.
+   */
+  #meets (auth: AuthContext, r: RouteRequirement, withOwner: boolean): true | { own: boolean, detail: Record<string, unknown> } {
+    const model = this.#model
+    if (r.roles.length > 0 && !r.roles.some((role) => model.hasRole?.(auth, role) ?? (Array.isArray(auth.roles) && auth.roles.includes(role)))) {
+      return { own: false, detail: { missingRole: r.roles } }
+    }
+    let own: Record<string, unknown> | null = null
+    if (r.scopes.length > 0) {
+      // A credential that carries no scopes holds no scope: fail closed.
+      if (!Array.isArray(auth.scopes)) return { own: false, detail: { missingScopes: r.scopes } }
+      // Route scopes are matched by the model too, so wildcard scopes work;
+      // the credential's scopes stand in for its permissions.
+      const asScopes: AuthContext = { ...auth, permissions: auth.scopes }
+      for (const scope of r.scopes) {
+        const granted = model.grants(asScopes, scope)
+        if (granted === true) continue
+        if (granted === 'own' && withOwner) own ??= { missingScopes: [scope] }
+        else return { own: false, detail: { missingScopes: [scope] } }
+      }
+    }
+    for (const permission of r.permissions) {
       const granted = model.grants(auth, permission)
       if (granted === true) continue
-      if (granted === 'own' && policy.owner !== null) (ownOnly ??= []).push({ missingPermission: permission })
-      else this.#deny(request, reply, { missingPermission: permission })
+      if (granted === 'own' && withOwner) own ??= { missingPermission: permission }
+      else return { own: false, detail: { missingPermission: permission } }
     }
-    if (ownOnly !== null) return this.#requireOwnership(policy, request, reply, auth, ownOnly[0] as Record<string, unknown>)
+    return own === null ? true : { own: true, detail: own }
   }
 
   async #requireOwnership (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, auth: AuthContext, detail: Record<string, unknown>): Promise<void> {

@@ -5,6 +5,21 @@ const kRoute = Symbol.for('fastify-gatekeeper.route')
 
 type Json = Record<string, unknown>
 
+/** What a route asks of its callers beyond authentication, for the `x-gatekeeper` operation extension; `null` when nothing. */
+function requirementsOf (p: RoutePolicy): Json | null {
+  const lists = (r: { roles: readonly string[], permissions: readonly string[], scopes: readonly string[] }): Json => {
+    const out: Json = {}
+    if (r.roles.length > 0) out.roles = [...r.roles]
+    if (r.permissions.length > 0) out.permissions = [...r.permissions]
+    if (r.scopes.length > 0) out.scopes = [...r.scopes]
+    return out
+  }
+  const out = lists(p)
+  if (p.anyOf.length > 0) out.anyOf = p.anyOf.map(lists)
+  if (p.owner !== null) out.owner = true
+  return p.public || Object.keys(out).length === 0 ? null : out
+}
+
 interface TransformInput { schema: Json | undefined, url: string, route: { method: string | string[], url: string, config?: Json }, [k: string]: unknown }
 type Transform = (input: TransformInput) => { schema: Json | undefined, url: string }
 type TransformObject = (input: { openapiObject?: Json, swaggerObject?: Json }) => Json
@@ -22,8 +37,11 @@ export interface SwaggerOptionsLike {
  * gatekeeper's protection: `components.securitySchemes` from the registered
  * strategies (`bearerAuth`, `cookieAuth`, `apiKeyAuth`) and, on every route,
  * `security` derived from its `config.auth` — `[]` for public routes, one
- * alternative per accepted scheme otherwise. A `security` written in a
- * route's own schema is kept.
+ * alternative per accepted scheme otherwise. A route that asks for roles,
+ * permissions, scopes, `anyOf` alternatives or ownership states them in the
+ * operation's `x-gatekeeper` extension
+ * (`{ permissions?, roles?, scopes?, anyOf?, owner? }`, only what it asks).
+ * A `security` written in a route's own schema is kept.
  *
  * ```ts
  * await app.register(swagger, gatekeeperOpenApi(app, { openapi: { info: { title: 'API', version: '1' } } }))
@@ -66,6 +84,8 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
         : schemesOf(policy.strategies).map((s) => ({ [s]: [] }))
       if (policy.optional && !policy.public) (schema.security as Json[]).push({})
     }
+    const requires = requirementsOf(policy)
+    if (requires !== null && schema['x-gatekeeper'] === undefined) schema['x-gatekeeper'] = requires
     return { ...result, schema }
   }
 
