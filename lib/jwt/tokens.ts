@@ -3,8 +3,9 @@ import { createDecoder, createSigner, createVerifier, type Algorithm } from 'fas
 import { errors } from '../core/errors.js'
 import type { AuthContext } from '../core/types.js'
 import { TokenCache, tokenKey } from './cache.js'
-import { tokenHasDuplicateKeys } from './duplicate-keys.js'
+import { hasDuplicateKeys } from './duplicate-keys.js'
 import type { ResolvedKey } from './keys.js'
+import { jwsText } from './segments.js'
 import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject } from './types.js'
 
 /** The `typ` header of access tokens (RFC 9068 §2.1). */
@@ -182,8 +183,9 @@ export class TokenService implements TokenApi {
     } catch {
       return invalid()
     }
-    // RFC 8725 §3.2: one meaning per token; duplicate member names get none.
-    if (tokenHasDuplicateKeys(token)) invalid()
+    // RFC 7519 §7.2: header and payload are UTF-8; RFC 8725 §3.2: one meaning per token, so no duplicate member names.
+    const text = jwsText(token)
+    if (text === null || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
     const header = decoded.header
     // RFC 8725 §3.1: the algorithm comes from our key, never from the token; `none` in any case is refused here.
     if (typeof header.alg !== 'string') invalid()
