@@ -4,7 +4,8 @@ import { AuditTrail, type AuditInput } from './audit.js'
 import { challenge, challengeErrorFor } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
-import { compilePolicy, describe, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
+import { compilePolicy, describe, describeEarly, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
+import type { TableRoute } from './route-table.js'
 import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, RouteRequirement, Strategy } from './types.js'
 
 /**
@@ -43,6 +44,11 @@ export class Gatekeeper {
   readonly #extensions: RouteExtension[] = []
   readonly #routes: RouteEntry[] = []
   readonly #lazy = new WeakMap<object, RoutePolicy>()
+  /** Policies of `authenticate()` hooks made before the app was ready: their strategies are resolved at start-up. */
+  readonly #hookPolicies: RoutePolicy[] = []
+  /** Routes found in Fastify's route table when the core was registered: the core never saw them. */
+  #early: readonly TableRoute[] = []
+  readonly #logger: FastifyBaseLogger
   readonly #challenges = new WeakMap<Strategy[], string>()
   readonly #defaultAuth: DefaultAuth
   #model: PermissionModel = literalModel
@@ -54,6 +60,7 @@ export class Gatekeeper {
     this.now = opts.now
     this.#defaultAuth = opts.defaultAuth
     this.audit = opts.audit
+    this.#logger = opts.logger
   }
 
   /** Registers a strategy; a second strategy of the same name is a GK_CONFIG error. */
@@ -108,9 +115,15 @@ export class Gatekeeper {
     return this.audit.record(input, request)
   }
 
-  /** Every route with its protection. */
+  /**
+   * Every route with its protection. Routes registered before the core are
+   * listed with `early: true`: the core never saw their config, so only
+   * their method and URL (from Fastify's route table) are known.
+   */
   routes (): RouteProtection[] {
-    return this.#routes.map((r) => describe(r.method, r.url, this.#policyOf(r)))
+    const rows = this.#routes.map((r) => describe(r.method, r.url, this.#policyOf(r)))
+    for (const r of this.#early) rows.push(describeEarly(r.method, r.url))
+    return rows
   }
 
   /**
@@ -119,6 +132,9 @@ export class Gatekeeper {
    */
   authenticate (strategies?: readonly string[]): onRequestHookHandler {
     const policy = compilePolicy(strategies === undefined ? undefined : [...strategies], 'authenticated', 'authenticate()')
+    // A strategy name that no plugin registered fails the start-up, not every request.
+    if (this.#ready) this.resolveStrategies(policy, 'authenticate()')
+    else this.#hookPolicies.push(policy)
     return async (request, reply) => {
       await this.runAuthentication(policy, request, reply)
     }
@@ -133,14 +149,39 @@ export class Gatekeeper {
   compileAll (): void {
     for (const r of this.#routes) this.#policyOf(r)
     for (const r of this.#routes) this.resolveStrategies(r.policy as RoutePolicy, `${r.method} ${r.url}`)
+    for (const p of this.#hookPolicies) this.resolveStrategies(p, 'authenticate()')
+    this.#hookPolicies.length = 0
     this.#ready = true
   }
 
-  /** @internal The policy of a route the core never saw (registered before the core). */
+  /** @internal Records the routes Fastify's table held when the core was registered. */
+  setEarlyRoutes (routes: readonly TableRoute[]): void {
+    this.#early = Object.freeze([...routes])
+  }
+
+  /** @internal The routes registered before the core (from Fastify's route table). */
+  earlyRoutes (): readonly TableRoute[] {
+    return this.#early
+  }
+
+  /**
+   * @internal The policy of a route the core never saw (registered before
+   * the core), compiled at its first request. A config that does not
+   * compile cannot fail the start-up any more: the route then refuses every
+   * request (401, as a route with no way in) and the reason is logged once,
+   * never sent.
+   */
   lazyPolicy (config: Record<string, unknown>, method: string, url: string): RoutePolicy {
     let p = this.#lazy.get(config)
     if (p === undefined) {
-      p = this.#compile(config.auth, method, url)
+      const where = `route ${method} ${url} (registered before the gatekeeper plugin)`
+      try {
+        p = this.#compile(config.auth, method, url)
+        this.resolveStrategies(p, where)
+      } catch (err) {
+        this.#logger.error({ route: `${method} ${url}`, code: (err as { code?: string }).code }, `gatekeeper: ${where} refuses every request: ${(err as Error).message}`)
+        p = { ...compilePolicy(undefined, 'authenticated', where), resolved: [] }
+      }
       this.#lazy.set(config, p)
     }
     return p

@@ -170,7 +170,30 @@ export function describe (method: string, url: string, p: RoutePolicy): RoutePro
     anyOf: p.anyOf,
     owner: p.owner !== null,
     optional: p.optional,
-    explicit: p.explicit
+    explicit: p.explicit,
+    early: false
+  }
+}
+
+/**
+ * The description of a route registered before the core: its config was
+ * never seen, so nothing is known of its protection but that it is checked
+ * at its first request (the other fields are empty).
+ */
+export function describeEarly (method: string, url: string): RouteProtection {
+  return {
+    method,
+    url,
+    public: false,
+    strategies: null,
+    roles: [],
+    permissions: [],
+    scopes: [],
+    anyOf: [],
+    owner: false,
+    optional: false,
+    explicit: false,
+    early: true
   }
 }
 

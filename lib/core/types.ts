@@ -186,4 +186,11 @@ export interface RouteProtection {
   optional: boolean
   /** Whether `config.auth` was written on the route (rather than defaulted). */
   explicit: boolean
+  /**
+   * `true` for a route registered before the core plugin: the core never
+   * saw its config, so its `config.auth` is read at its first request and
+   * could not be checked at start-up; the other fields are then unknown
+   * (shown empty). Register the core before any route.
+   */
+  early: boolean
 }
