@@ -18,6 +18,7 @@ export type {
   PasswordApi,
   PasswordProblem,
   PublicUser,
+  SessionsEnded,
   TokenApi,
   TokenSubject,
   UserApi

@@ -11,7 +11,7 @@ import { normalizeOptions, type JwtOptions } from './options.js'
 import { Passwords } from './passwords.js'
 import { completeLogin, registerRoutes, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
-import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, UserApi } from './types.js'
+import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, SessionsEnded, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
 
@@ -49,7 +49,16 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     cacheMax: options.cacheSize
   })
   const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs)
-  const users = new Users(gk, passwords, (id) => userCheck?.forget(id))
+  /** Sessions ended here: forgotten at once, and told to the other instances over the Redis bus. */
+  function endSessions (ended: SessionsEnded): void {
+    if (userCheck === null) return
+    userCheck.forgetSessions(ended)
+    const bus = gk.redis?.bus
+    if (bus === undefined) return
+    const revocation = 'sessionId' in ended ? { kind: 'session' as const, id: ended.sessionId } : { kind: 'user-sessions' as const, id: ended.userId }
+    bus.publish(revocation).catch(() => {})
+  }
+  const users = new Users(gk, passwords, (id) => userCheck?.forget(id), (id) => { endSessions({ userId: id }) })
   const csrf = createCsrfChecks(options.csrf)
   const cookieName = options.cookieName
   if (cookieName !== null && !app.hasDecorator('parseCookie')) await app.register(cookie)
@@ -116,7 +125,9 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     checkCsrf: csrf.full,
     cookieName,
     checkUser: userCheck !== null,
-    completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details)
+    completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details),
+    endSessions,
+    forgetSessions (ended) { userCheck?.forgetSessions(ended) }
   }
   gk.jwt = api
   gk.tokens = tokens

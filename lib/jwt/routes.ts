@@ -61,9 +61,11 @@ function bodyRoute (fields: Record<string, StringField>): Record<string, unknown
  */
 export async function completeLogin (rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   for (const g of rt.guards) await g.onSuccess?.(request, user)
-  const issued = await rt.tokens.issue(user)
+  // Extensions first: the refresh plugin's opens the session, whose id the access token names (`sid`) for checkUser.
   const extra: Record<string, unknown> = {}
   for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply))
+  const sid = rt.options.checkUser !== null && typeof extra.sessionId === 'string' ? extra.sessionId : undefined
+  const issued = await rt.tokens.issue(user, sid === undefined ? {} : { sessionId: sid })
   const cookieName = rt.options.cookieName
   if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
   rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)

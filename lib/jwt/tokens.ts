@@ -16,7 +16,7 @@ export const MAX_TOKEN_LENGTH = 8192
 export const MAX_LIFETIME_MS = 3_600_000
 
 /** Claims the token service sets itself; `claims(user)` cannot override them. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id'])
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id', 'sid'])
 
 /** Header parameters that would let a token choose its own key or demand unknown processing (RFC 8725 §3.1, §2.4; RFC 7515 §4.1.11). */
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit', 'cty', 'zip', 'enc'] as const
@@ -134,6 +134,7 @@ export class TokenService implements TokenApi {
     if (extra.kind === 'application') payload.kind = 'application'
     if (extra.scopes !== undefined) payload.scopes = [...extra.scopes]
     if (extra.clientId !== undefined) payload.client_id = extra.clientId
+    if (extra.sessionId !== undefined) payload.sid = extra.sessionId
     payload.iss = o.issuer
     payload.aud = o.audience
     payload.iat = iat
@@ -211,6 +212,7 @@ export class TokenService implements TokenApi {
     if (kind !== undefined && kind !== 'user' && kind !== 'application') invalid()
     if (scopes !== undefined && !isStringArray(scopes)) invalid()
     if (payload.client_id !== undefined && typeof payload.client_id !== 'string') invalid()
+    if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid.length === 0)) invalid()
     // RFC 7519 §4.1.4: the token is refused on or after exp (plus the tolerance for clock skew).
     if (now >= exp * 1000 + tol) throw new errors.GK_TOKEN_EXPIRED()
     const ctx: AuthContext = {

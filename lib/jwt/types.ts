@@ -15,7 +15,12 @@ export interface IssueExtra {
   scopes?: string[]
   /** The OAuth client the token is issued to: its `client_id` claim (RFC 9068 §2.2), checked by `checkUser`. */
   clientId?: string
+  /** The session (refresh family) the token is issued for: its `sid` claim, checked by `checkUser`. */
+  sessionId?: string
 }
+
+/** Sessions that ended: one session (refresh family) by id, or every session of a user. */
+export type SessionsEnded = { sessionId: string } | { userId: string }
 
 /** The answer of `tokens.issue` and the body of a successful login. */
 export interface IssuedToken {
@@ -36,6 +41,8 @@ export interface AccessTokenClaims {
   jti: string
   kind?: 'user' | 'application'
   scopes?: string[]
+  /** The session (refresh family) the token was issued for; present with `checkUser` and the refresh plugin. */
+  sid?: string
   [claim: string]: unknown
 }
 
@@ -130,4 +137,15 @@ export interface JwtApi {
    * `login.success` with `details`, and returns the response body.
    */
   completeLogin (user: PublicUser, request: FastifyRequest, reply: FastifyReply, details?: Record<string, unknown>): Promise<Record<string, unknown>>
+  /**
+   * Tells `checkUser` that sessions ended (refresh families revoked), so the
+   * access tokens issued for them (their `sid`) are refused at once on this
+   * instance and, with the core's `redis` option, on the others. The
+   * library's logout, logout-all, session revocation, password change, role
+   * change, disabling and refresh-token reuse detection call it; call it
+   * when you revoke families in the store yourself. Does nothing without `checkUser`.
+   */
+  endSessions (ended: SessionsEnded): void
+  /** @internal Applies sessions ended on another instance (from the Redis bus): forgets them here, publishes nothing. */
+  forgetSessions (ended: SessionsEnded): void
 }

@@ -38,12 +38,18 @@ export class Users implements UserApi {
   readonly #gk: Gatekeeper
   readonly #passwords: Passwords
   readonly #changed: (userId: string) => void
+  readonly #sessionsEnded: (userId: string) => void
 
-  /** `changed` is told of every user disabled or given new roles here (the `checkUser` cache drops them). */
-  constructor (gk: Gatekeeper, passwords: Passwords, changed: (userId: string) => void = () => {}) {
+  /**
+   * `changed` is told of every user disabled or given new roles here (the
+   * `checkUser` cache drops them); `sessionsEnded` of every user whose
+   * sessions were revoked here.
+   */
+  constructor (gk: Gatekeeper, passwords: Passwords, changed: (userId: string) => void = () => {}, sessionsEnded: (userId: string) => void = () => {}) {
     this.#gk = gk
     this.#passwords = passwords
     this.#changed = changed
+    this.#sessionsEnded = sessionsEnded
   }
 
   /** Refuses a new password that breaks the policy or equals the username. */
@@ -55,7 +61,9 @@ export class Users implements UserApi {
   }
 
   async #revokeSessions (userId: string, reason: string): Promise<number> {
-    return this.#gk.store.refreshTokens.revokeAllForUser(userId, new Date(this.#gk.now()), reason)
+    const revoked = await this.#gk.store.refreshTokens.revokeAllForUser(userId, new Date(this.#gk.now()), reason)
+    this.#sessionsEnded(userId)
+    return revoked
   }
 
   async create (input: CreateUserInput, request?: FastifyRequest): Promise<PublicUser> {

@@ -96,7 +96,11 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     client,
     prefix,
     log,
-    onRevoke: (r) => { (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id) }
+    onRevoke: (r) => {
+      if (r.kind === 'apikey') (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id)
+      // Sessions ended on another instance: the jwt plugin's checkUser forgets them (without publishing again).
+      else (gk as { jwt?: { forgetSessions (ended: { sessionId: string } | { userId: string }): void } }).jwt?.forgetSessions(r.kind === 'session' ? { sessionId: r.id } : { userId: r.id })
+    }
   })
   // Started whatever happens: without Redis now, the subscriber subscribes and replays when it connects.
   const connecting = connected(client)

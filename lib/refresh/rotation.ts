@@ -22,7 +22,8 @@ export interface RotationDeps {
   graceMs: number
   /** Key of the successor derivation; required when `graceMs > 0`. */
   successorKey: Buffer | null
-  issueAccess: (user: TokenUser) => Promise<IssuedToken>
+  /** Issues the access token of a session (`familyId`: the session it is issued for). */
+  issueAccess: (user: TokenUser, familyId: string) => Promise<IssuedToken>
 }
 
 /** A session just opened (a login). */
@@ -101,7 +102,7 @@ export class Rotation {
       await d.tokens.revokeFamily(family.id, new Date(d.now()), 'user_disabled')
       return { status: 'invalid', reason: 'user' }
     }
-    const access = await d.issueAccess(withoutHash(user))
+    const access = await d.issueAccess(withoutHash(user), family.id)
     const expiresAt = new Date(Math.min(tokenExpiry.getTime(), family.expiresAt.getTime()))
     return { status: 'ok', access, refreshToken, expiresAt, familyId: family.id, userId: family.userId, replay }
   }
