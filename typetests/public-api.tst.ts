@@ -2,7 +2,7 @@ import Fastify, { type FastifyContextConfig, type FastifyRequest } from 'fastify
 import { expect, test } from 'tstyche'
 import {
   apiKey, errors, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, versioning,
-  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteAuthRequirement, type RouteProtection, type RouteRequirement
+  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteAuthRequirement, type RouteProtection, type RouteRequirement, type UserRecord
 } from 'fastify-gatekeeper'
 import { oauth2 } from 'fastify-gatekeeper/oauth2'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
@@ -71,6 +71,17 @@ test('the oauth2 plugin takes its options, and its repositories are optional par
   expect<GatekeeperStore['oauthClients']>().type.toBe<OAuthClientRepository | undefined>()
   expect<GatekeeperStore['identities']>().type.toBe<IdentityRepository | undefined>()
   expect(memoryStore().identities?.find('https://sso.example', 'sub')).type.toBe<ReturnType<IdentityRepository['find']> | undefined>()
+  expect<UserRecord['emailVerifiedAt']>().type.toBe<Date | null | undefined>()
+  app.post('/link', async (request, reply) => {
+    expect(app.gatekeeper.oauth2!.link('google', request, reply)).type.toBe<Promise<{ url: string }>>()
+    return 'ok'
+  })
+})
+
+test('the jwt plugin tells checkUser of sessions ended elsewhere', () => {
+  expect(app.gatekeeper.jwt.endSessions).type.toBeCallableWith({ userId: 'u1' })
+  expect(app.gatekeeper.jwt.endSessions).type.toBeCallableWith({ sessionId: 'f1' })
+  expect(app.gatekeeper.jwt.endSessions).type.not.toBeCallableWith({})
 })
 
 test('the decorators are typed', () => {

@@ -21,6 +21,13 @@ export interface UserRecord {
   passwordHash: string | null
   roles: string[]
   disabled: boolean
+  /**
+   * When the library itself verified that the user controls their email
+   * address (a mailed token was redeemed), or `null`/absent when it never did.
+   * A provider's `email_verified` does not set it. The oauth2 plugin links an
+   * identity automatically only to a user with this set (and no password).
+   */
+  emailVerifiedAt?: Date | null
   createdAt: Date
   updatedAt: Date
 }
