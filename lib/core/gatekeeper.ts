@@ -388,7 +388,8 @@ export class Gatekeeper {
   async #requireOwnership (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, auth: AuthContext, detail: Record<string, unknown>): Promise<void> {
     // The resolver's own error (a 404 for a missing resource) propagates.
     const id = await (policy.owner as NonNullable<RoutePolicy['owner']>)(request)
-    if (id === null || id === undefined || String(id) !== auth.subject) this.#deny(request, reply, detail)
+    // No owner (null, undefined, an empty id) is nobody's resource, whoever asks.
+    if (!isOwner(id, auth.subject)) this.#deny(request, reply, detail)
   }
 
   #deny (request: FastifyRequest, reply: FastifyReply, detail: Record<string, unknown>): never {
@@ -408,8 +409,15 @@ export class Gatekeeper {
     if (auth === null) return false
     const g = this.#model.grants(auth, permission)
     if (g === true) return true
-    return g === 'own' && ownerId !== undefined && ownerId !== null && String(ownerId) === auth.subject
+    return g === 'own' && isOwner(ownerId, auth.subject)
   }
+}
+
+/** Whether `ownerId` names `subject`: an absent or empty id owns nothing. */
+function isOwner (ownerId: unknown, subject: string): boolean {
+  if (ownerId === null || ownerId === undefined) return false
+  const id = String(ownerId)
+  return id.length > 0 && id === subject
 }
 
 function isBearer (header: string | undefined): boolean {

@@ -63,6 +63,18 @@ t.test('permissions: 401 for anonymous, 403 for the unentitled, ownership for :o
   t.match(denied[0], { type: 'access.denied', subject: 'alice', route: 'PUT /posts/:id', missingPermission: 'posts:update' })
 })
 
+t.test('an owner resolver that finds no owner (null, undefined, an empty id) grants nothing, even to a caller with an empty subject', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  const answers: Record<string, unknown> = { a: null, b: undefined, c: '' }
+  app.put('/things/:id', { config: { auth: { permissions: ['posts:update'], owner: (req) => answers[(req.params as { id: string }).id] as string } } }, async () => 'x')
+  app.get('/can/:id', async (req) => ({ can: req.can('posts:update', answers[(req.params as { id: string }).id] as string) }))
+  for (const id of ['a', 'b', 'c']) {
+    t.equal((await app.inject({ method: 'PUT', url: `/things/${id}`, headers: { 'x-test-user': ';user' } })).statusCode, 403, `owner ${JSON.stringify(answers[id])}`)
+    t.same((await app.inject({ url: `/can/${id}`, headers: { 'x-test-user': ';user' } })).json(), { can: false })
+  }
+})
+
 t.test('an :own grant without an owner resolver on the route is refused', async (t) => {
   const app = await appWithModel()
   t.teardown(() => app.close())
