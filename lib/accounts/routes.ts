@@ -14,8 +14,12 @@ import { requestVerification } from './verification.js'
 const BODY_LIMIT = 8 * 1024
 /** The one answer of the routes that may send a mail, whoever asked and whatever happened. */
 const ACCEPTED = Object.freeze({ accepted: true })
-/** Token fields: any length here, so a truncated token is refused like every other bad token (401), not as malformed input. */
-const TOKEN: StringField = { minLength: 1, maxLength: 256 }
+/**
+ * Token fields: any string up to the body's size, so a truncated, padded or
+ * foreign token (an access token) is refused like every other bad token
+ * (one 401), not as malformed input.
+ */
+const TOKEN: StringField = { minLength: 1, maxLength: 4096 }
 /** The longest new password the routes read; the policy (`password.maxLength`, at most 1024) decides the rest. */
 const NEW_PASSWORD: StringField = { minLength: 1, maxLength: 1024 }
 

@@ -120,7 +120,7 @@ t.test('registered twice is a GK_CONFIG error', async (t) => {
   await app.register(gatekeeper, { store: memoryStore() })
   await app.register(jwt, { secret: SECRET, issuer: 'i', audience: 'a' })
   await app.register(accounts, base)
-  await t.rejects(app.register(accounts, { ...base, routes: false }).ready(), { code: 'GK_CONFIG', message: /registered twice/ })
+  await t.rejects(async () => { await app.register(accounts, { ...base, routes: false }).ready() }, { code: 'GK_CONFIG', message: /registered twice/ })
 })
 
 t.test('routes: false registers no route; a prefix moves them', async (t) => {
