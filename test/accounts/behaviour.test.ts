@@ -225,3 +225,59 @@ t.test('purge deletes expired tokens; closing the app waits for mails in flight'
   await closing
   t.same(sent, ['password_reset'], 'sent before the store closed')
 })
+
+t.test('a revert to an address another account took meanwhile is a 409, and the link stays usable', async (t) => {
+  const box = outbox()
+  const { app } = await accountsApp({ accounts: { send: box.send } })
+  t.teardown(() => app.close())
+  const id = await createUser(app, 'hal', 'hal@example.org', true)
+  await app.gatekeeper.accounts?.requestEmailChange(id, 'hal@new.example')
+  await post(app, '/api/email/verify', { token: tokenOf(box.mails[0]?.url as string) })
+  const revert = tokenOf(box.mails.find((m) => m.kind === 'email_changed')?.url as string)
+  const squatter = await createUser(app, 'squat', 'HAL@example.org')
+  const res = await post(app, '/api/email/revert', { token: revert })
+  t.equal(res.status, 409)
+  t.equal(res.body.code, 'GK_CONFLICT')
+  await app.gatekeeper.store.users.delete(squatter)
+  t.equal((await post(app, '/api/email/revert', { token: revert })).status, 204, 'once the address is free again')
+  t.match(await app.gatekeeper.store.users.findById(id), { email: 'hal@example.org' })
+  await t.rejects(app.gatekeeper.accounts!.requestEmailChange(id, 'not an address'), { code: 'GK_INVALID_REQUEST' })
+})
+
+t.test('counters that fail: mail routes answer 503 (fail closed); a reset still succeeds when the lockout cannot be lifted', async (t) => {
+  const box = outbox()
+  const { app } = await accountsApp({ accounts: { send: box.send } })
+  t.teardown(() => app.close())
+  await createUser(app, 'ivy', 'ivy@example.org')
+  await app.gatekeeper.accounts?.requestPasswordReset({ username: 'ivy' })
+  const { MemoryCounterStore } = await import('../../lib/protection/counters.js')
+  const hit = MemoryCounterStore.prototype.hit
+  MemoryCounterStore.prototype.hit = async () => { throw new Error('counters down') }
+  t.teardown(() => { MemoryCounterStore.prototype.hit = hit })
+  const res = await post(app, '/api/password/forgot', { username: 'ivy' })
+  t.equal(res.status, 503)
+  t.equal(res.body.code, 'GK_STORE_UNAVAILABLE')
+  MemoryCounterStore.prototype.hit = hit
+  const unlock = app.gatekeeper.protection.unlock
+  app.gatekeeper.protection = { ...app.gatekeeper.protection, unlock: async () => { throw new Error('counters down') } }
+  t.teardown(() => { app.gatekeeper.protection = { ...app.gatekeeper.protection, unlock } })
+  t.equal((await post(app, '/api/password/reset', { token: tokenOf(box.mails[0]?.url as string), newPassword: NEW_PASSWORD })).status, 204)
+  t.equal((await login(app, 'ivy', NEW_PASSWORD)).status, 200)
+})
+
+t.test('a purge that fails is logged and retried on the next tick of its timer', async (t) => {
+  const box = outbox()
+  const { app, store } = await accountsApp({ accounts: { send: box.send, purgeInterval: '1s' } })
+  t.teardown(() => app.close())
+  const warned: string[] = []
+  app.log.warn = ((_obj: unknown, msg: string) => { warned.push(msg) }) as typeof app.log.warn
+  let calls = 0
+  let twice!: () => void
+  const retried = new Promise<void>((resolve) => { twice = resolve })
+  store.accountTokens!.deleteExpired = async () => {
+    if (++calls === 2) twice()
+    throw new Error('store down')
+  }
+  await retried
+  t.ok(warned.includes('gatekeeper: account token purge failed; it will be retried'))
+})

@@ -71,7 +71,13 @@ t.test('bad tokens of every kind get one byte-identical 401 GK_INVALID_GRANT (ta
     { name: 'no token', cite: 'ASVS 5.1.3', req: post('/api/password/reset', { newPassword: NEW }), status: 400, code: 'GK_INVALID_REQUEST' },
     { name: 'a token as an array', cite: 'ASVS 5.1.4 (no coercion)', req: post('/api/password/reset', { token: [live], newPassword: NEW }), status: 400, code: 'GK_INVALID_REQUEST' },
     { name: 'a token as an object', cite: 'NoSQL operator injection', req: post('/api/password/reset', { token: { $ne: null }, newPassword: NEW }), status: 400, code: 'GK_INVALID_REQUEST' },
-    { name: 'a text/plain body (a cross-site form)', cite: 'ASVS 13.1.5', req: post('/api/password/reset', JSON.stringify({ token: live, newPassword: NEW }), { 'content-type': 'text/plain' }), status: 400, code: 'GK_INVALID_REQUEST' }
+    { name: 'a text/plain body (a cross-site form)', cite: 'ASVS 13.1.5', req: post('/api/password/reset', JSON.stringify({ token: live, newPassword: NEW }), { 'content-type': 'text/plain' }), status: 400, code: 'GK_INVALID_REQUEST' },
+    { name: 'a form-encoded body', cite: 'ASVS 13.1.5 (content type)', req: post('/api/password/forgot', 'email=victim%40sec.example', { 'content-type': 'application/x-www-form-urlencoded' }), status: 400, code: 'GK_INVALID_REQUEST' },
+    { name: 'invalid JSON', cite: 'ASVS 5.1.3', req: post('/api/email/verify', '{"token": ', { 'content-type': 'application/json' }), status: 400, code: 'GK_INVALID_REQUEST' },
+    { name: 'a 9 KiB body', cite: 'ASVS 13.1 (body limit)', req: post('/api/email/revert', { token: 'a'.repeat(9 * 1024) }), status: 400, code: 'GK_INVALID_REQUEST' },
+    { name: 'both email and username', cite: 'ASVS 5.1.3', req: forgot({ email: 'victim@sec.example', username: 'victim' }), status: 400, code: 'GK_INVALID_REQUEST' },
+    { name: 'neither email nor username', cite: 'ASVS 5.1.3', req: forgot({}), status: 400, code: 'GK_INVALID_REQUEST' },
+    { name: 'an email with a header injection', cite: 'CWE-93 (CRLF injection)', req: forgot({ email: 'victim@sec.example\r\nBcc: all@sec.example' }), status: 400, code: 'GK_INVALID_REQUEST' }
   ]
   await runRows(t, a, rows)
   // Expired: the live token, an hour later.
