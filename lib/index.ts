@@ -28,10 +28,11 @@ export {
   type StrategyName
 } from './core/types.js'
 export type * from './stores/types.js'
-export { normalizeLogin } from './stores/types.js'
+export { normalizeEmail, normalizeLogin } from './stores/types.js'
 export { jwt, type JwtOptions, type JwtApi, type LoginGuard, type LoginExtension, type LogoutExtension, type PublicUser, type IssuedToken } from './jwt/index.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyService, type ApiKeyInfo, type CreateApiKeyInput, type CreatedApiKey, type RotatedApiKey } from './api-key/index.js'
 export { oauth2, type OAuth2Api, type OAuth2Options, type OidcOptions, type OidcProviderOptions, type ClientApi, type ClientInfo, type CreatedClient, type RotatedClient } from './oauth2/index.js'
+export { accounts, nodemailerSender, type AccountsApi, type AccountsOptions, type AccountIdentifier, type AccountMail, type MailKind, type NodemailerSenderOptions, type SendMail } from './accounts/index.js'
 export type { BruteForceOptions, CounterStore, ProtectionApi, RateLimitOptions } from './protection/index.js'
 export type { RedisClient, RedisOption, RedisOptions } from './redis/index.js'
 export { gatekeeperOpenApi, type SwaggerOptionsLike } from './core/openapi.js'

@@ -2,8 +2,9 @@ import Fastify, { type FastifyContextConfig, type FastifyRequest } from 'fastify
 import { expect, test } from 'tstyche'
 import {
   apiKey, errors, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, versioning,
-  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteAuthRequirement, type RouteProtection, type RouteRequirement, type UserRecord
+  type AccountTokenRepository, type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteAuthRequirement, type RouteProtection, type RouteRequirement, type UserRecord
 } from 'fastify-gatekeeper'
+import accountsDefault, { accounts, nodemailerSender, type AccountMail, type AccountsApi, type SendMail } from 'fastify-gatekeeper/accounts'
 import { oauth2 } from 'fastify-gatekeeper/oauth2'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
 import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
@@ -82,6 +83,28 @@ test('the jwt plugin tells checkUser of sessions ended elsewhere', () => {
   expect(app.gatekeeper.jwt.endSessions).type.toBeCallableWith({ userId: 'u1' })
   expect(app.gatekeeper.jwt.endSessions).type.toBeCallableWith({ sessionId: 'f1' })
   expect(app.gatekeeper.jwt.endSessions).type.not.toBeCallableWith({})
+})
+
+test('the accounts plugin takes its options; send and the adapter are typed; its repository is an optional part of the store', () => {
+  const send: SendMail = (mail) => { expect(mail).type.toBe<AccountMail>() }
+  expect(app.register).type.toBeCallableWith(accounts, { send, origin: 'https://app.example' })
+  expect(app.register).type.toBeCallableWith(accounts, {
+    send,
+    origin: 'https://app.example',
+    pages: { resetPassword: '/reset' },
+    ttl: { passwordReset: '15m' },
+    limits: { perAccount: { max: 2, window: '1h' } },
+    requireVerifiedEmail: { role: 'unverified' },
+    routes: false
+  })
+  expect(app.register).type.not.toBeCallableWith(accounts, { origin: 'https://app.example' })
+  expect(app.register).type.not.toBeCallableWith(accounts, { send, origin: 'https://app.example', requireVerifiedEmail: true })
+  expect(accountsDefault).type.toBe<typeof accounts>()
+  expect(nodemailerSender({ transport: { host: 'smtp.example' }, from: 'a@example.org' })).type.toBe<Promise<SendMail>>()
+  expect<AccountMail['kind']>().type.toBe<'password_reset' | 'password_changed' | 'email_verification' | 'email_change' | 'email_changed'>()
+  expect(app.gatekeeper.accounts).type.toBe<AccountsApi | undefined>()
+  expect<GatekeeperStore['accountTokens']>().type.toBe<AccountTokenRepository | undefined>()
+  expect(app.gatekeeper.jwt.addRoleFilter).type.toBeCallableWith((_user: unknown, roles: readonly string[]) => roles)
 })
 
 test('the decorators are typed', () => {

@@ -8,7 +8,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { apiKey, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, secureLogger, versioning } from 'fastify-gatekeeper'
+import { accounts } from 'fastify-gatekeeper/accounts'
 import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
+import { printMail } from './outbox.js'
 import { registerPosts } from './posts.js'
 import { seed } from './seed.js'
 
@@ -39,6 +41,8 @@ await app.register(jwt, {
   audience: 'demo-api'
 })
 await app.register(refresh, { ttl: '30d', transport: 'body' })
+// Password reset, email verification and change; the demo prints its mails instead of sending them.
+await app.register(accounts, { send: printMail, origin: process.env.APP_URL ?? `http://localhost:${port}` })
 await app.register(apiKey, { prefix: 'demo' })
 await app.register(rbac, {
   roles: {
@@ -81,4 +85,8 @@ Try:
   curl -X POST ${base}/api/v2/posts -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"title":"hello"}'
   curl ${base}/api/v2/posts -H 'x-api-key: ${demo.apiKey}'
   curl -i ${base}/api/v1/posts -H 'x-api-key: ${demo.apiKey}'    # deprecated: see Deprecation, Sunset, Link
+
+Forgotten password (the mail appears below, in the outbox):
+  curl -i ${base}/api/password/forgot -H 'content-type: application/json' -d '{"email":"user@demo.example"}'
+  curl -i ${base}/api/password/reset -H 'content-type: application/json' -d '{"token":"<token>","newPassword":"a new demo passphrase"}'
 `)

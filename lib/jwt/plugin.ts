@@ -11,7 +11,7 @@ import { normalizeOptions, type JwtOptions } from './options.js'
 import { Passwords } from './passwords.js'
 import { completeLogin, registerRoutes, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
-import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, SessionsEnded, UserApi } from './types.js'
+import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, RegisterExtension, RoleFilter, SessionsEnded, TokenSubject, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
 
@@ -37,6 +37,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   const passwords = new Passwords(options.password)
   // Made at start-up, so the first login of an unknown name costs what every other does.
   await passwords.dummyHash()
+  const roleFilters: RoleFilter[] = []
+  const rolesOf = (user: TokenSubject): readonly string[] => roleFilters.reduce<readonly string[]>((roles, filter) => filter(user, roles), user.roles)
   const tokens = new TokenService({
     keys: options.keys,
     issuer: options.issuer,
@@ -46,9 +48,10 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     now: gk.now,
     permissionsOf: (roles) => gk.permissionsOf(roles),
     ...(options.claims === undefined ? {} : { claims: options.claims }),
+    rolesOf,
     cacheMax: options.cacheSize
   })
-  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs)
+  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs, rolesOf)
   /** Sessions ended here: forgotten at once, and told to the other instances over the Redis bus. */
   function endSessions (ended: SessionsEnded): void {
     if (userCheck === null) return
@@ -109,6 +112,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   const guards: LoginGuard[] = []
   const loginExtensions: LoginExtension[] = []
   const logoutExtensions: LogoutExtension[] = []
+  const registerExtensions: RegisterExtension[] = []
   const api: JwtApi = {
     addLoginGuard (guard) {
       if (guard === null || typeof guard !== 'object') throw new errors.GK_CONFIG('addLoginGuard takes { before?, onFailure?, onSuccess? }')
@@ -122,6 +126,17 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
       if (typeof ext !== 'function') throw new errors.GK_CONFIG('addLogoutExtension takes a function (request, reply) => void')
       logoutExtensions.push(ext)
     },
+    addRegisterExtension (ext) {
+      if (typeof ext !== 'function') throw new errors.GK_CONFIG('addRegisterExtension takes a function (user, request, reply) => void')
+      registerExtensions.push(ext)
+    },
+    addRoleFilter (filter) {
+      if (typeof filter !== 'function') throw new errors.GK_CONFIG('addRoleFilter takes a function (user, roles) => roles')
+      roleFilters.push(filter)
+    },
+    forgetUser (userId) {
+      userCheck?.forget(userId)
+    },
     checkCsrf: csrf.full,
     cookieName,
     checkUser: userCheck !== null,
@@ -134,7 +149,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   gk.users = users
   gk.passwords = passwords
 
-  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, logoutExtensions }
+  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, logoutExtensions, registerExtensions }
   registerRoutes(app, runtime)
 
   if (options.asymmetric) {

@@ -8,7 +8,8 @@ import type { NormalizedJwtOptions } from './options.js'
 import type { Passwords } from './passwords.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
 import type { TokenService } from './tokens.js'
-import type { LoginExtension, LoginGuard, LogoutExtension, PublicUser } from './types.js'
+import { isValidEmail, MAX_EMAIL_LENGTH } from './email.js'
+import type { LoginExtension, LoginGuard, LogoutExtension, PublicUser, RegisterExtension } from './types.js'
 import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -23,6 +24,7 @@ export interface JwtRuntime {
   guards: LoginGuard[]
   loginExtensions: LoginExtension[]
   logoutExtensions: LogoutExtension[]
+  registerExtensions: RegisterExtension[]
 }
 
 /** Bodies of these routes are a few hundred bytes; refuse anything bigger unread. */
@@ -141,12 +143,16 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   if (routes.register !== null) {
     const fields = {
       username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
-      password: { minLength: 1, maxLength: maxPassword }
+      password: { minLength: 1, maxLength: maxPassword },
+      email: { minLength: 1, maxLength: MAX_EMAIL_LENGTH, optional: true }
     }
     app.post(routes.register, { ...bodyRoute(fields), config: { auth: false } }, async function register (request, reply) {
       if (cookieName !== null) rt.csrf.origin(request)
-      const { username, password } = request.body as { username: string, password: string }
-      const user = await users.create({ username, password, roles: [...options.defaultRoles] }, request)
+      const { username, password, email } = request.body as { username: string, password: string, email?: string }
+      // A username that is an address is the account's email too, unless another one is given.
+      const address = email ?? (isValidEmail(username) ? username : undefined)
+      const user = await users.create({ username, password, roles: [...options.defaultRoles], ...(address === undefined ? {} : { email: address }) }, request)
+      for (const ext of rt.registerExtensions) await ext(user, request, reply)
       reply.code(201)
       return { id: user.id, username: user.username, roles: user.roles }
     })

@@ -5,13 +5,15 @@ import { codePoints } from './passwords.js'
 export interface StringField {
   minLength: number
   maxLength: number
+  /** The field may be left out (default: required). */
+  optional?: boolean
 }
 
 /** The JSON schema of a body made of required string fields (also shown by @fastify/swagger). */
 export function stringBodySchema (fields: Record<string, StringField>): Record<string, unknown> {
   const properties: Record<string, unknown> = {}
   for (const [name, f] of Object.entries(fields)) properties[name] = { type: 'string', minLength: f.minLength, maxLength: f.maxLength }
-  return { type: 'object', required: Object.keys(fields), properties, additionalProperties: false }
+  return { type: 'object', required: Object.keys(fields).filter((k) => fields[k]?.optional !== true), properties, additionalProperties: false }
 }
 
 type Result = { value: Record<string, string> } | { error: Error }
@@ -20,7 +22,7 @@ type Result = { value: Record<string, string> } | { error: Error }
  * A strict validator for such a body, used as the route's `validatorCompiler`.
  * Unlike Fastify's default Ajv settings it never coerces: `123` or `["x"]`
  * for a string field is a 400, not the string `"123"` or `"x"`. Unknown
- * fields are dropped. Errors are `GK_INVALID_REQUEST` naming the field only.
+ * fields are dropped; an optional field left out is absent from the value. Errors are `GK_INVALID_REQUEST` naming the field only.
  */
 export function stringBodyValidator (fields: Record<string, StringField>): (data: unknown) => Result {
   const entries = Object.entries(fields)
@@ -31,6 +33,7 @@ export function stringBodyValidator (fields: Record<string, StringField>): (data
     const value: Record<string, string> = {}
     for (const [name, f] of entries) {
       const v = (data as Record<string, unknown>)[name]
+      if (v === undefined && f.optional === true) continue
       if (typeof v !== 'string') return { error: new errors.GK_INVALID_REQUEST(`body/${name} must be a string`) }
       // Cheap bound first: a UTF-16 length over 2x the limit cannot fit in the code-point limit.
       if (v.length > f.maxLength * 2) return { error: new errors.GK_INVALID_REQUEST(`body/${name} is too long`) }

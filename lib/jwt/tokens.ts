@@ -31,6 +31,8 @@ export interface TokenServiceOptions {
   now: () => number
   permissionsOf: (roles: readonly string[]) => readonly string[]
   claims?: (user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>
+  /** The roles a user's token carries (default: `user.roles`); the jwt plugin's role filters. Not applied to application tokens. */
+  rolesOf?: (user: TokenSubject) => readonly string[]
   /** Bound of the verified-token cache (0 disables it). */
   cacheMax: number
 }
@@ -130,7 +132,7 @@ export class TokenService implements TokenApi {
     const iat = Math.floor(o.now() / 1000)
     const expiresIn = Math.floor(o.ttlMs / 1000)
     payload.sub = String(user.id)
-    payload.roles = [...user.roles]
+    payload.roles = [...(extra.kind === 'application' || o.rolesOf === undefined ? user.roles : o.rolesOf(user))]
     if (extra.kind === 'application') payload.kind = 'application'
     if (extra.scopes !== undefined) payload.scopes = [...extra.scopes]
     if (extra.clientId !== undefined) payload.client_id = extra.clientId

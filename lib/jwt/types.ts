@@ -61,6 +61,25 @@ export interface CreateUserInput {
   password: string | null
   roles?: string[]
   disabled?: boolean
+  /** The user's email address (it may be the username); checked for shape, unique (`GK_CONFLICT`). */
+  email?: string | null
+  /** Whether `email` is known to be the user's already (seeded accounts): `emailVerifiedAt` is then set to now. */
+  emailVerified?: boolean
+}
+
+/** Options of `users.setPassword`. */
+export interface SetPasswordOptions {
+  /** The request, for the audit event. */
+  request?: FastifyRequest
+  /** Why (default `'password_set'`): the refresh sessions' revoke reason and the audit event's `method`. */
+  reason?: string
+  /**
+   * Runs after the policy check and hashing, right before the store is
+   * written: the password is set only when it resolves `true` (the
+   * `accounts` plugin consumes a reset token here, atomically, so that a
+   * refused password never uses the token up).
+   */
+  claim?: () => Promise<boolean>
 }
 
 /** `app.gatekeeper.users`: accounts with argon2id passwords. */
@@ -76,6 +95,15 @@ export interface UserApi {
   changePassword (id: string, current: string, next: string, request?: FastifyRequest): Promise<void>
   /** Disables an account (logins then fail like a wrong password) and revokes its refresh-token families. */
   disable (id: string, request?: FastifyRequest): Promise<PublicUser>
+  /**
+   * Sets a new password without asking for the current one (a password
+   * reset, an administrator): checks the policy (`GK_INVALID_REQUEST`),
+   * hashes, stores, revokes every refresh-token family, drops the user from
+   * `checkUser`'s cache and records `password.changed`. `GK_NOT_FOUND` for an
+   * unknown id. Resolves `false` (and changes nothing) when `options.claim`
+   * refuses.
+   */
+  setPassword (id: string, password: string, options?: SetPasswordOptions): Promise<boolean>
 }
 
 /** Why a password was refused by the policy. */
@@ -116,6 +144,16 @@ export interface LoginGuard {
 /** Adds fields to the login response (and may set cookies). */
 export type LoginExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void
 
+/** Runs after the register route created an account (the `accounts` plugin mails the verification link here). */
+export type RegisterExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<void> | void
+
+/**
+ * Narrows the roles a user's access tokens carry (at login, at refresh and,
+ * with `checkUser`, on every request): given the user record and the roles
+ * so far, returns the roles to use. Application tokens are never filtered.
+ */
+export type RoleFilter = (user: TokenSubject, roles: readonly string[]) => readonly string[]
+
 /** Runs on `POST /api/logout`. */
 export type LogoutExtension = (request: FastifyRequest, reply: FastifyReply) => Promise<void> | void
 
@@ -124,6 +162,11 @@ export interface JwtApi {
   addLoginGuard (guard: LoginGuard): void
   addLoginExtension (extension: LoginExtension): void
   addLogoutExtension (extension: LogoutExtension): void
+  addRegisterExtension (extension: RegisterExtension): void
+  /** Adds a {@link RoleFilter}; filters run in the order they were added. */
+  addRoleFilter (filter: RoleFilter): void
+  /** Drops what `checkUser` knows of a user, after a change made outside `app.gatekeeper.users`; a no-op without `checkUser`. */
+  forgetUser (userId: string): void
   /** Throws `GK_FORBIDDEN` when an unsafe (POST, PUT, PATCH, DELETE…) request fails the CSRF defence. */
   checkCsrf (request: FastifyRequest): void
   /** The access-token cookie name, or `null` when the cookie transport is off. */

@@ -1,7 +1,7 @@
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { AuthContext } from '../core/types.js'
-import type { SessionsEnded } from './types.js'
+import type { SessionsEnded, TokenSubject } from './types.js'
 
 /**
  * What the store says of a token's subject: the roles it has now, or `null`
@@ -96,13 +96,14 @@ export class UserCheck {
   readonly #clients: SubjectCache<SubjectState> | null
   readonly #sessions: SubjectCache<SessionState | null>
 
-  constructor (gk: Gatekeeper, ttlMs: number) {
+  /** `rolesOf`: the roles a user acts with (the jwt plugin's role filters). */
+  constructor (gk: Gatekeeper, ttlMs: number, rolesOf: (user: TokenSubject) => readonly string[] = (user) => user.roles) {
     this.#gk = gk
     const now = (): number => gk.now()
     const { users, oauthClients } = gk.store
     this.#users = new SubjectCache(now, ttlMs, async (id) => {
       const user = await users.findById(id)
-      return user === null || user.disabled ? null : Object.freeze([...user.roles])
+      return user === null || user.disabled ? null : Object.freeze([...rolesOf(user)])
     })
     this.#sessions = new SubjectCache(now, ttlMs, async (id) => {
       const family = await gk.store.refreshTokens.findFamily(id)

@@ -2,8 +2,9 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { normalizeLogin, type UserRecord } from '../stores/types.js'
+import { cleanEmail, isValidEmail, MAX_EMAIL_LENGTH } from './email.js'
 import { problemMessage, type Passwords } from './passwords.js'
-import type { CreateUserInput, PublicUser, UserApi } from './types.js'
+import type { CreateUserInput, PublicUser, SetPasswordOptions, UserApi } from './types.js'
 
 /** Longest username, in code points after NFKC. */
 export const MAX_USERNAME_LENGTH = 254
@@ -70,6 +71,11 @@ export class Users implements UserApi {
     if (input === null || typeof input !== 'object') throw new errors.GK_INVALID_REQUEST('user must be an object')
     if (!isValidUsername(input.username)) throw new errors.GK_INVALID_REQUEST(`username must be 1-${MAX_USERNAME_LENGTH} characters without control characters`)
     const roles = roleList(input.roles ?? [])
+    let email: string | null = null
+    if (input.email !== undefined && input.email !== null) {
+      if (!isValidEmail(input.email)) throw new errors.GK_INVALID_REQUEST(`email must be an address such as ada@example.org (at most ${MAX_EMAIL_LENGTH} characters)`)
+      email = cleanEmail(input.email)
+    }
     let passwordHash: string | null = null
     if (input.password !== null) {
       await this.#checkNew(input.password, input.username)
@@ -79,7 +85,9 @@ export class Users implements UserApi {
       username: input.username.normalize('NFKC').trim(),
       passwordHash,
       roles,
-      disabled: input.disabled === true
+      disabled: input.disabled === true,
+      // Only set when given, so a custom users repository without emails keeps working.
+      ...(email === null ? {} : { email, emailVerifiedAt: input.emailVerified === true ? new Date(this.#gk.now()) : null })
     })
     this.#gk.record({ type: 'user.created', outcome: 'success', userId: user.id, roles: user.roles }, request)
     return publicUser(user)
@@ -112,6 +120,20 @@ export class Users implements UserApi {
     await this.#gk.store.users.update(id, { passwordHash })
     const revoked = await this.#revokeSessions(id, 'password_change')
     this.#gk.record({ type: 'password.changed', outcome: 'success', userId: id, sessionsRevoked: revoked }, request)
+  }
+
+  async setPassword (id: string, password: string, options: SetPasswordOptions = {}): Promise<boolean> {
+    const user = await this.#gk.store.users.findById(id)
+    if (user === null) throw new errors.GK_NOT_FOUND('user')
+    await this.#checkNew(password, user.username)
+    const passwordHash = await this.#passwords.hash(password)
+    if (options.claim !== undefined && !await options.claim()) return false
+    if (await this.#gk.store.users.update(id, { passwordHash }) === null) throw new errors.GK_NOT_FOUND('user')
+    this.#changed(id)
+    const reason = options.reason ?? 'password_set'
+    const revoked = await this.#revokeSessions(id, reason)
+    this.#gk.record({ type: 'password.changed', outcome: 'success', userId: id, method: reason, sessionsRevoked: revoked }, options.request)
+    return true
   }
 
   async disable (id: string, request?: FastifyRequest): Promise<PublicUser> {

@@ -191,7 +191,8 @@ export class OidcLogin {
       if (user === null) throw new errors.GK_INVALID_CREDENTIALS()
     } else if (linkVerifiedEmail && claims.email_verified === true && typeof claims.email === 'string') {
       // Opt-in, and only to an account the identity holder alone can have made (pre-account takeover guard).
-      const candidate = await users.findByLogin(claims.email)
+      // The address a user record keeps (the accounts plugin verifies it); else a username that is the address.
+      const candidate = (await users.findByEmail?.(claims.email)) ?? await users.findByLogin(claims.email)
       const refusal = candidate === null ? null : autoLinkRefusal(candidate, claims.email)
       if (refusal === null) user = candidate
       else this.#gk.record({ type: 'oauth.link_refused', outcome: 'failure', userId: candidate?.id ?? null, provider: p.name, reason: refusal }, request)

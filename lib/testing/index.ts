@@ -42,8 +42,10 @@ function services (app: FastifyInstance): WithServices {
  * registered). The user need not exist in the store: the jwt strategy trusts
  * its own signature, exactly as in production. With the jwt plugin's
  * `checkUser`, which asks the store, a missing user is created with `roles`
- * (its password is unusable: it can never log in); an existing user keeps
- * the roles the store gives it, and those are the ones requests get.
+ * (its password is unusable: it can never log in; it counts as having a
+ * verified email, so the `accounts` plugin's `requireVerifiedEmail` does not
+ * narrow its roles); an existing user keeps the roles the store gives it,
+ * and those are the ones requests get.
  */
 export async function createTestTokens (app: FastifyInstance, user: { sub: string, roles?: string[] }): Promise<TestTokens> {
   await app.ready()
@@ -51,7 +53,7 @@ export async function createTestTokens (app: FastifyInstance, user: { sub: strin
   if (tokens === undefined) throw new Error('createTestTokens needs the jwt plugin registered')
   const users = app.gatekeeper.store.users
   if (app.gatekeeper.jwt.checkUser && await users.findById(user.sub) === null) {
-    await users.create({ id: user.sub, username: `test-user-${user.sub}`, passwordHash: null, roles: user.roles ?? [] })
+    await users.create({ id: user.sub, username: `test-user-${user.sub}`, passwordHash: null, roles: user.roles ?? [], emailVerifiedAt: new Date(app.gatekeeper.now()) })
   }
   const { accessToken } = await tokens.issue({ id: user.sub, roles: user.roles ?? [] })
   const authorization = `Bearer ${accessToken}`

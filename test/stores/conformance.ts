@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
+import { accountsConformance } from './conformance-accounts.js'
 import type { GatekeeperStore, IdentityRepository, NewApiKey, OAuthClientRecord, OAuthClientRepository } from '../../lib/stores/types.js'
 
 const HOUR = 3_600_000
@@ -14,10 +15,11 @@ const uniq = (): string => randomUUID().slice(0, 8)
  *
  * A custom store (or a custom `users` repository over an existing database)
  * can run this same suite; one without the optional `oauthClients` and
- * `identities` repositories passes `{ oauth: false }`. Every bundled store
- * runs it with them.
+ * `identities` repositories passes `{ oauth: false }`, one without users'
+ * emails and `accountTokens` passes `{ accounts: false }`. Every bundled
+ * store runs it with them.
  */
-export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean } = {}): void {
+export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean, accounts?: boolean } = {}): void {
   t.test(`${name} store conformance`, async (t) => {
     async function open (t: Test): Promise<GatekeeperStore> {
       const store = await makeStore()
@@ -490,6 +492,8 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
         })
       })
     }
+
+    if (opts.accounts !== false) accountsConformance(t, name, open)
 
     t.test('returned records are copies', async (t) => {
       const store = await open(t)
