@@ -96,10 +96,10 @@ export class Passwords implements PasswordApi {
     return this.#dummy
   }
 
-  /** Runs one verification that always fails, taking as long as a real one. */
-  async dummyVerify (): Promise<false> {
+  /** Runs one verification that always fails, taking as long as a real one (`queue`: as for {@link verify}). */
+  async dummyVerify (queue?: string): Promise<false> {
     const dummy = await this.dummyHash()
-    await this.#gate.run(async () => await argon2.verify(dummy, 'not the password'))
+    await this.#gate.run(async () => await argon2.verify(dummy, 'not the password'), queue)
     return false
   }
 
@@ -130,14 +130,14 @@ export class Passwords implements PasswordApi {
     return await this.#gate.run(async () => await argon2.hash(normalized, { type: argon2.argon2id, ...this.policy.argon2 }))
   }
 
-  async verify (hash: string, password: string): Promise<boolean> {
-    if (typeof password !== 'string' || password.length > this.policy.maxLength * 4) return this.dummyVerify()
+  async verify (hash: string, password: string, queue?: string): Promise<boolean> {
+    if (typeof password !== 'string' || password.length > this.policy.maxLength * 4) return this.dummyVerify(queue)
     const normalized = normalizePassword(password)
     if (codePoints(normalized) > this.policy.maxLength || typeof hash !== 'string' || parsePhc(hash) === null) {
-      return this.dummyVerify()
+      return this.dummyVerify(queue)
     }
     try {
-      return await this.#gate.run(async () => await argon2.verify(hash, normalized))
+      return await this.#gate.run(async () => await argon2.verify(hash, normalized), queue)
     } catch {
       return false
     }

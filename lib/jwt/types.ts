@@ -78,8 +78,13 @@ export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'breached'
 export interface PasswordApi {
   /** NFKC-normalises, checks the length bounds, hashes with argon2id (PHC string). */
   hash (password: string): Promise<string>
-  /** Whether `password` matches the PHC `hash`; never throws for a malformed hash. */
-  verify (hash: string, password: string): Promise<boolean>
+  /**
+   * Whether `password` matches the PHC `hash`; never throws for a malformed
+   * hash. `queue` names who asks (the login route gives the client
+   * address): argon2 work is shared out fairly between queues, so one
+   * caller's burst waits its turn instead of delaying everybody else.
+   */
+  verify (hash: string, password: string, queue?: string): Promise<boolean>
   /** The policy problem of a new password, or `null` when it is acceptable. */
   check (password: string): Promise<PasswordProblem | null>
   /** Whether a stored hash was made with weaker parameters than the current ones. */
@@ -97,13 +102,20 @@ export interface LoginAttempt {
 /**
  * A login guard (brute-force protection is one). `before` may throw a `GK_`
  * error such as `GK_ACCOUNT_LOCKED` to refuse the attempt before any password
- * check. Guards run in the order they were added.
+ * check. Guards run in the order they were added. After a `before` that
+ * returned, exactly one of `onFailure`, `onSuccess` or `onError` follows.
  */
 export interface LoginGuard {
   before? (request: FastifyRequest, login: LoginAttempt): void | Promise<void>
-  /** After a failed attempt; `user` is `null` for an unknown username. */
+  /** After a failed attempt (a wrong password, an unknown or disabled account); `user` is `null` for an unknown username. */
   onFailure? (request: FastifyRequest, login: LoginAttempt, user: PublicUser | null): void | Promise<void>
   onSuccess? (request: FastifyRequest, user: PublicUser): void | Promise<void>
+  /**
+   * After an attempt `before` let through ended without a verdict on the
+   * credential: the store failed (503), or a later guard refused it. What
+   * `before` counted is given back: an outage is not a failed attempt.
+   */
+  onError? (request: FastifyRequest, login: LoginAttempt, error: unknown): void | Promise<void>
 }
 
 /** Adds fields to the login response (and may set cookies). */

@@ -42,6 +42,21 @@ export interface CounterStore {
   hit (key: string, windowMs: number, keep: number): Promise<WindowHits>
   /** The hits of the last `windowMs` in window `key`, without adding one. */
   hits (key: string, windowMs: number): Promise<WindowHits>
+  /**
+   * Adds a hit to the sliding window `key` only when fewer than `limit` hits
+   * are in its last `windowMs` (check and add are one atomic step). Returns
+   * the hits after the call and the id of the hit added, `null` when the
+   * window was full and nothing was added.
+   */
+  take (key: string, windowMs: number, limit: number): Promise<Taken>
+  /** Removes the hit `id` (from {@link take}) of window `key`; nothing when it is gone already. */
+  release (key: string, id: string): Promise<void>
+}
+
+/** The answer of {@link CounterStore.take}. */
+export interface Taken extends WindowHits {
+  /** The id of the hit added, for {@link CounterStore.release}; `null` when the window was full. */
+  id: string | null
 }
 
 /** Options of {@link MemoryCounterStore}. */
@@ -131,6 +146,27 @@ export class MemoryCounterStore implements CounterStore {
     if (e === undefined || e.kind !== 'window') return { count: 0, oldest: null }
     const times = inWindow(e.times, now, windowMs)
     return { count: times.length, oldest: times[0] ?? null }
+  }
+
+  async take (key: string, windowMs: number, limit: number): Promise<Taken> {
+    const now = this.#now()
+    const e = this.#live(key, now)
+    const times = e === undefined || e.kind !== 'window' ? [] : inWindow(e.times, now, windowMs)
+    if (times.length >= limit) {
+      if (e !== undefined && e.kind === 'window') e.times = times
+      return { count: times.length, oldest: times[0] ?? null, id: null }
+    }
+    times.push(now)
+    this.#put(key, { kind: 'window', times, expiresAt: now + windowMs })
+    // Hits of one millisecond are interchangeable: the time is the id.
+    return { count: times.length, oldest: times[0] as number, id: String(now) }
+  }
+
+  async release (key: string, id: string): Promise<void> {
+    const e = this.#live(key, this.#now())
+    if (e === undefined || e.kind !== 'window') return
+    const i = e.times.lastIndexOf(Number(id))
+    if (i !== -1) e.times.splice(i, 1)
   }
 
   /** The entry of `key` if it has not expired, marked as most recently used. */

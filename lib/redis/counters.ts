@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import type { CounterStore, CounterValue, WindowHits } from '../protection/counters.js'
+import type { CounterStore, CounterValue, Taken, WindowHits } from '../protection/counters.js'
 import type { RedisClient } from './options.js'
-import { DELETE, GET, HIT, HITS, INCREMENT, run, SET } from './scripts.js'
+import { DELETE, GET, HIT, HITS, INCREMENT, RELEASE, run, SET, TAKE } from './scripts.js'
 
 /** Options of {@link RedisCounterStore}. */
 export interface RedisCounterOptions {
@@ -76,6 +76,17 @@ export class RedisCounterStore implements CounterStore {
 
   async hits (key: string, windowMs: number): Promise<WindowHits> {
     return hits(await run(this.#client, HITS, [this.keyOf(key)], [this.#now(), windowMs]))
+  }
+
+  async take (key: string, windowMs: number, limit: number): Promise<Taken> {
+    const now = this.#now()
+    const member = `${now}:${randomBytes(6).toString('base64url')}`
+    const reply = await run(this.#client, TAKE, [this.keyOf(key)], [now, windowMs, limit, member]) as [number, string | null, string | null]
+    return { ...hits(reply), id: typeof reply[2] === 'string' ? reply[2] : null }
+  }
+
+  async release (key: string, id: string): Promise<void> {
+    await run(this.#client, RELEASE, [this.keyOf(key)], [id])
   }
 }
 

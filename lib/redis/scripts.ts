@@ -122,6 +122,26 @@ local first = redis.call('ZRANGEBYSCORE', k, '(' .. string.format('%d', now - wi
 return { n, first[2] }
 `)
 
+/** KEYS[1]; ARGV: now, windowMs, limit, member. Adds the hit only below limit. Returns { count, oldest, member or false }. */
+export const TAKE = script(`${WINDOW}
+local k, now, win, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if not window(k, now, win) then redis.call('DEL', k) end
+if redis.call('ZCARD', k) >= limit then
+  local r = result(k)
+  return { r[1], r[2], false }
+end
+redis.call('ZADD', k, string.format('%d', now), ARGV[4])
+redis.call('PEXPIRE', k, win)
+local r = result(k)
+return { r[1], r[2], ARGV[4] }
+`)
+
+/** KEYS[1]; ARGV: member. Removes one hit of a window. */
+export const RELEASE = script(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+`)
+
 /**
  * KEYS[1] = revocation log, ARGV: channel, message, member, keepMs, keepCount.
  * Logs the revocation (scored by the server's clock) and publishes it in one
