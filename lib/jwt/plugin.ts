@@ -49,7 +49,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     cacheMax: options.cacheSize
   })
   const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs)
-  const users = new Users(gk, passwords, (id) => userCheck?.forget(id))
+  const guards: LoginGuard[] = []
+  const users = new Users(gk, passwords, (id) => userCheck?.forget(id), guards)
   const csrf = createCsrfChecks(options.csrf)
   const cookieName = options.cookieName
   if (cookieName !== null && !app.hasDecorator('parseCookie')) await app.register(cookie)
@@ -97,7 +98,6 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     return ctx
   }
 
-  const guards: LoginGuard[] = []
   const loginExtensions: LoginExtension[] = []
   const logoutExtensions: LogoutExtension[] = []
   const api: JwtApi = {

@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
+import { clientAddress } from '../protection/ip.js'
 import { normalizeLogin, type UserRecord } from '../stores/types.js'
 import { problemMessage, type Passwords } from './passwords.js'
-import type { CreateUserInput, PublicUser, UserApi } from './types.js'
+import type { CreateUserInput, LoginGuard, PublicUser, UserApi } from './types.js'
 
 /** Longest username, in code points after NFKC. */
 export const MAX_USERNAME_LENGTH = 254
@@ -38,12 +39,18 @@ export class Users implements UserApi {
   readonly #gk: Gatekeeper
   readonly #passwords: Passwords
   readonly #changed: (userId: string) => void
+  readonly #guards: readonly LoginGuard[]
 
-  /** `changed` is told of every user disabled or given new roles here (the `checkUser` cache drops them). */
-  constructor (gk: Gatekeeper, passwords: Passwords, changed: (userId: string) => void = () => {}) {
+  /**
+   * `changed` is told of every user disabled or given new roles here (the
+   * `checkUser` cache drops them); `guards` are the login guards, which also
+   * guard the check of the current password in {@link changePassword}.
+   */
+  constructor (gk: Gatekeeper, passwords: Passwords, changed: (userId: string) => void = () => {}, guards: readonly LoginGuard[] = []) {
     this.#gk = gk
     this.#passwords = passwords
     this.#changed = changed
+    this.#guards = guards
   }
 
   /** Refuses a new password that breaks the policy or equals the username. */
@@ -92,12 +99,30 @@ export class Users implements UserApi {
 
   async changePassword (id: string, current: string, next: string, request?: FastifyRequest): Promise<void> {
     const user = await this.#gk.store.users.findById(id)
-    const ok = user !== null && user.passwordHash !== null && !user.disabled
-      ? await this.#passwords.verify(user.passwordHash, current)
-      : await this.#passwords.dummyVerify()
-    if (!ok || user === null) {
-      this.#gk.record({ type: 'password.changed', outcome: 'failure', reason: 'GK_INVALID_CREDENTIALS', userId: id }, request)
-      throw new errors.GK_INVALID_CREDENTIALS()
+    // Checking the current password is a login attempt: the login guards (brute-force protection) count it with the logins.
+    const guarded = user === null || request === undefined ? null : { request, attempt: { username: user.username, login: normalizeLogin(user.username) } }
+    const guards = guarded === null ? [] : this.#guards
+    let admitted = 0
+    let verdict = false
+    try {
+      for (const g of guards) {
+        await g.before?.(guarded!.request, guarded!.attempt)
+        admitted++
+      }
+      const queue = request === undefined ? undefined : clientAddress(request.ip)
+      const ok = user !== null && user.passwordHash !== null && !user.disabled
+        ? await this.#passwords.verify(user.passwordHash, current, queue)
+        : await this.#passwords.dummyVerify(queue)
+      verdict = true
+      if (!ok || user === null) {
+        for (const g of guards) await g.onFailure?.(guarded!.request, guarded!.attempt, user === null ? null : publicUser(user))
+        this.#gk.record({ type: 'password.changed', outcome: 'failure', reason: 'GK_INVALID_CREDENTIALS', userId: id }, request)
+        throw new errors.GK_INVALID_CREDENTIALS()
+      }
+      for (const g of guards) await g.onSuccess?.(guarded!.request, publicUser(user))
+    } catch (err) {
+      if (!verdict) for (const g of guards.slice(0, admitted)) await g.onError?.(guarded!.request, guarded!.attempt, err)
+      throw err
     }
     await this.#checkNew(next, user.username)
     const passwordHash = await this.#passwords.hash(next)
