@@ -66,6 +66,18 @@ function lockLength (s: BruteForceSettings, streak: number, level: number): numb
     : Math.min(Math.round(s.lockout.baseMs * s.lockout.factor ** (level - 1)), s.lockout.maxMs)
 }
 
+/**
+ * How hard counters should hold on to a key of brute-force protection (the
+ * `priority` of `MemoryCounterOptions`; in Redis, keys above 0 are
+ * kept out of reach of its eviction): active locks, address blocks and
+ * back-off levels 2, failure streaks (the hard-cap history) 1, windows 0.
+ */
+export function bruteForcePriority (key: string): number {
+  const kind = key.slice(0, 5)
+  if (kind === 'bf:l:' || kind === 'bf:b:' || kind === 'bf:n:') return 2
+  return kind === 'bf:s:' ? 1 : 0
+}
+
 // Login names are hashed into counter keys: bounded length, and no personal data in a shared backend.
 function account (login: string): string {
   return createHash('sha256').update(login).digest('base64url').slice(0, 24)
