@@ -5,7 +5,7 @@ export { refresh, type RefreshApi, type RefreshOptions, type RefreshTransport } 
 export { Gatekeeper, type RouteExtension } from './core/gatekeeper.js'
 export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
 export { AuditTrail, type AuditInput } from './core/audit.js'
-export { REDACT_PATHS, secureLogger, redactUrl } from './core/logging.js'
+export { REDACT_PATHS, secureLogger, redactUrl, fingerprint } from './core/logging.js'
 export { toMs, type Duration } from './core/duration.js'
 export type { PermissionModel } from './core/permissions.js'
 export type { AfterAuthentication, Gate, RoutePolicy } from './core/policy.js'

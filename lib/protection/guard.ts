@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
+import { fingerprint } from '../core/logging.js'
 import type { LoginGuard } from '../jwt/types.js'
 import { normalizeLogin } from '../stores/types.js'
 import type { StuffingDetector } from './anomaly.js'
@@ -74,7 +75,8 @@ export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: Stuff
           outcome: 'failure',
           reason: 'GK_ACCOUNT_LOCKED',
           scope: 'account',
-          login: login.login,
+          // A name that is no account may be a password typed into the wrong field: never logged verbatim.
+          ...(user === null ? { login: null, loginFingerprint: fingerprint(login.login) } : { login: login.login }),
           userId: user?.id ?? null,
           lockedFor: retryAfterSeconds(out.lockedForMs),
           lockout: out.level,
