@@ -26,7 +26,7 @@ export {
   type StrategyName
 } from './core/types.js'
 export type * from './stores/types.js'
-export { normalizeLogin } from './stores/types.js'
+export { normalizeLogin, isStorableName } from './stores/types.js'
 export { jwt, type JwtOptions, type JwtApi, type LoginGuard, type LoginExtension, type LogoutExtension, type PublicUser, type IssuedToken } from './jwt/index.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyService, type ApiKeyInfo, type CreateApiKeyInput, type CreatedApiKey, type RotatedApiKey } from './api-key/index.js'
 export { oauth2, type OAuth2Api, type OAuth2Options, type OidcOptions, type OidcProviderOptions, type ClientApi, type ClientInfo, type CreatedClient, type RotatedClient } from './oauth2/index.js'

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
 import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
 import { COMMON_PASSWORDS } from './common-passwords.js'
 import { HashGate } from './hash-gate.js'
 import type { PasswordApi, PasswordProblem } from './types.js'
@@ -113,6 +114,8 @@ export class Passwords implements PasswordApi {
     if (typeof password !== 'string') throw new errors.GK_INVALID_REQUEST('password must be a string')
     // Refuse oversized input before normalising or hashing it (a 1 MB password is a DoS, not a password).
     if (password.length > this.policy.maxLength * 4) throw new errors.GK_INVALID_REQUEST('password is too long')
+    // A lone surrogate has no UTF-8 form: argon2 would hash a different password than the one given.
+    if (!isWellFormed(password)) throw new errors.GK_INVALID_REQUEST('password must be well-formed Unicode')
     const normalized = normalizePassword(password)
     if (!this.#withinBounds(normalized)) {
       throw new errors.GK_INVALID_REQUEST(`password must be ${this.policy.minLength} to ${this.policy.maxLength} characters`)
@@ -131,7 +134,7 @@ export class Passwords implements PasswordApi {
   }
 
   async verify (hash: string, password: string, queue?: string): Promise<boolean> {
-    if (typeof password !== 'string' || password.length > this.policy.maxLength * 4) return this.dummyVerify(queue)
+    if (typeof password !== 'string' || password.length > this.policy.maxLength * 4 || !isWellFormed(password)) return this.dummyVerify(queue)
     const normalized = normalizePassword(password)
     if (codePoints(normalized) > this.policy.maxLength || typeof hash !== 'string' || parsePhc(hash) === null) {
       return this.dummyVerify(queue)

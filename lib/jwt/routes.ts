@@ -80,7 +80,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const maxPassword = options.password.maxLength
   const cookieName = options.cookieName
   const credentials = {
-    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH, name: true },
     // Only the length bound at login: older accounts may predate a stricter minimum.
     password: { minLength: 1, maxLength: maxPassword }
   }
@@ -154,7 +154,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
 
   if (routes.register !== null) {
     const fields = {
-      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH, name: true },
       password: { minLength: 1, maxLength: maxPassword }
     }
     app.post(routes.register, { ...bodyRoute(fields), config: { auth: false } }, async function register (request, reply) {

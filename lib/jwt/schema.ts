@@ -1,10 +1,14 @@
 import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
+import { isStorableName } from '../stores/types.js'
 import { codePoints } from './passwords.js'
 
 /** Bounds of one string field, in Unicode code points. */
 export interface StringField {
   minLength: number
   maxLength: number
+  /** A name (a username): no NUL either, which no store can hold alike. */
+  name?: boolean
 }
 
 /** The JSON schema of a body made of required string fields (also shown by @fastify/swagger). */
@@ -20,7 +24,8 @@ type Result = { value: Record<string, string> } | { error: Error }
  * A strict validator for such a body, used as the route's `validatorCompiler`.
  * Unlike Fastify's default Ajv settings it never coerces: `123` or `["x"]`
  * for a string field is a 400, not the string `"123"` or `"x"`. Unknown
- * fields are dropped. Errors are `GK_INVALID_REQUEST` naming the field only.
+ * fields are dropped. Ill-formed Unicode (a lone surrogate) is refused in
+ * every field. Errors are `GK_INVALID_REQUEST` naming the field only.
  */
 export function stringBodyValidator (fields: Record<string, StringField>): (data: unknown) => Result {
   const entries = Object.entries(fields)
@@ -37,6 +42,8 @@ export function stringBodyValidator (fields: Record<string, StringField>): (data
       const n = codePoints(v)
       if (n < f.minLength) return { error: new errors.GK_INVALID_REQUEST(`body/${name} is too short`) }
       if (n > f.maxLength) return { error: new errors.GK_INVALID_REQUEST(`body/${name} is too long`) }
+      // Lone surrogates have no UTF-8 form: drivers and hashing would turn different strings into one.
+      if (f.name === true ? !isStorableName(v) : !isWellFormed(v)) return { error: new errors.GK_INVALID_REQUEST(`body/${name} must be well-formed Unicode`) }
       value[name] = v
     }
     return { value }

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { clientAddress } from '../protection/ip.js'
-import { normalizeLogin, type UserRecord } from '../stores/types.js'
+import { isWellFormed } from '../core/unicode.js'
+import { isStorableName, normalizeLogin, type UserRecord } from '../stores/types.js'
 import { problemMessage, type Passwords } from './passwords.js'
 import type { CreateUserInput, LoginGuard, PublicUser, UserApi } from './types.js'
 
@@ -15,9 +16,9 @@ export function publicUser (user: UserRecord): PublicUser {
   return rest
 }
 
-/** Whether `username` is acceptable: 1-254 code points after NFKC and trimming, no control characters. */
+/** Whether `username` is acceptable: well-formed Unicode, 1-254 code points after NFKC and trimming, no control characters. */
 export function isValidUsername (username: unknown): username is string {
-  if (typeof username !== 'string' || username.length > MAX_USERNAME_LENGTH * 4) return false
+  if (typeof username !== 'string' || username.length > MAX_USERNAME_LENGTH * 4 || !isWellFormed(username)) return false
   const n = username.normalize('NFKC').trim()
   if (n.length === 0 || [...n].length > MAX_USERNAME_LENGTH) return false
   for (let i = 0; i < n.length; i++) {
@@ -28,7 +29,7 @@ export function isValidUsername (username: unknown): username is string {
 }
 
 function roleList (roles: unknown): string[] {
-  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 100)) {
+  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 100 || !isStorableName(r))) {
     throw new errors.GK_INVALID_REQUEST('roles must be an array of role names')
   }
   return [...new Set(roles as string[])]
@@ -67,7 +68,7 @@ export class Users implements UserApi {
 
   async create (input: CreateUserInput, request?: FastifyRequest): Promise<PublicUser> {
     if (input === null || typeof input !== 'object') throw new errors.GK_INVALID_REQUEST('user must be an object')
-    if (!isValidUsername(input.username)) throw new errors.GK_INVALID_REQUEST(`username must be 1-${MAX_USERNAME_LENGTH} characters without control characters`)
+    if (!isValidUsername(input.username)) throw new errors.GK_INVALID_REQUEST(`username must be 1-${MAX_USERNAME_LENGTH} characters of well-formed Unicode without control characters`)
     const roles = roleList(input.roles ?? [])
     let passwordHash: string | null = null
     if (input.password !== null) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import {
+  assertStorableName,
+  isStorableName,
   normalizeLogin,
   type ApiKeyRecord, type ApiKeyRepository, type ConsumeResult, type GatekeeperStore, type IdentityRecord,
   type IdentityRepository, type NewApiKey, type NewRefreshFamily, type NewRefreshToken, type NewUser,
@@ -41,6 +43,7 @@ export function memoryStore (): GatekeeperStore {
 
   const userRepo: UserRepository = {
     async create (input: NewUser) {
+      assertStorableName(input.username)
       const login = normalizeLogin(input.username)
       const id = input.id ?? randomUUID()
       if (logins.has(login)) throw new errors.GK_CONFLICT('username already taken')
@@ -64,6 +67,7 @@ export function memoryStore (): GatekeeperStore {
       return u === undefined ? null : copyUser(u)
     },
     async findByLogin (login) {
+      if (!isStorableName(login)) return null
       const id = logins.get(normalizeLogin(login))
       const u = id === undefined ? undefined : users.get(id)
       return u === undefined ? null : copyUser(u)
@@ -72,6 +76,7 @@ export function memoryStore (): GatekeeperStore {
       const u = users.get(id)
       if (u === undefined) return null
       if (patch.username !== undefined) {
+        assertStorableName(patch.username)
         const next = normalizeLogin(patch.username)
         const prev = normalizeLogin(u.username)
         if (next !== prev) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { QueryResult } from 'pg'
 import {
+  assertStorableName,
+  isStorableName,
   normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
@@ -32,18 +34,20 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
 
   const users: UserRepository = {
     async create (input) {
+      assertStorableName(input.username)
       const now = new Date()
       return await one(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, created_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`,
       [input.id ?? randomUUID(), input.username, normalizeLogin(input.username), input.passwordHash, input.roles ?? [], input.disabled === true, now], toUser) as Awaited<ReturnType<UserRepository['create']>>
     },
     findById: (id) => one(`SELECT * FROM ${s}.gk_users WHERE id = $1`, [id], toUser),
-    findByLogin: (login) => one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser),
+    findByLogin: async (login) => isStorableName(login) ? await one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser) : null,
     async update (id, patch) {
       const values: unknown[] = [id, new Date()]
       const sets = ['updated_at = $2']
       const set = (column: string, value: unknown): void => { values.push(value); sets.push(`${column} = $${values.length}`) }
       if (patch.username !== undefined) {
+        assertStorableName(patch.username)
         set('username', patch.username)
         set('login', normalizeLogin(patch.username))
       }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import { errors } from '../../core/errors.js'
 import {
+  assertStorableName,
+  isStorableName,
   normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type NewRefreshToken, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
@@ -64,6 +66,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
 
   const users: UserRepository = {
     create: guarded(userConflict, (input) => {
+      assertStorableName(input.username)
       const id = input.id ?? randomUUID()
       q.insertUser.run({
         id,
@@ -81,6 +84,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
       return row === undefined ? null : toUser(row)
     }),
     findByLogin: guarded('', (login) => {
+      if (!isStorableName(login)) return null
       const row = q.userByLogin.get(normalizeLogin(login))
       return row === undefined ? null : toUser(row)
     }),
@@ -88,6 +92,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
       const row = q.userById.get(id)
       if (row === undefined) return null
       const username = patch.username ?? row.username
+      if (patch.username !== undefined) assertStorableName(username)
       q.updateUser.run({
         id,
         username,
