@@ -24,7 +24,7 @@ async function ownRedis (policy: string): Promise<{ url: string, stop: () => Pro
   }
   const url = `redis://127.0.0.1:${port}`
   const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return
+    if (child.exitCode !== null || child.signalCode !== null) return
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))
   }
