@@ -1,6 +1,6 @@
 import t from 'tap'
 import { BruteForce, PENDING_MS } from '../../lib/protection/brute-force.js'
-import { memoryCounters } from '../../lib/protection/counters.js'
+import { memoryCounters, type CounterStore } from '../../lib/protection/counters.js'
 import { parseBruteForce, type BruteForceOptions } from '../../lib/protection/options.js'
 
 const MIN = 60_000
@@ -196,4 +196,28 @@ t.test('places of a process that died mid-login are given back after PENDING_MS'
   t.equal((await refusal(bf, 'kim'))?.scope, 'account', 'two attempts in flight fill the budget')
   clock.now += PENDING_MS
   t.equal(await refusal(bf, 'kim'), null, 'their places expired')
+})
+
+t.test('a full window whose lock was lost still refuses, until its oldest failure leaves the window', async (t) => {
+  const clock = { now: 1_700_000_000_000 }
+  const inner = memoryCounters({ now: () => clock.now })
+  // A backend that loses lock writes and keeps failure windows: the window alone must hold the line.
+  const lossy: CounterStore = {
+    increment: async (k, ttl, slide) => await inner.increment(k, ttl, slide),
+    get: async (key) => key.startsWith('bf:l:') ? null : await inner.get(key),
+    set: async (k, v, ttl) => { await inner.set(k, v, ttl) },
+    setIfAbsent: async (k, v, ttl) => await inner.setIfAbsent(k, v, ttl),
+    delete: async (key) => { if (!key.startsWith('bf:a:')) await inner.delete(key) },
+    hit: async (k, w, keep) => await inner.hit(k, w, keep),
+    hits: async (k, w) => await inner.hits(k, w),
+    take: async (k, w, limit) => await inner.take(k, w, limit),
+    release: async (k, id) => { await inner.release(k, id) }
+  }
+  const bf = new BruteForce(lossy, parseBruteForce({ account: { max: 2, window: '10m' } })!, () => clock.now)
+  await fail(bf, 'lena')
+  clock.now += MIN
+  await fail(bf, 'lena')
+  t.same(await refusal(bf, 'lena'), { scope: 'account', retryAfterMs: 9 * MIN }, 'refused until the first failure is ten minutes old')
+  clock.now += 9 * MIN
+  t.equal(await refusal(bf, 'lena'), null)
 })

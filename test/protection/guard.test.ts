@@ -55,3 +55,17 @@ t.test('an attempt a later guard refuses, or whose store read fails, gives its p
   t.equal((await login(app, 'alice', WRONG)).statusCode, 401, 'the first failure on the credential')
   t.equal((await login(app, 'alice', PASSWORD)).statusCode, 200, 'the budget was intact')
 })
+
+t.test('a place that cannot be given back is logged, and expires on its own', async (t) => {
+  const { memoryCounters } = await import('../../lib/protection/counters.js')
+  const app = await coreApp()
+  t.teardown(() => app.close())
+  const counters = memoryCounters()
+  counters.release = down
+  const errors: unknown[] = []
+  const request = { ip: '192.0.2.1', log: { error: (o: unknown) => errors.push(o), info () {}, warn () {} } } as never
+  const guard = bruteForceGuard(app.gatekeeper, new BruteForce(counters, parseBruteForce({})!, Date.now), null)
+  await guard.before!(request, { username: 'alice', login: 'alice' })
+  await t.resolves(async () => { await guard.onError!(request, { username: 'alice', login: 'alice' }, new Error('store down')) })
+  t.equal(errors.length, 1, 'logged')
+})
