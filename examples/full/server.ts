@@ -2,7 +2,10 @@
  * The demo server of `npm start`: every plugin on the embedded SQLite store in
  * ./data/, seeded with three users and an API key, v1 deprecated and v2 current.
  * A frontend team can develop against it before the real backend exists.
+ * Listens on 127.0.0.1 unless HOST is set; signs access tokens with JWT_SECRET,
+ * or without it with a random secret made for each start.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -15,7 +18,11 @@ import { registerPosts } from './posts.js'
 import { seed } from './seed.js'
 
 const port = Number(process.env.PORT ?? 3000)
+// Loopback unless HOST says otherwise: a demo is not meant to be reachable from the network.
 const host = process.env.HOST ?? '127.0.0.1'
+// Without JWT_SECRET, a random secret made for this start: a secret written here would let anyone mint tokens.
+const ephemeral = process.env.JWT_SECRET === undefined || process.env.JWT_SECRET === ''
+const secret = ephemeral ? randomBytes(32).toString('base64url') : process.env.JWT_SECRET as string
 const dataDir = process.env.DATA_DIR ?? 'data'
 mkdirSync(dataDir, { recursive: true })
 
@@ -35,8 +42,7 @@ await app.register(async (docs) => {
   await docs.register(swaggerUi, { routePrefix: '/docs' })
 })
 await app.register(jwt, {
-  // Demo only: set JWT_SECRET (32+ bytes) in any real deployment.
-  secret: process.env.JWT_SECRET ?? 'demo-secret-change-me-0123456789abcdef',
+  secret,
   issuer: 'gatekeeper.demo',
   audience: 'demo-api'
 })
@@ -68,7 +74,9 @@ const demo = await seed(app)
 const base = `http://${host}:${port}`
 process.stdout.write(`
 fastify-gatekeeper demo on ${base}  (SQLite: ${dataDir}/auth.db)
-
+${ephemeral
+  ? 'Access tokens are signed with a random secret made for this start (ephemeral: they stop working when\nthe server restarts; refresh tokens keep working). Set JWT_SECRET (32+ bytes) to keep one secret.\n'
+  : 'Access tokens are signed with JWT_SECRET.\n'}
 Demo users (password for all: ${demo.password})
   admin  (admin)   editor (editor)   user (user)
 Demo API key of "user" (scopes posts:read), shown once:

@@ -2,9 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { errors, isGatekeeperError } from '../core/errors.js'
 import { isValidEmail, MAX_EMAIL_LENGTH } from '../jwt/email.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from '../jwt/schema.js'
-import { MAX_USERNAME_LENGTH, publicUser } from '../jwt/users.js'
+import { MAX_USERNAME_LENGTH } from '../jwt/users.js'
 import { retryAfterSeconds } from '../protection/guard.js'
-import { normalizeLogin } from '../stores/types.js'
 import type { AccountsApi } from './api.js'
 import { sameEmail, type AccountsContext } from './context.js'
 import { findAccount, type AccountIdentifier } from './reset.js'
@@ -115,17 +114,11 @@ export function accountRoutes (app: FastifyInstance, ctx: AccountsContext, api: 
     if (sameEmail(newEmail, user.email)) throw new errors.GK_INVALID_REQUEST('newEmail is the current address')
     await perAddress(request, 'email.change_requested')
     // A changed address takes over password resets: whoever holds only the access token must also know the password.
-    // The login's brute-force protection counts these guesses with the login's.
-    const guard = gk.protection.loginGuard
-    const attempt = { username: user.username, login: normalizeLogin(user.username) }
-    await guard?.before?.(request, attempt)
-    const ok = user.passwordHash !== null && await gk.passwords.verify(user.passwordHash, password)
-    if (!ok) {
-      await guard?.onFailure?.(request, attempt, publicUser(user))
+    // The check is guarded like a login: the brute-force protection counts these guesses with the login's.
+    if (await gk.users.verifyPassword(user.id, password, request) === null) {
       gk.record({ type: 'email.change_requested', outcome: 'failure', reason: 'GK_INVALID_CREDENTIALS', userId: user.id }, request)
       throw new errors.GK_INVALID_CREDENTIALS()
     }
-    await guard?.onSuccess?.(request, publicUser(user))
     jobs.run('email_change', () => api.requestEmailChange(user.id, newEmail, request))
     return accepted(reply)
   })

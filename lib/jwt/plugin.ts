@@ -61,7 +61,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     const revocation = 'sessionId' in ended ? { kind: 'session' as const, id: ended.sessionId } : { kind: 'user-sessions' as const, id: ended.userId }
     bus.publish(revocation).catch(() => {})
   }
-  const users = new Users(gk, passwords, (id) => userCheck?.forget(id), (id) => { endSessions({ userId: id }) })
+  const guards: LoginGuard[] = []
+  const users = new Users(gk, passwords, { changed: (id) => userCheck?.forget(id), sessionsEnded: (id) => { endSessions({ userId: id }) }, guards })
   const csrf = createCsrfChecks(options.csrf)
   const cookieName = options.cookieName
   if (cookieName !== null && !app.hasDecorator('parseCookie')) await app.register(cookie)
@@ -109,7 +110,6 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     return ctx
   }
 
-  const guards: LoginGuard[] = []
   const loginExtensions: LoginExtension[] = []
   const logoutExtensions: LogoutExtension[] = []
   const registerExtensions: RegisterExtension[] = []

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { errors, isGatekeeperError } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Strategy } from '../core/types.js'
+import { clientAddress } from '../protection/ip.js'
 import { normalizeLogin } from '../stores/types.js'
 import type { CsrfChecks } from './csrf.js'
 import type { NormalizedJwtOptions } from './options.js'
@@ -83,7 +84,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const maxPassword = options.password.maxLength
   const cookieName = options.cookieName
   const credentials = {
-    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH, name: true },
     // Only the length bound at login: older accounts may predate a stricter minimum.
     password: { minLength: 1, maxLength: maxPassword }
   }
@@ -93,32 +94,47 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
     const attempt = { username, login: normalizeLogin(username) }
-    for (const g of rt.guards) await g.before?.(request, attempt)
-    const user = await gk.store.users.findByLogin(username)
-    // Unknown users cost one argon2 verification too, so timing does not reveal which names exist.
-    const ok = user === null || user.passwordHash === null
-      ? await passwords.dummyVerify()
-      : await passwords.verify(user.passwordHash, password)
-    if (!ok || user === null || user.passwordHash === null || user.disabled) {
-      const pub = user === null ? null : publicUser(user)
-      for (const g of rt.guards) await g.onFailure?.(request, attempt, pub)
-      gk.record({
-        type: 'login.failure',
-        outcome: 'failure',
-        reason: 'GK_INVALID_CREDENTIALS',
-        cause: user === null ? 'unknown_user' : user.disabled ? 'disabled' : ok ? 'no_password' : 'wrong_password',
-        userId: user?.id ?? null
-      }, request)
-      throw new errors.GK_INVALID_CREDENTIALS()
-    }
-    if (passwords.needsRehash(user.passwordHash)) {
-      try {
-        await gk.store.users.update(user.id, { passwordHash: await passwords.rehash(password) })
-      } catch (err) {
-        request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
+    // Guards whose `before` let the attempt through; until a verdict they are owed onError.
+    let admitted = 0
+    let verdict = false
+    try {
+      for (const g of rt.guards) {
+        await g.before?.(request, attempt)
+        admitted++
       }
+      const user = await gk.store.users.findByLogin(username)
+      // Unknown users cost one argon2 verification too, so timing does not reveal which names exist.
+      const queue = clientAddress(request.ip)
+      const ok = user === null || user.passwordHash === null
+        ? await passwords.dummyVerify(queue)
+        : await passwords.verify(user.passwordHash, password, queue)
+      if (!ok || user === null || user.passwordHash === null || user.disabled) {
+        verdict = true
+        const pub = user === null ? null : publicUser(user)
+        for (const g of rt.guards) await g.onFailure?.(request, attempt, pub)
+        gk.record({
+          type: 'login.failure',
+          outcome: 'failure',
+          reason: 'GK_INVALID_CREDENTIALS',
+          cause: user === null ? 'unknown_user' : user.disabled ? 'disabled' : ok ? 'no_password' : 'wrong_password',
+          userId: user?.id ?? null
+        }, request)
+        throw new errors.GK_INVALID_CREDENTIALS()
+      }
+      if (passwords.needsRehash(user.passwordHash)) {
+        try {
+          await gk.store.users.update(user.id, { passwordHash: await passwords.rehash(password) })
+        } catch (err) {
+          request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
+        }
+      }
+      verdict = true
+      return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
+    } catch (err) {
+      // No verdict on the credential (the store failed, a later guard refused): the attempt counts for nothing.
+      if (!verdict) for (const g of rt.guards.slice(0, admitted)) await g.onError?.(request, attempt, err)
+      throw err
     }
-    return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
   })
 
   app.post(routes.logout, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function logout (request, reply) {
@@ -142,7 +158,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
 
   if (routes.register !== null) {
     const fields = {
-      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH, name: true },
       password: { minLength: 1, maxLength: maxPassword },
       email: { minLength: 1, maxLength: MAX_EMAIL_LENGTH, optional: true }
     }

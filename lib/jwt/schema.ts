@@ -1,4 +1,6 @@
 import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
+import { isStorableName } from '../stores/types.js'
 import { codePoints } from './passwords.js'
 
 /** Bounds of one string field, in Unicode code points. */
@@ -7,6 +9,8 @@ export interface StringField {
   maxLength: number
   /** The field may be left out (default: required). */
   optional?: boolean
+  /** A name (a username): no NUL either, which no store can hold alike. */
+  name?: boolean
 }
 
 /** The JSON schema of a body made of required string fields (also shown by @fastify/swagger). */
@@ -22,7 +26,9 @@ type Result = { value: Record<string, string> } | { error: Error }
  * A strict validator for such a body, used as the route's `validatorCompiler`.
  * Unlike Fastify's default Ajv settings it never coerces: `123` or `["x"]`
  * for a string field is a 400, not the string `"123"` or `"x"`. Unknown
- * fields are dropped; an optional field left out is absent from the value. Errors are `GK_INVALID_REQUEST` naming the field only.
+ * fields are dropped; an optional field left out is absent from the value.
+ * Ill-formed Unicode (a lone surrogate) is refused in every field. Errors are
+ * `GK_INVALID_REQUEST` naming the field only.
  */
 export function stringBodyValidator (fields: Record<string, StringField>): (data: unknown) => Result {
   const entries = Object.entries(fields)
@@ -40,6 +46,8 @@ export function stringBodyValidator (fields: Record<string, StringField>): (data
       const n = codePoints(v)
       if (n < f.minLength) return { error: new errors.GK_INVALID_REQUEST(`body/${name} is too short`) }
       if (n > f.maxLength) return { error: new errors.GK_INVALID_REQUEST(`body/${name} is too long`) }
+      // Lone surrogates have no UTF-8 form: drivers and hashing would turn different strings into one.
+      if (f.name === true ? !isStorableName(v) : !isWellFormed(v)) return { error: new errors.GK_INVALID_REQUEST(`body/${name} must be well-formed Unicode`) }
       value[name] = v
     }
     return { value }

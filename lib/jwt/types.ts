@@ -89,6 +89,15 @@ export interface UserApi {
   /** Replaces a user's roles and revokes their refresh-token families; `GK_NOT_FOUND` for an unknown id. */
   setRoles (id: string, roles: string[], request?: FastifyRequest): Promise<PublicUser>
   /**
+   * Checks a user's password — to confirm a sensitive action by a signed-in
+   * user — and answers the user when it matches, `null` when it does not (or
+   * the user is unknown, disabled or has no password; the same work is done).
+   * Given the request, the check is a login attempt: the login guards
+   * (brute-force protection) count it with the account's and the address's
+   * failures and may refuse it (`GK_ACCOUNT_LOCKED`).
+   */
+  verifyPassword (id: string, password: string, request?: FastifyRequest): Promise<PublicUser | null>
+  /**
    * Changes a password after checking the current one (`GK_INVALID_CREDENTIALS`
    * when wrong) and the policy (`GK_INVALID_REQUEST`); revokes every refresh-token family.
    */
@@ -113,8 +122,13 @@ export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'breached'
 export interface PasswordApi {
   /** NFKC-normalises, checks the length bounds, hashes with argon2id (PHC string). */
   hash (password: string): Promise<string>
-  /** Whether `password` matches the PHC `hash`; never throws for a malformed hash. */
-  verify (hash: string, password: string): Promise<boolean>
+  /**
+   * Whether `password` matches the PHC `hash`; never throws for a malformed
+   * hash. `queue` names who asks (the login route gives the client
+   * address): argon2 work is shared out fairly between queues, so one
+   * caller's burst waits its turn instead of delaying everybody else.
+   */
+  verify (hash: string, password: string, queue?: string): Promise<boolean>
   /** The policy problem of a new password, or `null` when it is acceptable. */
   check (password: string): Promise<PasswordProblem | null>
   /** Whether a stored hash was made with weaker parameters than the current ones. */
@@ -132,13 +146,20 @@ export interface LoginAttempt {
 /**
  * A login guard (brute-force protection is one). `before` may throw a `GK_`
  * error such as `GK_ACCOUNT_LOCKED` to refuse the attempt before any password
- * check. Guards run in the order they were added.
+ * check. Guards run in the order they were added. After a `before` that
+ * returned, exactly one of `onFailure`, `onSuccess` or `onError` follows.
  */
 export interface LoginGuard {
   before? (request: FastifyRequest, login: LoginAttempt): void | Promise<void>
-  /** After a failed attempt; `user` is `null` for an unknown username. */
+  /** After a failed attempt (a wrong password, an unknown or disabled account); `user` is `null` for an unknown username. */
   onFailure? (request: FastifyRequest, login: LoginAttempt, user: PublicUser | null): void | Promise<void>
   onSuccess? (request: FastifyRequest, user: PublicUser): void | Promise<void>
+  /**
+   * After an attempt `before` let through ended without a verdict on the
+   * credential: the store failed (503), or a later guard refused it. What
+   * `before` counted is given back: an outage is not a failed attempt.
+   */
+  onError? (request: FastifyRequest, login: LoginAttempt, error: unknown): void | Promise<void>
 }
 
 /** Adds fields to the login response (and may set cookies). */

@@ -7,14 +7,15 @@ import { clientAddress } from './ip.js'
 import type { RateLimitSettings } from './options.js'
 
 /**
- * The caller a request is counted against: the API key (`key:<id>`), else
- * the authenticated subject (`sub:<id>`), else the client address
- * (`ip:<address>`, IPv6 per /64). Prefixes keep the three kinds apart.
+ * The caller a request is counted against: the authenticated subject
+ * (`sub:<id>`: every credential of one owner shares its budget), or with
+ * `per: 'credential'` an API key on its own (`key:<id>`), else the client
+ * address (`ip:<address>`, IPv6 per /64). Prefixes keep the kinds apart.
  */
-export function rateLimitKey (request: FastifyRequest): string {
+export function rateLimitKey (request: FastifyRequest, per: 'owner' | 'credential' = 'owner'): string {
   const auth = request.auth
   if (auth !== null && auth !== undefined) {
-    if (typeof auth.keyId === 'string') return `key:${auth.keyId}`
+    if (per === 'credential' && typeof auth.keyId === 'string') return `key:${auth.keyId}`
     return `sub:${auth.subject}`
   }
   return `ip:${clientAddress(request.ip)}`
@@ -116,17 +117,24 @@ export class KeyLimits {
 export async function registerRateLimit (app: FastifyInstance, settings: RateLimitSettings, counters: CounterStore, now: () => number,
   shared: { store: new (params: unknown) => object, skipOnError: boolean } | null = null): Promise<void> {
   const keys = settings.perKey ? new KeyLimits(app.gatekeeper.store, now, app.log) : null
+  const per = settings.per
   await app.register(rateLimit, {
     global: settings.global,
     hook: 'onRequest',
     // The limiter awaits these either way; callers without a key skip the lookup.
+    // A key's own budget is never more generous than the operator's: at most its max, at least its window.
     max: keys === null
       ? settings.max
-      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : (await keys.of(request))?.max ?? settings.max,
+      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : Math.min((await keys.of(request))?.max ?? settings.max, settings.max),
     timeWindow: keys === null
       ? settings.timeWindow
-      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : (await keys.of(request))?.timeWindow ?? settings.timeWindow,
-    keyGenerator: rateLimitKey,
+      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : Math.max((await keys.of(request))?.timeWindow ?? settings.timeWindow, settings.timeWindow),
+    // A key with a budget of its own (set by a key manager) counts apart; every other credential counts for its owner.
+    keyGenerator: keys === null || per === 'credential'
+      ? (request: FastifyRequest) => rateLimitKey(request, per)
+      : async (request: FastifyRequest) => typeof request.auth?.keyId === 'string' && await keys.of(request) !== null
+        ? `key:${request.auth.keyId}`
+        : rateLimitKey(request),
     ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
     // With the core's redis option: @fastify/rate-limit's Redis store, failing open (skipOnError) or closed.
     store: (shared?.store ?? rateLimitStore(counters, now)) as never,

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { errors } from '../core/errors.js'
-import type { CounterStore, CounterValue, WindowHits } from '../protection/counters.js'
+import type { CounterStore, CounterValue, Taken, WindowHits } from '../protection/counters.js'
 
 /** How {@link FailoverCounterStore} reaches Redis and what it does without it. */
 export interface FailoverOptions {
@@ -94,5 +94,13 @@ export class FailoverCounterStore implements CounterStore {
 
   hits (key: string, windowMs: number): Promise<WindowHits> {
     return this.#call((c) => c.hits(key, windowMs))
+  }
+
+  take (key: string, windowMs: number, limit: number): Promise<Taken> {
+    return this.#call((c) => c.take(key, windowMs, limit))
+  }
+
+  release (key: string, id: string): Promise<void> {
+    return this.#call((c) => c.release(key, id))
   }
 }

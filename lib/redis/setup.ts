@@ -125,13 +125,12 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     client.removeListener('ready', onReady)
   })
 
-  const primary = new RedisCounterStore({ client, prefix, now: gk.now })
   const health = new RedisHealth(client)
   return {
-    counters: (maxKeys) => new FailoverCounterStore({
-      primary,
+    counters: ({ maxKeys, priority }) => new FailoverCounterStore({
+      primary: new RedisCounterStore({ client, prefix, now: gk.now, priority }),
       health,
-      fallback: failOpen ? memoryCounters({ now: gk.now, maxKeys }) : null,
+      fallback: failOpen ? memoryCounters({ now: gk.now, maxKeys, priority }) : null,
       log,
       what: 'brute-force counters'
     }),

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import { memoryAccountTokens } from './memory/account-tokens.js'
 import {
-  normalizeEmail, normalizeLogin,
+  assertStorableName,
+  isStorableName,
+  normalizeEmail,
+  normalizeLogin,
   type ApiKeyRecord, type ApiKeyRepository, type ConsumeResult, type GatekeeperStore, type IdentityRecord,
   type IdentityRepository, type NewApiKey, type NewRefreshFamily, type NewRefreshToken, type NewUser,
   type OAuthClientRecord, type OAuthClientRepository, type RefreshFamilyRecord, type RefreshTokenRecord,
@@ -46,6 +49,7 @@ export function memoryStore (): GatekeeperStore {
 
   const userRepo: UserRepository = {
     async create (input: NewUser) {
+      assertStorableName(input.username)
       const login = normalizeLogin(input.username)
       const id = input.id ?? randomUUID()
       const mail = emailKey(input.email)
@@ -74,11 +78,13 @@ export function memoryStore (): GatekeeperStore {
       return u === undefined ? null : copyUser(u)
     },
     async findByLogin (login) {
+      if (!isStorableName(login)) return null
       const id = logins.get(normalizeLogin(login))
       const u = id === undefined ? undefined : users.get(id)
       return u === undefined ? null : copyUser(u)
     },
     async findByEmail (email) {
+      if (!isStorableName(email)) return null
       const id = emails.get(normalizeEmail(email))
       const u = id === undefined ? undefined : users.get(id)
       return u === undefined ? null : copyUser(u)
@@ -86,6 +92,7 @@ export function memoryStore (): GatekeeperStore {
     async update (id, patch: UserPatch) {
       const u = users.get(id)
       if (u === undefined) return null
+      if (patch.username !== undefined) assertStorableName(patch.username)
       // Every conflict is checked before anything changes: a refused update changes nothing.
       const nextLogin = patch.username === undefined ? null : normalizeLogin(patch.username)
       const prevLogin = normalizeLogin(u.username)

@@ -10,7 +10,12 @@
  * - A unique value already taken raises `GK_CONFLICT`, never a driver error.
  * - A backend that cannot be reached raises `GK_STORE_UNAVAILABLE`.
  * - Records returned are copies: mutating one never changes the store.
+ * - A username that is not {@link isStorableName} (ill-formed Unicode, NUL)
+ *   raises `GK_INVALID_REQUEST` on create and rename, and finds nobody.
  */
+
+import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
 
 /** A user account as the store keeps it. */
 export interface UserRecord {
@@ -381,8 +386,12 @@ export interface GatekeeperStore {
 }
 
 /**
- * The canonical form of a login name used for uniqueness and lookups:
- * Unicode NFKC, then lower case, trimmed.
+ * The canonical form of a login name used for uniqueness and lookups, the
+ * same on every store because it is computed here, before any driver sees
+ * it: Unicode NFKC (compatibility forms such as full-width letters and
+ * ligatures fold), surrounding white space trimmed, then lower case
+ * (`toLowerCase`, Unicode's default case mapping, the same in every
+ * locale). Only for names that pass {@link isStorableName}.
  */
 export function normalizeLogin (login: string): string {
   return login.normalize('NFKC').trim().toLowerCase()
@@ -396,4 +405,19 @@ export function normalizeLogin (login: string): string {
  */
 export function normalizeEmail (email: string): string {
   return email.normalize('NFKC').trim().toLowerCase()
+}
+
+/**
+ * Whether a name (a username, a key or client name) can be stored and
+ * compared alike by every store: well-formed Unicode (no lone surrogate,
+ * which each driver mangles its own way) and no NUL (which Postgres
+ * cannot store).
+ */
+export function isStorableName (name: string): boolean {
+  return typeof name === 'string' && isWellFormed(name) && !name.includes('\u0000')
+}
+
+/** Throws `GK_INVALID_REQUEST` unless {@link isStorableName}; stores call it before writing a username. */
+export function assertStorableName (name: string, what = 'username'): void {
+  if (!isStorableName(name)) throw new errors.GK_INVALID_REQUEST(`${what} must be well-formed Unicode without NUL characters`)
 }

@@ -67,6 +67,25 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
         })
       }
 
+      t.test('usernames are one form on every store: NFKC, trimmed, lower case; ill-formed Unicode and NUL are refused', async (t) => {
+        const store = await open(t)
+        for (const bad of ['carol\ud800', 'carol\udfff', '\udc00carol', 'car\u0000ol']) {
+          await t.rejects(store.users.create({ username: bad, passwordHash: null }), { code: 'GK_INVALID_REQUEST', statusCode: 400 }, `create ${JSON.stringify(bad)}`)
+          t.equal(await store.users.findByLogin(bad), null, `${JSON.stringify(bad)} finds nobody`)
+        }
+        const replacement = await store.users.create({ username: 'carol\ufffd', passwordHash: null })
+        t.equal(replacement.username, 'carol\ufffd', 'U+FFFD is a character like any other')
+        for (const bad of ['carol\ud800', 'carol\udfff', 'carol\udc00']) t.equal(await store.users.findByLogin(bad), null, `${JSON.stringify(bad)} does not find carol\ufffd`)
+        t.equal((await store.users.findByLogin(' CAROL\ufffd'))?.id, replacement.id)
+        await t.rejects(store.users.update(replacement.id, { username: 'carol\ud800' }), { code: 'GK_INVALID_REQUEST' }, 'nor by a rename')
+        const forms: Array<[string, string]> = [['Ｅｍｉｌｙ', 'emily'], ['Ǆemal', 'džemal'], ['ﬀion', 'FFION'], ['K\u212aelvin', 'kkelvin'], ['e\u0301va', '\u00e9va']]
+        for (const [created, lookup] of forms) {
+          const u = await store.users.create({ username: created, passwordHash: null })
+          t.equal((await store.users.findByLogin(lookup))?.id, u.id, `${JSON.stringify(created)} is found as ${JSON.stringify(lookup)}`)
+          t.equal(u.username, created, 'the username is kept as given')
+        }
+      })
+
       t.test('a duplicate id is a conflict', async (t) => {
         const store = await open(t)
         await store.users.create({ id: 'u1', username: 'one', passwordHash: null })

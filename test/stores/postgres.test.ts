@@ -102,7 +102,7 @@ if (await requirePostgres(t)) {
     const store = open()
     t.teardown(() => store.close())
     await store.init?.()
-    await t.rejects(store.users.findByLogin('ad\u0000min'), { code: 'GK_INVALID_REQUEST', statusCode: 400 })
+    t.equal(await store.users.findByLogin('ad\u0000min'), null, 'a name no store can hold finds nobody (the conformance suite checks every store)')
     await t.rejects(store.users.create({ username: 'nul\u0000', passwordHash: null }), { code: 'GK_INVALID_REQUEST' })
     await t.rejects(store.identities!.find('https://sso.example', 'a\u0000b'), { code: 'GK_INVALID_REQUEST' })
     await t.rejects(store.oauthClients!.findById('cid_\u0000'), { code: 'GK_INVALID_REQUEST' })

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { QueryResult } from 'pg'
 import {
-  normalizeEmail, normalizeLogin,
+  assertStorableName,
+  isStorableName,
+  normalizeEmail,
+  normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
 import { toApiKey, toFamily, toToken, toUser } from './rows.js'
@@ -36,6 +39,7 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
 
   const users: UserRepository = {
     async create (input) {
+      assertStorableName(input.username)
       const now = new Date()
       return await one(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, email, email_normalized, email_verified_at, created_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10, $7, $7) RETURNING *`,
@@ -43,13 +47,14 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
         input.email ?? null, emailOf(input.email), input.emailVerifiedAt ?? null], toUser) as Awaited<ReturnType<UserRepository['create']>>
     },
     findById: (id) => one(`SELECT * FROM ${s}.gk_users WHERE id = $1`, [id], toUser),
-    findByLogin: (login) => one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser),
-    findByEmail: (email) => one(`SELECT * FROM ${s}.gk_users WHERE email_normalized = $1`, [normalizeEmail(email)], toUser),
+    findByLogin: async (login) => isStorableName(login) ? await one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser) : null,
+    findByEmail: async (email) => isStorableName(email) ? await one(`SELECT * FROM ${s}.gk_users WHERE email_normalized = $1`, [normalizeEmail(email)], toUser) : null,
     async update (id, patch) {
       const values: unknown[] = [id, new Date()]
       const sets = ['updated_at = $2']
       const set = (column: string, value: unknown): void => { values.push(value); sets.push(`${column} = $${values.length}`) }
       if (patch.username !== undefined) {
+        assertStorableName(patch.username)
         set('username', patch.username)
         set('login', normalizeLogin(patch.username))
       }

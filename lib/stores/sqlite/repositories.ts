@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import { errors } from '../../core/errors.js'
 import {
-  normalizeEmail, normalizeLogin,
+  assertStorableName,
+  isStorableName,
+  normalizeEmail,
+  normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type NewRefreshToken, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
 import { isUniqueViolation, mapSqliteError } from './errors.js'
@@ -69,6 +72,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
 
   const users: UserRepository = {
     create: guarded(userConflict, (input) => {
+      assertStorableName(input.username)
       const id = input.id ?? randomUUID()
       q.insertUser.run({
         id,
@@ -89,10 +93,12 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
       return row === undefined ? null : toUser(row)
     }),
     findByLogin: guarded('', (login) => {
+      if (!isStorableName(login)) return null
       const row = q.userByLogin.get(normalizeLogin(login))
       return row === undefined ? null : toUser(row)
     }),
     findByEmail: guarded('', (email) => {
+      if (!isStorableName(email)) return null
       const row = q.userByEmail.get(normalizeEmail(email))
       return row === undefined ? null : toUser(row)
     }),
@@ -100,6 +106,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
       const row = q.userById.get(id)
       if (row === undefined) return null
       const username = patch.username ?? row.username
+      if (patch.username !== undefined) assertStorableName(username)
       q.updateUser.run({
         id,
         username,
