@@ -84,4 +84,60 @@ if (tools !== null) {
     t.ok(Math.max(...extra(during)) < 200 + 150, 'Redis never cost a request much more than stallTimeout')
     t.ok(during.filter((p) => p.at > stalledAt + 500 && p.redis.ms - p.control.ms > 100).length <= 3, 'requests arriving once the stall is seen do not wait for Redis')
   })
+
+  t.test('Redis killed under load: fail open skips limits and counts logins per instance, fail closed answers 503, all recover by themselves', async (t) => {
+    await call(A.base, 'POST', '/test/users', { username: 'mallory', password: PASSWORD })
+    const pairs: Array<{ node: string, at: number, redis: Answer, control: Answer }> = []
+    const nodes = [A, B, C]
+    const load = rate(60, async (n) => {
+      const node = nodes[n % 3] as Instance
+      const at = performance.now()
+      const [redisAnswer, control] = await Promise.all([call(node.base, 'GET', '/whoami', undefined, bearer), call(node.base, 'GET', '/unlimited', undefined, bearer)])
+      pairs.push({ node: node.name, at, redis: redisAnswer, control })
+    })
+    await sleep(500)
+    const killedAt = performance.now()
+    await redis.kill()
+    await sleep(300)
+
+    const limited = []
+    for (let i = 0; i < 5; i++) limited.push((await call(A.base, 'GET', '/limited', undefined, bearer)).status)
+    t.same(limited, [200, 200, 200, 200, 200], 'fail open: a route limited to 3 a minute is not limited')
+    const failures = []
+    for (let i = 0; i < 5; i++) failures.push((await call(A.base, 'POST', '/api/login', { username: 'mallory', password: 'wrong horse battery staple!' })).status)
+    t.same(failures, [401, 401, 401, 401, 401])
+    const lockedOnA = await call(A.base, 'POST', '/api/login', { username: 'mallory', password: PASSWORD })
+    t.equal(lockedOnA.status, 429, 'fail open: the lockout still applies on the instance that counted the failures')
+    t.equal(lockedOnA.json.code, 'GK_ACCOUNT_LOCKED')
+    t.equal((await call(B.base, 'POST', '/api/login', { username: 'mallory', password: PASSWORD })).status, 200, 'fail open: another instance has not seen them (counted per instance)')
+    const closed = await call(C.base, 'GET', '/whoami', undefined, bearer)
+    t.equal(closed.status, 503, 'fail closed: a rate-limited route answers 503')
+    t.equal(closed.json.code, 'GK_STORE_UNAVAILABLE')
+    t.equal((await call(C.base, 'GET', '/unlimited', undefined, bearer)).status, 200, 'fail closed: a route without a rate limit is unaffected')
+    const login = await call(C.base, 'POST', '/api/login', { username: 'alice', password: PASSWORD })
+    t.equal(login.status, 503, 'fail closed: logins answer 503')
+    t.equal(login.json.code, 'GK_STORE_UNAVAILABLE')
+    await sleep(Math.max(0, 3000 - (performance.now() - killedAt)))
+
+    const restartedAt = performance.now()
+    await redis.start()
+    const up = performance.now()
+    const back = await until('C answers 200 again', async () => (await call(C.base, 'GET', '/whoami', undefined, bearer)).status === 200, 10_000)
+    const loginBack = await until('C logs in again', async () => (await call(C.base, 'POST', '/api/login', { username: 'alice', password: PASSWORD })).status === 200, 10_000)
+    await sleep(500)
+    await load.stop()
+    const shared = []
+    for (const node of [A, B, C, A]) shared.push((await call(node.base, 'GET', '/limited', undefined, bearer)).status)
+    t.same(shared, [200, 200, 200, 429], 'limits are counted in Redis again, across instances')
+
+    const during = pairs.filter((p) => p.at >= killedAt && p.at < restartedAt)
+    const extra = during.map((p) => p.redis.ms - p.control.ms)
+    t.comment(`Redis down for ${Math.round(restartedAt - killedAt)} ms: ${during.length} pairs; Redis's share of a request p99 ${percentile(extra, 99).toFixed(0)} ms, max ${Math.max(...extra).toFixed(0)} ms`)
+    t.comment(`after the restart (Redis answering ${Math.round(up - restartedAt)} ms after it was started): fail closed C answered 200 ${Math.round(back)} ms later, logged in after ${Math.round(back + loginBack)} ms`)
+    const ok = (node: string, a: Answer): boolean => a.status === 200 || (node === 'C' && a.status === 503 && a.json?.code === 'GK_STORE_UNAVAILABLE')
+    const wrong = pairs.flatMap((p) => [{ node: p.node, answer: p.redis }, { node: p.node, answer: p.control }]).filter((s) => !ok(s.node, s.answer))
+    t.same(wrong.map((s) => `${s.node} ${s.answer.status} ${JSON.stringify(s.answer.json)}`), [], 'fail open answers 200, fail closed 200 or 503 GK_STORE_UNAVAILABLE')
+    t.ok(Math.max(...extra) < 200, 'no request waited for the dead Redis')
+    t.ok(back < 5000, 'recovered within 5 s of the restart')
+  })
 }
