@@ -21,6 +21,8 @@ export interface Journal {
   unexpected: string[]
   /** 503 answers (`GK_STORE_UNAVAILABLE`), retried. */
   unavailable: number
+  /** Refreshes that never reached an instance (connection refused: it was down), retried elsewhere. */
+  refused: number
   /** Answers lost with their instance, by what the database says of the token presented. */
   lost: { committed: number, notCommitted: number }
   /** Retries of a lost answer whose rotation had committed: refused (the family revoked), or answered with the stored successor (grace). */
@@ -30,7 +32,7 @@ export interface Journal {
 }
 
 export function newJournal (): Journal {
-  return { rotations: [], unexpected: [], unavailable: 0, lost: { committed: 0, notCommitted: 0 }, retried: { refused: 0, sameSuccessor: 0, otherAnswer: [] }, refusedAfter503: 0 }
+  return { rotations: [], unexpected: [], unavailable: 0, refused: 0, lost: { committed: 0, notCommitted: 0 }, retried: { refused: 0, sameSuccessor: 0, otherAnswer: [] }, refusedAfter503: 0 }
 }
 
 /** The store's tables in our own Postgres (the fixture uses the default schema). */
@@ -79,6 +81,11 @@ export class Session {
         this.journal.unavailable++
         after = '503'
         await sleep(100)
+        continue
+      }
+      if (res.status === 0 && res.error === 'ECONNREFUSED') {
+        this.journal.refused++
+        await sleep(20)
         continue
       }
       if (res.status === 0) {
