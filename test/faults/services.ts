@@ -31,7 +31,7 @@ const onPath = (name: string): string | null => {
 /** The Postgres server binaries: GK_PG_BIN, else the newest /usr/lib/postgresql/N/bin, else `initdb` on PATH. */
 function findPgBin (): string | null {
   const candidates: string[] = []
-  if (process.env.GK_PG_BIN !== undefined) candidates.push(process.env.GK_PG_BIN)
+  if ((process.env.GK_PG_BIN ?? '') !== '') candidates.push(process.env.GK_PG_BIN as string)
   if (existsSync('/usr/lib/postgresql')) {
     const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))
     candidates.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`))
@@ -47,7 +47,8 @@ function findPgBin (): string | null {
  */
 export function requireTools (t: Test): Tools | null {
   const pgBin = findPgBin()
-  const redisServer = process.env.GK_REDIS_SERVER ?? onPath('redis-server')
+  const given = process.env.GK_REDIS_SERVER ?? ''
+  const redisServer = given !== '' ? (existsSync(given) ? given : null) : onPath('redis-server')
   const missing = [
     ...(pgBin === null ? ['the Postgres server binaries (initdb, postgres; set GK_PG_BIN to their directory)'] : []),
     ...(redisServer === null ? ['redis-server (on PATH, or GK_REDIS_SERVER)'] : [])
