@@ -26,7 +26,17 @@ const secret = ephemeral ? randomBytes(32).toString('base64url') : process.env.J
 const dataDir = process.env.DATA_DIR ?? 'data'
 mkdirSync(dataDir, { recursive: true })
 
-const app = Fastify({ logger: secureLogger({ level: process.env.LOG_LEVEL ?? 'info' }) })
+const app = Fastify({
+  logger: secureLogger({ level: process.env.LOG_LEVEL ?? 'info' }),
+  // Idle and slow clients cannot hold connections (docs/deployment.md, "Slow and idle clients"):
+  // headers within 5 s, the whole request within 15 s, an idle keep-alive connection closed
+  // after 5 s, a silent connection after 15 s, a fresh connection every 1,000 requests.
+  connectionTimeout: 15_000,
+  requestTimeout: 15_000,
+  keepAliveTimeout: 5_000,
+  maxRequestsPerSocket: 1_000,
+  http: { headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }
+})
 
 await app.register(gatekeeper, {
   store: sqliteStore({ filename: `${dataDir}/auth.db` }),

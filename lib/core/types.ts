@@ -154,7 +154,7 @@ export interface GatekeeperOptions {
   /** Brute-force protection of logins (on with the defaults unless `false`). See docs/protection.md. */
   bruteForce?: BruteForceOptions | boolean
   /**
-   * An ioredis client, or `{ client, prefix?, failOpen? }`: rate limits and
+   * An ioredis client, or `{ client, prefix?, failOpen?, stallTimeout? }`: rate limits and
    * brute-force counters shared by every instance, and API key revocations
    * broadcast to them. See docs/deployment.md.
    */

@@ -5,7 +5,7 @@ import type { SharedProtection } from '../protection/setup.js'
 import { RevocationBus } from './bus.js'
 import { RedisCounterStore } from './counters.js'
 import { FailoverCounterStore } from './failover.js'
-import { RedisHealth } from './health.js'
+import { RedisHealth, RedisStalledError } from './health.js'
 import type { RedisClient, RedisSettings } from './options.js'
 import { redisRateLimitStore } from './rate-limit.js'
 
@@ -125,7 +125,24 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     client.removeListener('ready', onReady)
   })
 
-  const health = new RedisHealth(client)
+  let stalled = false
+  const health = new RedisHealth(client, {
+    stallMs: settings.stallMs,
+    // Refused and dropped connections are logged from the client's events; a stall raises none.
+    onDown: (cause) => {
+      if (!(cause instanceof RedisStalledError) || stalled) return
+      stalled = true
+      log.warn({ err: cause }, failOpen
+        ? 'gatekeeper: Redis stalled; rate limits are skipped and login failures are counted per instance until it answers again'
+        : 'gatekeeper: Redis stalled; rate-limited routes and logins answer 503 until it answers again')
+    },
+    onUp: () => {
+      if (!stalled) return
+      stalled = false
+      log.info('gatekeeper: Redis answers again')
+    }
+  })
+  app.addHook('onClose', async () => { health.close() })
   return {
     counters: ({ maxKeys, priority }) => new FailoverCounterStore({
       primary: new RedisCounterStore({ client, prefix, now: gk.now, priority }),
