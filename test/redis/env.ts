@@ -94,14 +94,16 @@ export class RedisProxy {
   readonly #sockets = new Set<net.Socket>()
   readonly #release = new Set<() => void>()
   #stalled = false
+  /** What clients sent while stalled, in order (RESP text). */
+  readonly held: string[] = []
 
   /** Listens (on the previous port when restarted); returns the port. */
   async start (): Promise<number> {
     const target = new URL(REDIS_URL)
     const server = net.createServer((client) => {
       const upstream = net.connect(Number(target.port || 6379), target.hostname)
-      this.#forward(client, upstream)
-      this.#forward(upstream, client)
+      this.#forward(client, upstream, true)
+      this.#forward(upstream, client, false)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -131,14 +133,23 @@ export class RedisProxy {
     if (!on) for (const release of this.#release) release()
   }
 
-  #forward (from: net.Socket, to: net.Socket): void {
+  /** The commands held since `from` (an index into {@link held}), probes (`PING`) left out. */
+  commandsSince (from: number): string[] {
+    return this.held.slice(from).filter((c) => !/^\*1\r\n\$4\r\nping\r\n$/i.test(c))
+  }
+
+  #forward (from: net.Socket, to: net.Socket, outbound: boolean): void {
     this.#sockets.add(from)
     const held: Buffer[] = []
     const release = (): void => { for (const chunk of held.splice(0)) to.write(chunk) }
     this.#release.add(release)
     from.on('data', (chunk: Buffer) => {
-      if (this.#stalled) held.push(chunk)
-      else to.write(chunk)
+      if (this.#stalled) {
+        held.push(chunk)
+        if (outbound) this.held.push(chunk.toString('latin1'))
+      } else {
+        to.write(chunk)
+      }
     })
     from.on('error', () => { from.destroy() })
     from.on('close', () => {

@@ -89,6 +89,7 @@ if (await requireRedis(t)) {
     }))
     t.same(waiting.map((w) => w.status), [200, 200, 200], 'three requests waiting together fall back together')
     const times = [...waiting.map((w) => Math.round(w.ms))]
+    const sent = s.proxy.held.length
     for (let i = 0; i < 3; i++) {
       const at = performance.now()
       t.equal((await withKey(s.app, s.key)).statusCode, 200)
@@ -96,7 +97,9 @@ if (await requireRedis(t)) {
     }
     t.comment(`request times while Redis was stalled: ${times.join(', ')} ms (stallTimeout 200 ms, commandTimeout 2000 ms)`)
     t.ok(waiting.every((w) => w.ms >= 150 && w.ms < 1500), 'the requests in flight waited for the stall to be seen, not for the command timeout')
-    t.ok(times.slice(3).every((ms) => ms < 150), 'the next ones did not wait')
+    // Asserted on what reached Redis, not on times (a busy machine stretches any request): a
+    // request that does not ask Redis cannot wait for it.
+    t.same(s.proxy.commandsSince(sent), [], 'the next ones did not wait: none of them sent Redis a command')
     const at = performance.now()
     t.equal((await login(s.app, 'alice', WRONG)).statusCode, 401, 'a login is answered')
     t.comment(`login while stalled: ${Math.round(performance.now() - at)} ms`)
