@@ -9,7 +9,7 @@ import { createCsrfChecks } from './csrf.js'
 import { toJwks } from './jwks.js'
 import { normalizeOptions, type JwtOptions } from './options.js'
 import { Passwords } from './passwords.js'
-import { completeLogin, registerRoutes, type JwtRuntime } from './routes.js'
+import { completeLogin, registerRoutes, setAccessCookie, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
 import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
@@ -114,6 +114,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
       logoutExtensions.push(ext)
     },
     checkCsrf: csrf.full,
+    checkOrigin: csrf.origin,
+    setAccessCookie: (reply, issued) => { setAccessCookie(options.cookieName, reply, issued) },
     cookieName,
     checkUser: userCheck !== null,
     completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details)

@@ -8,7 +8,7 @@ import type { NormalizedJwtOptions } from './options.js'
 import type { Passwords } from './passwords.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
 import type { TokenService } from './tokens.js'
-import type { LoginExtension, LoginGuard, LogoutExtension, PublicUser } from './types.js'
+import type { IssuedToken, LoginExtension, LoginGuard, LogoutExtension, PublicUser } from './types.js'
 import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -53,7 +53,11 @@ function bodyRoute (fields: Record<string, StringField>): Record<string, unknown
   }
 }
 
-/** Registers login, logout and, when enabled, register and password-change routes. */
+/** Sets the access-token cookie when the cookie transport is on (`cookieName` not `null`). */
+export function setAccessCookie (cookieName: string | null, reply: FastifyReply, issued: IssuedToken): void {
+  if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
+}
+
 /**
  * Finishes a login whoever checked the credentials (the password route, an
  * OpenID Connect callback): success guards, the access token, login
@@ -64,14 +68,14 @@ export async function completeLogin (rt: JwtRuntime, user: PublicUser, request: 
   const issued = await rt.tokens.issue(user)
   const extra: Record<string, unknown> = {}
   for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply))
-  const cookieName = rt.options.cookieName
-  if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
+  setAccessCookie(rt.options.cookieName, reply, issued)
   rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
   // RFC 6749 §5.1: responses carrying tokens must not be cached.
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
   return { ...extra, ...issued }
 }
 
+/** Registers login, logout and, when enabled, register and password-change routes. */
 export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const routes = rt.options.routes
   if (routes === null) return
@@ -117,9 +121,23 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
   })
 
-  app.post(routes.logout, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function logout (request, reply) {
-    // A cookie-carried logout is a state change a cross-site page must not trigger.
-    if (request.headers.authorization === undefined && request.headers.cookie !== undefined) rt.csrf.full(request)
+  // Checked before the body is read, so a cross-site form gets the same 403 whatever its media type.
+  function logoutCsrf (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+    try {
+      // A cross-site page must not sign anybody out: refused whether or not cookies came
+      // with it (SameSite=Strict keeps them off a cross-site form POST, which would
+      // otherwise pass and clear them all, leaving the server-side session alive).
+      if (cookieName !== null) rt.csrf.origin(request)
+      // A cookie-carried logout is a state change a cross-site page must not trigger.
+      if (request.headers.authorization === undefined && request.headers.cookie !== undefined) rt.csrf.full(request)
+      done()
+    } catch (err) {
+      done(err as Error)
+    }
+  }
+
+  app.post(routes.logout, { bodyLimit: BODY_LIMIT, onRequest: logoutCsrf, config: { auth: false } }, async function logout (request, reply) {
+    const hadCookie = cookieName !== null && request.headers.cookie !== undefined && app.parseCookie(request.headers.cookie)[cookieName] !== undefined
     let subject: string | null = null
     try {
       const ctx = await rt.strategy.authenticate(request, reply)
@@ -131,7 +149,8 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       // An expired or broken access token must not stop anyone from logging out.
     }
     for (const ext of rt.logoutExtensions) await ext(request, reply)
-    if (cookieName !== null) reply.clearCookie(cookieName, COOKIE_ATTRIBUTES)
+    // A logout that ends nothing clears nothing.
+    if (hadCookie && cookieName !== null) reply.clearCookie(cookieName, COOKIE_ATTRIBUTES)
     gk.record({ type: 'logout', outcome: 'success', subject }, request)
     reply.header('cache-control', 'no-store').code(204).send()
   })

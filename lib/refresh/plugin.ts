@@ -112,21 +112,27 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
 
   // POST /api/logout belongs to the jwt plugin; this ends the session it was called from.
   jwtApi.addLogoutExtension(async (request, reply) => {
+    // Refused from another site whether or not the cookie came along (the jwt
+    // route checks this too when the access token is in a cookie).
+    if (usesCookie) jwtApi.checkOrigin(request)
     let presented: unknown = null
     const body = request.body as Record<string, unknown> | null | undefined
+    const cookie = usesCookie ? readCookie(request, REFRESH_COOKIE) : null
     if (usesBody && body !== null && typeof body === 'object' && typeof body.refreshToken === 'string') presented = body.refreshToken
-    else if (usesCookie) presented = readCookie(request, REFRESH_COOKIE)
-    if (usesCookie) clearCookies(reply, paths)
+    else presented = cookie
+    // A logout that ends nothing clears nothing: only a request that brought the cookie has one to clear.
+    if (cookie !== null) clearCookies(reply, paths)
     if (!isTokenFormat(presented)) return
     const token = await store.findByHash(hashToken(presented))
     // An access token of one user never ends another user's session.
     if (token === null || (request.auth !== null && request.auth.subject !== token.userId)) return
     if (await store.revokeFamily(token.familyId, new Date(gk.now()), 'logout')) {
+      if (usesCookie && cookie === null) clearCookies(reply, paths)
       gk.record({ type: 'session.revoked', outcome: 'success', subject: token.userId, userId: token.userId, familyId: token.familyId, reason: 'logout' }, request)
     }
   })
 
-  const runtime: RefreshRuntime = { gk, options: o, rotation, api, paths, usesBody, usesCookie, checkCsrf: jwtApi.checkCsrf, deliver }
+  const runtime: RefreshRuntime = { gk, options: o, rotation, api, paths, usesBody, usesCookie, checkCsrf: jwtApi.checkCsrf, checkOrigin: jwtApi.checkOrigin, setAccessCookie: jwtApi.setAccessCookie, deliver }
   await app.register(registerRefreshRoutes, runtime)
 
   if (o.purgeMs !== null) {

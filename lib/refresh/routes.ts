@@ -5,6 +5,7 @@ import type { Gatekeeper } from '../core/gatekeeper.js'
 import { clearCookies, readCookie, REFRESH_COOKIE, SESSION_COOKIE, type CookiePaths } from './cookies.js'
 import type { ResolvedRefreshOptions } from './options.js'
 import type { RefreshApi } from './plugin.js'
+import type { IssuedToken } from '../jwt/types.js'
 import type { Rotation } from './rotation.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -17,6 +18,8 @@ export interface RefreshRuntime {
   usesBody: boolean
   usesCookie: boolean
   checkCsrf: (request: FastifyRequest) => void
+  checkOrigin: (request: FastifyRequest) => void
+  setAccessCookie: (reply: FastifyReply, issued: IssuedToken) => void
   deliver: (reply: FastifyReply, token: string, sessionId: string, expiresAt: Date) => Record<string, unknown>
 }
 
@@ -73,6 +76,8 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     }
     // The browser attaches the cookie to cross-site requests on its own: demand the CSRF defence.
     if (fromCookie) rt.checkCsrf(request)
+    // A cross-site page gets nothing here even without the cookie.
+    else if (rt.usesCookie) rt.checkOrigin(request)
     const result = await rotation.rotate(presented)
     if (result.status !== 'ok') {
       if (result.status === 'reuse') {
@@ -93,6 +98,9 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
       invalidGrant(reply)
     }
     gk.record({ type: 'token.refreshed', outcome: 'success', subject: result.userId, userId: result.userId, familyId: result.familyId, replay: result.replay }, request)
+    // Whatever login sets, a refresh renews: the access cookie too, or a browser on the
+    // cookie transport would be signed out at the first access-token expiry.
+    rt.setAccessCookie(reply, result.access)
     return { ...result.access, ...rt.deliver(reply, result.refreshToken, result.familyId, result.expiresAt) }
   })
 
