@@ -41,6 +41,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     keys: options.keys,
     issuer: options.issuer,
     audience: options.audience,
+    clientId: options.clientId,
     ttlMs: options.ttlMs,
     toleranceMs: options.toleranceMs,
     now: gk.now,
@@ -48,7 +49,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     ...(options.claims === undefined ? {} : { claims: options.claims }),
     cacheMax: options.cacheSize
   })
-  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs)
+  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs, options.clientId)
   const users = new Users(gk, passwords, (id) => userCheck?.forget(id))
   const csrf = createCsrfChecks(options.csrf)
   const cookieName = options.cookieName

@@ -83,8 +83,12 @@ export class UserCheck {
   /** `null` when the store keeps no OAuth clients (decided once: the store does not change). */
   readonly #clients: SubjectCache | null
 
-  constructor (gk: Gatekeeper, ttlMs: number) {
+  /** The `client_id` of the app's own tokens: no OAuth client to look up. */
+  readonly #firstParty: string
+
+  constructor (gk: Gatekeeper, ttlMs: number, firstPartyClientId: string) {
     this.#gk = gk
+    this.#firstParty = firstPartyClientId
     const now = (): number => gk.now()
     const { users, oauthClients } = gk.store
     this.#users = new SubjectCache(now, ttlMs, async (id) => {
@@ -112,7 +116,7 @@ export class UserCheck {
     } else {
       // Application tokens are checked when they name an OAuth client and the store keeps clients.
       const clientId = ctx.claims?.client_id
-      if (typeof clientId !== 'string' || this.#clients === null) return ctx
+      if (typeof clientId !== 'string' || clientId === this.#firstParty || this.#clients === null) return ctx
       cache = this.#clients
       id = clientId
     }
