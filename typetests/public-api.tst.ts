@@ -44,6 +44,8 @@ test('the core and the plugins take their documented options', () => {
   expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', accessTokenTtl: '15m' })
   expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', checkUser: { cacheTtl: '5s' } })
   expect(app.register).type.not.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', checkUser: 'yes' })
+  expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', clientId: 'web-app' })
+  expect(app.register).type.toBeCallableWith(jwt, { keys: [{ kid: 'a', algorithm: 'EdDSA', privateKey: 'pem', publicKey: 'pem' }], nextKeys: [{ kid: 'b', algorithm: 'EdDSA', publicKey: 'pem' }], issuer: 'i', audience: 'a' })
   expect(app.register).type.toBeCallableWith(refresh, { ttl: '30d', idleTtl: '7d', transport: 'body' })
   expect(app.register).type.toBeCallableWith(apiKey, { prefix: 'gk', header: 'x-api-key' })
   expect(app.register).type.toBeCallableWith(rbac, { roles: { admin: { permissions: ['*'] }, user: { inherits: [], permissions: ['posts:read'] } } })

@@ -10,6 +10,12 @@ export interface JwtOptions {
   secret?: string | Buffer
   /** Asymmetric keys: the first signs, all verify; served at `/.well-known/jwks.json`. */
   keys?: JwtKey[]
+  /**
+   * Keys published in the JWK Set (and accepted by verification) before they
+   * sign: the first step of a key rotation, so verifiers that cache the JWKS
+   * know the next key before any token uses it. Needs `keys`.
+   */
+  nextKeys?: JwtKey[]
   /** The `iss` claim: set on tokens, required on verification (exact match). */
   issuer: string
   /** The `aud` claim: set on tokens, required on verification (exact match). */
@@ -68,6 +74,7 @@ export interface JwtOptions {
 
 /** The options after validation: frozen, every default filled. */
 export interface NormalizedJwtOptions {
+  /** The signing key first, then the verify-only ones, then the pre-published `nextKeys`. */
   keys: readonly ResolvedKey[]
   asymmetric: boolean
   issuer: string
@@ -86,7 +93,7 @@ export interface NormalizedJwtOptions {
   checkUser: { cacheTtlMs: number } | null
 }
 
-const KEYS = new Set(['secret', 'keys', 'issuer', 'audience', 'clientId', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize', 'checkUser'])
+const KEYS = new Set(['secret', 'keys', 'nextKeys', 'issuer', 'audience', 'clientId', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize', 'checkUser'])
 const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
 const PATH = /^\/[A-Za-z0-9\-._~/]*$/
@@ -170,7 +177,13 @@ export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
   const o = object(opts, 'jwt options') as Record<string, unknown>
   for (const k of Object.keys(o)) if (!KEYS.has(k)) configError(`unknown jwt option '${k}' (allowed: ${[...KEYS].join(', ')})`)
   if ((o.secret === undefined) === (o.keys === undefined)) configError('give exactly one of secret (HS256, at least 32 bytes) or keys (EdDSA, ES256 or RS256)')
-  const keys = o.secret !== undefined ? [resolveSecret(o.secret)] : resolveKeys(o.keys)
+  const kids = new Set<string>()
+  const keys = o.secret !== undefined ? [resolveSecret(o.secret)] : resolveKeys(o.keys, 'keys', kids)
+  if (o.nextKeys !== undefined) {
+    // An HMAC secret is never published, so there is nothing to announce ahead.
+    if (o.keys === undefined) configError('nextKeys needs keys (EdDSA, ES256 or RS256): a secret is never published, rotate it by redeploying')
+    keys.push(...resolveKeys(o.nextKeys, 'nextKeys', kids))
+  }
   for (const name of ['issuer', 'audience'] as const) {
     if (typeof o[name] !== 'string' || (o[name] as string).length === 0) configError(`${name} is required: a non-empty string checked exactly on every token`)
   }

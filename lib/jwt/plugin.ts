@@ -30,6 +30,11 @@ declare module '../core/gatekeeper.js' {
 
 /** The path of the JWK Set (RFC 8615 well-known URI). */
 export const JWKS_PATH = '/.well-known/jwks.json'
+/**
+ * How long verifiers may cache the JWK Set (`Cache-Control: max-age`, seconds).
+ * A key rotation waits longer than this between publishing a key and signing with it.
+ */
+export const JWKS_MAX_AGE = 300
 
 async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void> {
   const options = normalizeOptions(opts)
@@ -132,7 +137,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   if (options.asymmetric) {
     const jwks = JSON.stringify(toJwks(options.keys))
     app.get(JWKS_PATH, { config: { auth: false } }, async (_request, reply) => {
-      reply.type('application/jwk-set+json').header('cache-control', 'public, max-age=300')
+      reply.type('application/jwk-set+json').header('cache-control', `public, max-age=${JWKS_MAX_AGE}`)
       return jwks
     })
   }
