@@ -123,6 +123,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     checkOrigin: csrf.origin,
     setAccessCookie: (reply, issued) => { setAccessCookie(options.cookieName, reply, issued) },
     cookieName,
+    issuer: options.issuer,
+    jwksPath: options.asymmetric ? JWKS_PATH : null,
     checkUser: userCheck !== null,
     completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details)
   }

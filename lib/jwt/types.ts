@@ -127,6 +127,10 @@ export interface JwtApi {
   checkOrigin (request: FastifyRequest): void
   /** Sets the access-token cookie for `issued` when the cookie transport is on (login and every refresh do); does nothing otherwise. */
   setAccessCookie (reply: FastifyReply, issued: IssuedToken): void
+  /** The `iss` of access tokens (the `issuer` option). */
+  readonly issuer: string
+  /** The path of the JWK Set (`/.well-known/jwks.json`), or `null` when tokens are signed with a secret. */
+  readonly jwksPath: string | null
   /** The access-token cookie name, or `null` when the cookie transport is off. */
   readonly cookieName: string | null
   /** Whether `checkUser` is on: tokens are checked against the store on every request. */
