@@ -5,6 +5,7 @@ import type { GatekeeperStore } from '../stores/types.js'
 import type { CounterStore } from './counters.js'
 import { clientAddress } from './ip.js'
 import type { RateLimitSettings } from './options.js'
+import { addStructuredHeaders } from './ratelimit-headers.js'
 
 /**
  * The caller a request is counted against: the API key (`key:<id>`), else
@@ -135,4 +136,8 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) => new errors.GK_RATE_LIMITED(context.after)
   })
+  if (settings.headers !== 'separate') {
+    addStructuredHeaders(app, settings.headers, settings.timeWindow, async (request) =>
+      keys === null || request.auth?.keyId === undefined ? null : (await keys.of(request))?.timeWindow ?? null)
+  }
 }
