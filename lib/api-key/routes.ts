@@ -73,7 +73,7 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
     }
     if (who.kind !== 'user') {
       gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, keyId: who.keyId ?? null }, request)
-      reply.header('www-authenticate', challenge('Bearer', gk.realm, 'insufficient_scope'))
+      reply.header('www-authenticate', gk.challengeFor(who, 'insufficient_scope'))
       throw new errors.GK_FORBIDDEN()
     }
     return who
@@ -81,7 +81,7 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
 
   function forbidden (request: FastifyRequest, reply: FastifyReply): never {
     gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, missingPermission: permission }, request)
-    reply.header('www-authenticate', challenge('Bearer', gk.realm, 'insufficient_scope'))
+    reply.header('www-authenticate', gk.challengeFor(request.auth, 'insufficient_scope'))
     throw new errors.GK_FORBIDDEN()
   }
 

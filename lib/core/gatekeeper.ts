@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { GatekeeperStore } from '../stores/types.js'
 import { AuditTrail, type AuditInput } from './audit.js'
-import { challenge, challengeErrorFor } from './challenge.js'
+import { challenge, challengeErrorFor, type ChallengeError } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
 import { compilePolicy, describe, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
@@ -65,6 +65,17 @@ export class Gatekeeper {
   /** The registered strategy of this name. */
   strategy (name: string): Strategy | undefined {
     return this.#strategies.get(name)
+  }
+
+  /**
+   * The `WWW-Authenticate` challenge for a refusal of `auth`'s request: it
+   * names the scheme of the strategy that authenticated the caller (an API
+   * key's refusal says `ApiKey`, a token's `Bearer`), `Bearer` for an
+   * anonymous caller; `error` per RFC 6750 §3.1.
+   */
+  challengeFor (auth: AuthContext | null, error?: ChallengeError): string {
+    const scheme = auth === null ? 'Bearer' : this.#strategies.get(auth.strategy)?.scheme ?? 'Bearer'
+    return challenge(scheme, this.realm, error)
   }
 
   /** The names of the registered strategies, in registration order. */
@@ -270,8 +281,9 @@ export class Gatekeeper {
   #challengeFor (reply: FastifyReply, s: Strategy, err: unknown): void {
     const code = (err as { code?: string } | null)?.code
     const status = (err as { statusCode?: number } | null)?.statusCode
-    if (status !== 401 && status !== 400) return
-    reply.header('www-authenticate', challenge(s.scheme, this.realm, challengeErrorFor(code)))
+    if (status !== 401 && status !== 400 && status !== 403) return
+    // A 403 from a strategy is a refused request (a failed CSRF check), not a scope problem: no error code.
+    reply.header('www-authenticate', challenge(s.scheme, this.realm, status === 403 ? undefined : challengeErrorFor(code)))
   }
 
   /** @internal The preHandler half: roles, scopes, permissions and ownership. */
@@ -323,7 +335,8 @@ export class Gatekeeper {
       route: `${request.method} ${request.routeOptions.url ?? request.url}`,
       ...detail
     }, request)
-    reply.header('www-authenticate', challenge('Bearer', this.realm, 'insufficient_scope'))
+    // The scheme of the credential that was presented (RFC 6750 §3, RFC 9110 §11.6.1).
+    reply.header('www-authenticate', this.challengeFor(request.auth, 'insufficient_scope'))
     throw new errors.GK_FORBIDDEN()
   }
 

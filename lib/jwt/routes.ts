@@ -177,7 +177,10 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     app.post(routes.password, { ...bodyRoute(fields), config: { auth: { strategies: ['jwt'] } } }, async function changePassword (request, reply) {
       const { currentPassword, newPassword } = request.body as { currentPassword: string, newPassword: string }
       const auth = request.auth
-      if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+      if (auth === null || auth.kind !== 'user') {
+        reply.header('www-authenticate', gk.challengeFor(auth, 'insufficient_scope'))
+        throw new errors.GK_FORBIDDEN()
+      }
       await users.changePassword(auth.subject, currentPassword, newPassword, request)
       reply.header('cache-control', 'no-store').code(204).send()
     })

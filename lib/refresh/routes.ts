@@ -32,9 +32,12 @@ function noStore (reply: FastifyReply): void {
 }
 
 /** The caller, who must be a person: sessions are people's, not applications'. */
-function person (request: FastifyRequest): string {
+function person (gk: Gatekeeper, request: FastifyRequest, reply: FastifyReply): string {
   const auth = request.auth
-  if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+  if (auth === null || auth.kind !== 'user') {
+    reply.header('www-authenticate', gk.challengeFor(auth, 'insufficient_scope'))
+    throw new errors.GK_FORBIDDEN()
+  }
   return auth.subject
 }
 
@@ -109,7 +112,7 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
   const logoutAll = options.routes.logoutAll
   if (logoutAll !== false) {
     app.post(logoutAll, { bodyLimit: BODY_LIMIT, config: { auth: {} } }, async function logoutEverywhere (request, reply) {
-      const userId = person(request)
+      const userId = person(gk, request, reply)
       const revoked = await api.revokeAll(userId, 'logout_all', request)
       gk.record({ type: 'logout', outcome: 'success', subject: userId, userId, scope: 'all', sessions: revoked }, request)
       if (rt.usesCookie) clearCookies(reply, paths)
@@ -123,13 +126,13 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     const currentOf = (request: FastifyRequest): string | null => rt.usesCookie ? readCookie(request, SESSION_COOKIE) : null
 
     app.get(sessions, { config: { auth: {} } }, async function listSessions (request, reply) {
-      const userId = person(request)
+      const userId = person(gk, request, reply)
       noStore(reply)
       return { sessions: await api.sessions(userId, currentOf(request)) }
     })
 
     app.delete(`${sessions}/:id`, { config: { auth: {} } }, async function revokeSession (request, reply) {
-      const userId = person(request)
+      const userId = person(gk, request, reply)
       const { id } = request.params as { id: string }
       // Another user's session is answered exactly like an unknown one.
       if (!await api.revokeSession(userId, id, request)) throw new errors.GK_NOT_FOUND('session')
