@@ -36,6 +36,8 @@ test('config.auth accepts its four forms and refuses others', () => {
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom(true)
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ permissions: 'posts:read' })
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ strategy: 'jwt' })
+  expect<RouteAuthConfig>().type.toBeAssignableFrom({ kind: 'user' as const })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ kind: 'robot' as const })
 })
 
 test('the core and the plugins take their documented options', () => {
@@ -64,6 +66,8 @@ test('the oauth2 plugin takes its options, and its repositories are optional par
 test('the decorators are typed', () => {
   expect(app.gatekeeper.store).type.toBe<GatekeeperStore>()
   expect(app.gatekeeper.routes()).type.toBe<RouteProtection[]>()
+  expect(app.gatekeeper.publicPrefix).type.toBeCallableWith('/docs')
+  expect(app.gatekeeper.challengeFor(null, 'insufficient_scope')).type.toBe<string>()
   expect(app.gatekeeper.on('anomaly', () => {})).type.toBe<() => void>()
   expect(app.gatekeeper.users.create({ username: 'a', password: 'b', roles: [] })).type.toBe<ReturnType<typeof app.gatekeeper.users.create>>()
   expect(app.gatekeeper.apiKeys.revoke).type.toBeCallableWith('key-id')

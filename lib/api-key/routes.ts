@@ -63,7 +63,8 @@ const schemaErrorFormatter = (errs: Array<{ instancePath?: string, message?: str
 export async function managementRoutes (app: FastifyInstance, opts: ManagementRoutesOptions): Promise<void> {
   const { service, permission } = opts
   const gk = app.gatekeeper
-  const auth = {}
+  // People only: an application (an API key, a client token) is refused by the core with 403.
+  const auth = { kind: 'user' } as const
 
   function person (request: FastifyRequest, reply: FastifyReply): AuthContext {
     const who = request.auth

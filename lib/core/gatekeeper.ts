@@ -41,6 +41,7 @@ export class Gatekeeper {
 
   readonly #strategies = new Map<string, Strategy>()
   readonly #extensions: RouteExtension[] = []
+  readonly #publicPrefixes: string[] = []
   readonly #routes: RouteEntry[] = []
   readonly #lazy = new WeakMap<object, RoutePolicy>()
   readonly #challenges = new WeakMap<Strategy[], string>()
@@ -96,6 +97,25 @@ export class Gatekeeper {
   /** The permissions `roles` grant under the model in force. */
   permissionsOf (roles: readonly string[]): readonly string[] {
     return this.#model.permissionsOf(roles)
+  }
+
+  /**
+   * Makes the routes registered from now on under `prefix` public unless
+   * they state their own `config.auth`: the one line that opens a
+   * third-party plugin's routes, such as a documentation UI
+   * (`app.gatekeeper.publicPrefix('/docs')` before registering it). Counts
+   * as an explicit policy in strict mode. Only give a prefix that plugin alone uses.
+   */
+  publicPrefix (prefix: string): void {
+    if (this.#ready) configError('publicPrefix must be called before the app is ready, and before the routes under it are registered')
+    if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9\-._~]+)+$/.test(prefix)) configError(`publicPrefix takes a path such as '/docs' (no trailing slash, no parameters); got ${JSON.stringify(prefix)}`)
+    this.#publicPrefixes.push(prefix)
+  }
+
+  /** @internal Whether a route at `url` falls under a {@link publicPrefix}. */
+  isPublicPath (url: string): boolean {
+    for (const p of this.#publicPrefixes) if (url === p || url.startsWith(`${p}/`)) return true
+    return false
   }
 
   /** Adds a route extension; it applies to every route, also those already added. */
@@ -175,7 +195,26 @@ export class Gatekeeper {
       const after = ext.afterAuthentication?.(url, method)
       if (after !== undefined) policy.after.push(...after)
     }
+    // First of the steps: a caller of the wrong kind is refused before anything is recorded of its call.
+    if (policy.kind !== null) policy.after.unshift(this.#kindCheck(policy.kind))
     return policy
+  }
+
+  /** `config.auth.kind`: the other kind of caller gets 403 (the core's onError hook adds the challenge). */
+  #kindCheck (kind: 'user' | 'application'): AfterAuthentication {
+    return (request) => {
+      const auth = request.auth
+      if (auth === null || auth.kind === kind) return
+      this.audit.record({
+        type: 'access.denied',
+        outcome: 'failure',
+        reason: 'GK_FORBIDDEN',
+        route: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        requiredKind: kind,
+        ...(auth.keyId === undefined ? {} : { keyId: auth.keyId })
+      }, request)
+      throw new errors.GK_FORBIDDEN()
+    }
   }
 
   /** @internal Resolves a policy's strategy names into strategy objects. */

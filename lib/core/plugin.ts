@@ -65,6 +65,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
 
   app.addHook('onRoute', (route) => {
     const installed: Record<string | symbol, unknown> = { ...route.config }
+    if (installed.auth === undefined && gk.isPublicPath(route.url)) installed.auth = false
     // `auth` is read when the policy is compiled (onReady), so a later onRoute
     // hook may still set `route.config.auth` in place (for third-party routes).
     const entry = { method: String(route.method), url: route.url, get auth () { return installed.auth }, policy: null }
@@ -112,7 +113,8 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   app.addHook('onError', function gatekeeperChallenge (request: FastifyRequest, reply: FastifyReply, err: Error, done: () => void) {
     const status = (err as { statusCode?: number }).statusCode
     if ((status === 401 || status === 403) && isGatekeeperError(err) && !reply.hasHeader('www-authenticate')) {
-      reply.header('www-authenticate', gk.challengeFor(request.auth))
+      // A signed-in caller refused is short of a grant (RFC 6750 §3.1 insufficient_scope).
+      reply.header('www-authenticate', gk.challengeFor(request.auth, status === 403 && request.auth !== null ? 'insufficient_scope' : undefined))
     }
     done()
   })

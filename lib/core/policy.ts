@@ -11,7 +11,8 @@ export type Gate = (request: FastifyRequest, reply: FastifyReply) => void
 /**
  * A step that runs once a request is let in (authenticated, or anonymous on
  * a public or optional route), in the same hook, before authorization. It
- * must not throw.
+ * must not throw, except with a `GK_` error that refuses the request (the
+ * core's `config.auth.kind` check does).
  */
 export type AfterAuthentication = (request: FastifyRequest) => void
 
@@ -25,6 +26,8 @@ export interface RoutePolicy {
   readonly scopes: readonly string[]
   readonly owner: OwnerResolver | null
   readonly optional: boolean
+  /** The only kind of caller let in (`config.auth.kind`), or `null`. */
+  readonly kind: 'user' | 'application' | null
   readonly explicit: boolean
   /** Checks run before authentication, in order. */
   readonly gates: Gate[]
@@ -36,7 +39,7 @@ export interface RoutePolicy {
   resolved: Strategy[] | null
 }
 
-const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'owner', 'optional'])
+const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'owner', 'optional', 'kind'])
 
 function stringList (value: unknown, where: string, what: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
@@ -58,6 +61,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
   let scopes: string[] = []
   let owner: OwnerResolver | null = null
   let optional = false
+  let kind: RoutePolicy['kind'] = null
   let isPublic = false
 
   if (auth === undefined) {
@@ -93,6 +97,10 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
       if (typeof o.optional !== 'boolean') configError(`${where}: config.auth.optional must be a boolean`)
       optional = o.optional
     }
+    if (o.kind !== undefined) {
+      if (o.kind !== 'user' && o.kind !== 'application') configError(`${where}: config.auth.kind must be 'user' or 'application'`)
+      kind = o.kind
+    }
   } else {
     configError(`${where}: config.auth must be false, a strategy name, an array of names or an object`)
   }
@@ -105,6 +113,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
     scopes,
     owner,
     optional,
+    kind,
     explicit,
     gates: [],
     after: [],
@@ -125,6 +134,7 @@ export function describe (method: string, url: string, p: RoutePolicy): RoutePro
     scopes: p.scopes,
     owner: p.owner !== null,
     optional: p.optional,
+    kind: p.kind,
     explicit: p.explicit
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors, isGatekeeperError } from '../core/errors.js'
+import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Strategy } from '../core/types.js'
 import { normalizeLogin } from '../stores/types.js'
@@ -43,11 +44,12 @@ function invalidRequestErrors (err: FastifyError, _request: FastifyRequest, _rep
   throw err
 }
 
-function bodyRoute (fields: Record<string, StringField>): Record<string, unknown> {
+function bodyRoute (fields: Record<string, StringField>, responses: readonly number[]): Record<string, unknown> {
   const validate = stringBodyValidator(fields)
   return {
     bodyLimit: BODY_LIMIT,
-    schema: { body: stringBodySchema(fields) },
+    // The GK_ errors the route answers, for the OpenAPI document (gatekeeperOpenApi).
+    schema: withResponses({ body: stringBodySchema(fields) }, [400, ...responses]),
     validatorCompiler: () => validate,
     errorHandler: invalidRequestErrors
   }
@@ -88,7 +90,10 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     password: { minLength: 1, maxLength: maxPassword }
   }
 
-  app.post(routes.login, { ...bodyRoute(credentials), config: { auth: false } }, async function login (request, reply) {
+  const csrf403 = cookieName === null ? [] : [403]
+  // Brute-force protection answers 429 GK_ACCOUNT_LOCKED at the login route.
+  const locked429 = gk.protection?.bruteForce === null || gk.protection === undefined ? [] : [429]
+  app.post(routes.login, { ...bodyRoute(credentials, [401, ...csrf403, ...locked429]), config: { auth: false } }, async function login (request, reply) {
     const { username, password } = request.body as { username: string, password: string }
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
@@ -136,7 +141,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     }
   }
 
-  app.post(routes.logout, { bodyLimit: BODY_LIMIT, onRequest: logoutCsrf, config: { auth: false } }, async function logout (request, reply) {
+  app.post(routes.logout, { bodyLimit: BODY_LIMIT, onRequest: logoutCsrf, schema: withResponses({}, csrf403), config: { auth: false } }, async function logout (request, reply) {
     const hadCookie = cookieName !== null && request.headers.cookie !== undefined && app.parseCookie(request.headers.cookie)[cookieName] !== undefined
     let subject: string | null = null
     try {
@@ -160,7 +165,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
       password: { minLength: 1, maxLength: maxPassword }
     }
-    app.post(routes.register, { ...bodyRoute(fields), config: { auth: false } }, async function register (request, reply) {
+    app.post(routes.register, { ...bodyRoute(fields, [...csrf403, 409]), config: { auth: false } }, async function register (request, reply) {
       if (cookieName !== null) rt.csrf.origin(request)
       const { username, password } = request.body as { username: string, password: string }
       const user = await users.create({ username, password, roles: [...options.defaultRoles] }, request)
@@ -174,7 +179,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       currentPassword: { minLength: 1, maxLength: maxPassword },
       newPassword: { minLength: 1, maxLength: maxPassword }
     }
-    app.post(routes.password, { ...bodyRoute(fields), config: { auth: { strategies: ['jwt'] } } }, async function changePassword (request, reply) {
+    app.post(routes.password, { ...bodyRoute(fields, []), config: { auth: { strategies: ['jwt'], kind: 'user' } } }, async function changePassword (request, reply) {
       const { currentPassword, newPassword } = request.body as { currentPassword: string, newPassword: string }
       const auth = request.auth
       if (auth === null || auth.kind !== 'user') {

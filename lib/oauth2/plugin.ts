@@ -107,6 +107,23 @@ function serveMetadata (app: FastifyInstance, tokenPath: string): void {
   })
 }
 
+/**
+ * OpenAPI: the jwt strategy also takes the tokens of this endpoint, so it
+ * gains an OAuth 2.0 client-credentials scheme; routes list their required
+ * scopes in its requirements (gatekeeperOpenApi fills the flow's scope map).
+ */
+function documentFlow (app: FastifyInstance, tokenPath: string): void {
+  const gk = app.gatekeeper
+  const jwtStrategy = gk.strategy('jwt')
+  if (jwtStrategy === undefined) return
+  const issuer = issuerUrl(gk.jwt.issuer)
+  const tokenUrl = issuer === null ? tokenPath : new URL(tokenPath, issuer.origin).href
+  jwtStrategy.securitySchemes = {
+    ...jwtStrategy.securitySchemes,
+    oauth2ClientCredentials: { type: 'oauth2', description: 'Access tokens of the client-credentials grant', flows: { clientCredentials: { tokenUrl, scopes: {} } } }
+  }
+}
+
 async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise<void> {
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
@@ -118,6 +135,7 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   if (path !== null) {
     await app.register(tokenEndpoint, { gk, clients, path })
     serveMetadata(app, path)
+    documentFlow(app, path)
   }
   if (o.oidc !== null) {
     const client = await loadOpenIdClient()

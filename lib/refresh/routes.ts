@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { challenge } from '../core/challenge.js'
 import { errors } from '../core/errors.js'
+import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { clearCookies, readCookie, REFRESH_COOKIE, SESSION_COOKIE, type CookiePaths } from './cookies.js'
 import type { ResolvedRefreshOptions } from './options.js'
@@ -66,7 +67,9 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     throw err
   }
 
-  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, errorHandler, config: { auth: false } }, async function refreshToken (request, reply) {
+  // The GK_ errors the route answers, for the OpenAPI document (gatekeeperOpenApi).
+  const schema = withResponses({}, rt.usesCookie ? [400, 401, 403] : [400, 401])
+  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, errorHandler, schema, config: { auth: false } }, async function refreshToken (request, reply) {
     noStore(reply)
     let presented: unknown
     let fromCookie = false
@@ -107,11 +110,11 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     return { ...result.access, ...rt.deliver(reply, result.refreshToken, result.familyId, result.expiresAt) }
   })
 
-  // `auth: {}` states the core's default explicitly, so these routes pass strict mode;
-  // `person()` then refuses applications with 403.
+  // Sessions are people's: `kind: 'user'` refuses applications (403) and keeps API keys
+  // out of the OpenAPI document of these routes; `person()` checks it again.
   const logoutAll = options.routes.logoutAll
   if (logoutAll !== false) {
-    app.post(logoutAll, { bodyLimit: BODY_LIMIT, config: { auth: {} } }, async function logoutEverywhere (request, reply) {
+    app.post(logoutAll, { bodyLimit: BODY_LIMIT, config: { auth: { kind: 'user' } } }, async function logoutEverywhere (request, reply) {
       const userId = person(gk, request, reply)
       const revoked = await api.revokeAll(userId, 'logout_all', request)
       gk.record({ type: 'logout', outcome: 'success', subject: userId, userId, scope: 'all', sessions: revoked }, request)
@@ -125,13 +128,13 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
   if (sessions !== false) {
     const currentOf = (request: FastifyRequest): string | null => rt.usesCookie ? readCookie(request, SESSION_COOKIE) : null
 
-    app.get(sessions, { config: { auth: {} } }, async function listSessions (request, reply) {
+    app.get(sessions, { config: { auth: { kind: 'user' } } }, async function listSessions (request, reply) {
       const userId = person(gk, request, reply)
       noStore(reply)
       return { sessions: await api.sessions(userId, currentOf(request)) }
     })
 
-    app.delete(`${sessions}/:id`, { config: { auth: {} } }, async function revokeSession (request, reply) {
+    app.delete(`${sessions}/:id`, { config: { auth: { kind: 'user' } } }, async function revokeSession (request, reply) {
       const userId = person(gk, request, reply)
       const { id } = request.params as { id: string }
       // Another user's session is answered exactly like an unknown one.
