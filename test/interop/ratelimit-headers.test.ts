@@ -17,6 +17,9 @@ async function limited (rateLimit: RateLimitOptions): Promise<{ app: FastifyInst
   app.get('/open', { config: { auth: false } }, async () => 'ok')
   app.get('/me', async () => 'ok')
   app.get('/strict', { config: { auth: false, rateLimit: { max: 1, timeWindow: 30_000 } } }, async () => 'ok')
+  app.get('/hourly', { config: { auth: false, rateLimit: { max: 5, timeWindow: '1h' } } }, async () => 'ok')
+  app.get('/spelled', { config: { auth: false, rateLimit: { max: 5, timeWindow: '1 minute' } } }, async () => 'ok')
+  app.get('/computed', { config: { auth: false, rateLimit: { max: 5, timeWindow: () => 10_000 } } }, async () => 'ok')
   await app.ready()
   return { app, clock }
 }
@@ -60,6 +63,12 @@ t.test("a route's own limit and an API key's own budget are named as their own p
   const policy = item(t, strict.headers['ratelimit-policy'], 'RateLimit-Policy')
   t.equal(policy.policy, 'route')
   t.same(Object.fromEntries(policy.params), { q: 1, w: 30 })
+
+  t.same(Object.fromEntries(item(t, (await app.inject('/hourly')).headers['ratelimit-policy'], 'RateLimit-Policy').params), { q: 5, w: 3600 }, 'a window given as a duration')
+  const spelled = await app.inject('/spelled')
+  t.equal(spelled.headers['ratelimit-limit'], undefined)
+  t.equal(spelled.headers['ratelimit-policy'], '"route";q=5', 'a window in a spelling only @fastify/rate-limit reads is left out (w is optional)')
+  t.same(Object.fromEntries(item(t, (await app.inject('/computed')).headers['ratelimit-policy'], 'RateLimit-Policy').params), { q: 5 }, 'a computed window is left out (w is optional)')
 
   const user = await app.gatekeeper.store.users.create({ username: 'ops', passwordHash: null, roles: [] })
   const { key } = await app.gatekeeper.apiKeys.create({ ownerId: user.id, name: 'job', rateLimit: { max: 5, timeWindow: '10s' } } as never)
