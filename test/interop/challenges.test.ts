@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import t from 'tap'
 import { apiKey } from '../../lib/api-key/index.js'
+import { errors } from '../../lib/core/errors.js'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { oauth2 } from '../../lib/oauth2/index.js'
@@ -46,6 +47,8 @@ async function fullApp (): Promise<{ app: FastifyInstance, fixtures: Record<stri
   app.get('/reports', { config: { auth: { scopes: ['reports:read'] } } }, async () => [])
   app.get('/jwt-only', { config: { auth: 'jwt' } }, async () => 'ok')
   app.post('/notes', async () => 'ok')
+  // As the OpenID Connect callback refuses a provider's answer: a GK_ 401 thrown without a challenge.
+  app.get('/callback', { config: { auth: false } }, async () => { throw new errors.GK_INVALID_GRANT() })
   await app.ready()
   const user = await app.gatekeeper.users.create({ username: 'alice', password: PASSWORD, roles: ['user'] })
   const login = (await app.inject({ method: 'POST', url: '/api/login', payload: { username: 'alice', password: PASSWORD } })).json()
@@ -80,6 +83,7 @@ t.test('every 401 and 403 the library sends carries a challenge naming the schem
     ['an API key on the key routes', { url: '/api/keys', headers: { 'x-api-key': f.key as string } }, 403, [['ApiKey', 'insufficient_scope']]],
     ['a client token on the session list', { url: '/api/sessions', headers: bearer(f.clientToken as string) }, 403, [['Bearer', 'insufficient_scope']]],
     ['a client token on the password route', { method: 'POST', url: '/api/password', headers: bearer(f.clientToken as string), payload: { currentPassword: 'a', newPassword: 'b' } }, 403, [['Bearer', 'insufficient_scope']]],
+    ['a user creating a key for someone else without apikeys:manage', { method: 'POST', url: '/api/keys', headers: bearer(f.token as string), payload: { name: 'x', ownerId: 'someone-else' } }, 403, [['Bearer', 'insufficient_scope']]],
     ['no credential on the key routes', { url: '/api/keys' }, 401, [['Bearer'], ['ApiKey']]],
     ['a wrong password at login', { method: 'POST', url: '/api/login', payload: { username: 'alice', password: 'wrong password!' } }, 401, [['Bearer']]],
     ['a cross-site login', { method: 'POST', url: '/api/login', headers: { origin: 'https://evil.example' }, payload: { username: 'alice', password: PASSWORD } }, 403, [['Bearer']]],
@@ -87,6 +91,7 @@ t.test('every 401 and 403 the library sends carries a challenge naming the schem
     ['a cross-site logout', { method: 'POST', url: '/api/logout', headers: { 'sec-fetch-site': 'cross-site' } }, 403, [['Bearer']]],
     ['a refused refresh', { method: 'POST', url: '/api/token/refresh', payload: { refreshToken: 'x'.repeat(43) } }, 401, [['Bearer', 'invalid_token']]],
     ['a cross-site refresh', { method: 'POST', url: '/api/token/refresh', headers: { 'sec-fetch-site': 'cross-site' } }, 403, [['Bearer']]],
+    ['a GK_ 401 thrown without a challenge (an OpenID Connect callback)', { url: '/callback' }, 401, [['Bearer']]],
     ['a wrong client secret at the token endpoint', { method: 'POST', url: '/api/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(f.clientId as string, 'nope') }, payload: 'grant_type=client_credentials' }, 401, [['Basic']]]
   ]
   const seen = new Set<number>()
