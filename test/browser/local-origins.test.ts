@@ -63,66 +63,70 @@ async function probe (browser: Browser, origin: string): Promise<Outcome> {
 
 const ALL = ['__Host-host', '__Secure-sec', 'plain', 'secure']
 
-// One plain-http server for the first two tests.
-const { port, close } = await server()
-t.teardown(close)
+// One plain-http server for the first two tests, one browser for the first and the last
+// (certificate errors ignored: it stands in for a locally trusted certificate over https
+// and changes nothing over http).
+const shared = await launchChromium(t, ['--ignore-certificate-errors'])
+if (shared !== null) await suite(shared)
 
-t.test('Chromium keeps Secure and __Host- cookies over plain http on localhost and 127.0.0.1, not on another address', async (t) => {
-  const browser = await launchChromium(t)
-  if (browser === null) return
-  for (const host of ['localhost', '127.0.0.1']) {
-    const o = await probe(browser, `http://${host}:${port}`)
-    t.same(o.kept, ALL, `http://${host}: every cookie is kept and sent back`)
-    t.equal(o.login, 200, `http://${host}: login`)
-    t.equal(o.profile, 200, `http://${host}: the __Host-gk_access cookie signs the page in`)
-  }
+async function suite (shared: Browser): Promise<void> {
+  const { port, close } = await server()
+  t.teardown(close)
 
-  const lan = lanAddress()
-  if (lan === null) {
-    t.comment('SKIPPING the non-loopback row: this machine has no non-loopback IPv4 address')
-    return
-  }
-  const o = await probe(browser, `http://${lan}:${port}`)
-  t.same(o.kept, ['plain'], `http://${lan} (not loopback): only the cookie without Secure is kept`)
-  t.equal(o.login, 200, `http://${lan}: the login itself succeeds`)
-  t.equal(o.profile, 401, `http://${lan}: but the access cookie was dropped, so the page is not signed in`)
-})
+  t.test('Chromium keeps Secure and __Host- cookies over plain http on localhost and 127.0.0.1, not on another address', async (t) => {
+    const browser = shared
+    for (const host of ['localhost', '127.0.0.1']) {
+      const o = await probe(browser, `http://${host}:${port}`)
+      t.same(o.kept, ALL, `http://${host}: every cookie is kept and sent back`)
+      t.equal(o.login, 200, `http://${host}: login`)
+      t.equal(o.profile, 200, `http://${host}: the __Host-gk_access cookie signs the page in`)
+    }
 
-t.test('on another address, --unsafely-treat-insecure-origin-as-secure keeps Secure cookies but still refuses __Host- and __Secure- ones', async (t) => {
-  const lan = lanAddress()
-  if (lan === null) {
-    t.comment('SKIPPING: this machine has no non-loopback IPv4 address')
-    return
-  }
-  const origin = `http://${lan}:${port}`
-  const browser = await launchChromium(t, [`--unsafely-treat-insecure-origin-as-secure=${origin}`])
-  if (browser === null) return
-  const o = await probe(browser, origin)
-  t.same(o.kept, ['plain', 'secure'], `${origin} treated as secure: Secure is kept, the prefixed cookies are not (they need an https URL)`)
-  t.equal(o.profile, 401, `${origin}: so the library's cookies still do not sign the page in`)
-})
+    const lan = lanAddress()
+    if (lan === null) {
+      t.comment('SKIPPING the non-loopback row: this machine has no non-loopback IPv4 address')
+      return
+    }
+    const o = await probe(browser, `http://${lan}:${port}`)
+    t.same(o.kept, ['plain'], `http://${lan} (not loopback): only the cookie without Secure is kept`)
+    t.equal(o.login, 200, `http://${lan}: the login itself succeeds`)
+    t.equal(o.profile, 401, `http://${lan}: but the access cookie was dropped, so the page is not signed in`)
+  })
 
-t.test('on another address over https (a certificate for that address), every cookie is kept', async (t) => {
-  const lan = lanAddress()
-  if (lan === null) {
-    t.comment('SKIPPING: this machine has no non-loopback IPv4 address')
-    return
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'gk-tls-'))
-  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${lan}`,
-      '-addext', `subjectAltName=IP:${lan}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
-  } catch {
-    t.comment('SKIPPING: openssl is needed to make the test certificate')
-    return
-  }
-  const tls = await server({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) })
-  t.teardown(tls.close)
-  // Stands in for a locally trusted certificate (mkcert and the like) in this throw-away profile.
-  const browser = await launchChromium(t, ['--ignore-certificate-errors'])
-  if (browser === null) return
-  const o = await probe(browser, `https://${lan}:${tls.port}`)
-  t.same(o.kept, ALL, `https://${lan}: every cookie is kept`)
-  t.equal(o.profile, 200, `https://${lan}: signed in`)
-})
+  t.test('on another address, --unsafely-treat-insecure-origin-as-secure keeps Secure cookies but still refuses __Host- and __Secure- ones', async (t) => {
+    const lan = lanAddress()
+    if (lan === null) {
+      t.comment('SKIPPING: this machine has no non-loopback IPv4 address')
+      return
+    }
+    const origin = `http://${lan}:${port}`
+    const browser = await launchChromium(t, [`--unsafely-treat-insecure-origin-as-secure=${origin}`])
+    if (browser === null) return
+    const o = await probe(browser, origin)
+    t.same(o.kept, ['plain', 'secure'], `${origin} treated as secure: Secure is kept, the prefixed cookies are not (they need an https URL)`)
+    t.equal(o.profile, 401, `${origin}: so the library's cookies still do not sign the page in`)
+  })
+
+  t.test('on another address over https (a certificate for that address), every cookie is kept', async (t) => {
+    const lan = lanAddress()
+    if (lan === null) {
+      t.comment('SKIPPING: this machine has no non-loopback IPv4 address')
+      return
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'gk-tls-'))
+    t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${lan}`,
+        '-addext', `subjectAltName=IP:${lan}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+    } catch {
+      t.comment('SKIPPING: openssl is needed to make the test certificate')
+      return
+    }
+    const tls = await server({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) })
+    t.teardown(tls.close)
+    const browser = shared
+    const o = await probe(browser, `https://${lan}:${tls.port}`)
+    t.same(o.kept, ALL, `https://${lan}: every cookie is kept`)
+    t.equal(o.profile, 200, `https://${lan}: signed in`)
+  })
+}

@@ -37,10 +37,10 @@ t.test('a page on the cookie transport stays signed in across three access-token
   if (browser === null) return
   const app = Fastify({ forceCloseConnections: true })
   await app.register(gatekeeper, { store: memoryStore(), audit: { log: false } })
-  // Two seconds: the browser drops the cookie (Max-Age=2) every two seconds, as it did
-  // after a minute in the report. The one-second tolerance keeps a just-refreshed token
-  // valid on the server for the retry, however slow the machine (iat is whole seconds).
-  await app.register(jwt, { secret: 'x'.repeat(32), issuer: 'browser-test', audience: 'api', accessTokenTtl: '2s', clockTolerance: '1s', cookie: {} })
+  // One second: the browser drops the cookie (Max-Age=1) every second, as it did after a
+  // minute in the report. The two-second tolerance keeps a just-refreshed token valid on
+  // the server for the retry, however slow the machine (iat is whole seconds).
+  await app.register(jwt, { secret: 'x'.repeat(32), issuer: 'browser-test', audience: 'api', accessTokenTtl: '1s', clockTolerance: '2s', cookie: {} })
   await app.register(refresh, { transport: 'cookie', reuseGrace: '10s', secret: 'r'.repeat(32) })
   app.get('/', { config: { auth: false } }, async (_request, reply) => reply.type('text/html').send(page))
   app.get('/api/profile', async (request) => ({ id: request.auth?.subject }))
