@@ -47,6 +47,8 @@ await app.register(oauth2, {
 app.get('/health', { config: { auth: false } }, async () => ({ ok: true }))
 
 // A client token carries scopes, not roles: protect machine routes with `scopes`.
+// A person's session carries no scope and is refused here; a route for people and
+// machines alike says so: { anyOf: [{ permissions: ['reports:read'] }, { scopes: ['reports:read'] }] }.
 app.get('/api/reports', { config: { auth: { strategies: ['jwt'], scopes: ['reports:read'] } } },
   async (request) => ({ reports: ['daily', 'weekly'], client: request.auth?.subject }))
 app.post('/api/reports', { config: { auth: { strategies: ['jwt'], scopes: ['reports:write'] } } },

@@ -57,7 +57,9 @@ await app.register(oauth2, {
   // The first login of an unknown identity creates a local user with these roles.
   allowSignup: true,
   signupRoles: [],
-  // Only for providers whose email verification you trust (account-takeover guard).
+  // Only for providers whose email verification you trust (account-takeover guard), and
+  // only ever to a password-less user whose email this app verified itself; users with
+  // a password link explicitly, signed in: POST /api/oauth/<provider>/link.
   linkVerifiedEmail: false,
   // No machine clients in this example.
   clientCredentials: false

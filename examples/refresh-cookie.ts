@@ -38,7 +38,10 @@ await app.register(jwt, {
   issuer: 'refresh-cookie-example',
   audience: 'api',
   accessTokenTtl: '1m',
-  cookie: { name: '__Host-gk_access' }
+  cookie: { name: '__Host-gk_access' },
+  // Access tokens name their session (sid): after a logout, a password change or a
+  // detected theft, the session's access token is refused at once, not at its exp.
+  checkUser: { cacheTtl: '5s' }
 })
 await app.register(refresh, {
   transport: 'cookie',

@@ -5,7 +5,7 @@ export { refresh, type RefreshApi, type RefreshOptions, type RefreshTransport } 
 export { Gatekeeper, type RouteExtension } from './core/gatekeeper.js'
 export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
 export { AuditTrail, type AuditInput } from './core/audit.js'
-export { REDACT_PATHS, secureLogger, redactUrl } from './core/logging.js'
+export { REDACT_PATHS, secureLogger, redactUrl, fingerprint } from './core/logging.js'
 export { toMs, type Duration } from './core/duration.js'
 export type { PermissionModel } from './core/permissions.js'
 export type { AfterAuthentication, Gate, RoutePolicy } from './core/policy.js'
@@ -21,15 +21,18 @@ export {
   type OwnerResolver,
   type RouteAuthConfig,
   type RouteAuthOptions,
+  type RouteAuthRequirement,
   type RouteProtection,
+  type RouteRequirement,
   type Strategy,
   type StrategyName
 } from './core/types.js'
 export type * from './stores/types.js'
-export { normalizeLogin } from './stores/types.js'
+export { isStorableName, normalizeEmail, normalizeLogin } from './stores/types.js'
 export { jwt, type JwtOptions, type JwtApi, type LoginGuard, type LoginExtension, type LogoutExtension, type PublicUser, type IssuedToken } from './jwt/index.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyService, type ApiKeyInfo, type CreateApiKeyInput, type CreatedApiKey, type RotatedApiKey } from './api-key/index.js'
 export { oauth2, type OAuth2Api, type OAuth2Options, type OidcOptions, type OidcProviderOptions, type ClientApi, type ClientInfo, type CreatedClient, type RotatedClient } from './oauth2/index.js'
+export { accounts, nodemailerSender, type AccountsApi, type AccountsOptions, type AccountIdentifier, type AccountMail, type MailKind, type NodemailerSenderOptions, type SendMail } from './accounts/index.js'
 export type { BruteForceOptions, CounterStore, ProtectionApi, RateLimitOptions } from './protection/index.js'
 export type { RedisClient, RedisOption, RedisOptions } from './redis/index.js'
 export { gatekeeperOpenApi, type SwaggerOptionsLike } from './core/openapi.js'

@@ -63,3 +63,41 @@ export async function freePort (): Promise<number> {
     })
   })
 }
+
+/** The value below which a share `q` (0–1) of the sorted samples lie. */
+export function quantile (samples: readonly number[], q: number): number {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
+}
+
+/** What {@link compareTimings} found in its last round. */
+export interface TimingComparison { a: number, b: number, gap: number, rounds: number }
+
+/**
+ * Times two operations in interleaved pairs (alternating which goes first) and
+ * compares their lower quartiles: on a busy machine noise only ever adds time,
+ * so the lower quartile tracks the work done far better than the mean or even
+ * the median. A round whose gap exceeds `maxGap` is measured again, up to
+ * `rounds` times: noise passes on a later round, a real difference in work
+ * (a skipped hash is a 10× gap, not 20 %) fails every one.
+ */
+export async function compareTimings (a: () => Promise<void>, b: () => Promise<void>, opts: { tries: number, maxGap: number, rounds?: number }): Promise<TimingComparison> {
+  const rounds = opts.rounds ?? 3
+  let last: TimingComparison = { a: 0, b: 0, gap: Infinity, rounds: 0 }
+  for (let round = 1; round <= rounds; round++) {
+    const ta: number[] = []
+    const tb: number[] = []
+    for (let i = 0; i < opts.tries; i++) {
+      for (const [op, series] of (i % 2 === 0 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]]) as Array<[() => Promise<void>, number[]]>) {
+        const started = performance.now()
+        await op()
+        series.push(performance.now() - started)
+      }
+    }
+    const qa = quantile(ta, 0.25)
+    const qb = quantile(tb, 0.25)
+    last = { a: qa, b: qb, gap: Math.abs(qa - qb) / Math.max(qa, qb), rounds: round }
+    if (last.gap <= opts.maxGap) break
+  }
+  return last
+}

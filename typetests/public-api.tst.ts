@@ -2,8 +2,9 @@ import Fastify, { type FastifyContextConfig, type FastifyRequest } from 'fastify
 import { expect, test } from 'tstyche'
 import {
   apiKey, errors, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, versioning,
-  type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteProtection
+  type AccountTokenRepository, type AuthContext, type GatekeeperStore, type IdentityRepository, type OAuthClientRepository, type RouteAuthConfig, type RouteAuthRequirement, type RouteProtection, type RouteRequirement, type UserRecord
 } from 'fastify-gatekeeper'
+import accountsDefault, { accounts, nodemailerSender, type AccountMail, type AccountsApi, type SendMail } from 'fastify-gatekeeper/accounts'
 import { oauth2 } from 'fastify-gatekeeper/oauth2'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
 import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
@@ -40,6 +41,20 @@ test('config.auth accepts its four forms and refuses others', () => {
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ kind: 'robot' as const })
 })
 
+test('config.auth.anyOf takes alternatives of roles, permissions and scopes', () => {
+  expect(app.post).type.toBeCallableWith('/e', {
+    config: { auth: { anyOf: [{ permissions: ['reports:write'] }, { scopes: ['reports:write'] }] } }
+  }, async () => 'e')
+  expect<RouteAuthConfig>().type.toBeAssignableFrom({ roles: ['staff'], anyOf: [{ roles: ['admin'] }, { permissions: ['a:b'], scopes: ['a:b'] }] })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ anyOf: [{ strategies: ['jwt'] }] })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ anyOf: [{ scopes: 'a:b' }] })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ anyOf: { scopes: ['a:b'] } })
+  expect<RouteProtection['anyOf']>().type.toBe<readonly RouteRequirement[]>()
+  expect<RouteProtection['early']>().type.toBe<boolean>()
+  expect<RouteRequirement>().type.toBe<{ roles: readonly string[], permissions: readonly string[], scopes: readonly string[] }>()
+  expect<RouteAuthRequirement>().type.toBe<{ roles?: readonly string[], permissions?: readonly string[], scopes?: readonly string[] }>()
+})
+
 test('the core and the plugins take their documented options', () => {
   expect(app.register).type.toBeCallableWith(gatekeeper, { store: memoryStore() })
   expect(app.register).type.toBeCallableWith(gatekeeper, { store: sqliteStore({ filename: ':memory:' }), strict: true, defaultAuth: ['jwt'] })
@@ -61,6 +76,39 @@ test('the oauth2 plugin takes its options, and its repositories are optional par
   expect<GatekeeperStore['oauthClients']>().type.toBe<OAuthClientRepository | undefined>()
   expect<GatekeeperStore['identities']>().type.toBe<IdentityRepository | undefined>()
   expect(memoryStore().identities?.find('https://sso.example', 'sub')).type.toBe<ReturnType<IdentityRepository['find']> | undefined>()
+  expect<UserRecord['emailVerifiedAt']>().type.toBe<Date | null | undefined>()
+  app.post('/link', async (request, reply) => {
+    expect(app.gatekeeper.oauth2!.link('google', request, reply)).type.toBe<Promise<{ url: string }>>()
+    return 'ok'
+  })
+})
+
+test('the jwt plugin tells checkUser of sessions ended elsewhere', () => {
+  expect(app.gatekeeper.jwt.endSessions).type.toBeCallableWith({ userId: 'u1' })
+  expect(app.gatekeeper.jwt.endSessions).type.toBeCallableWith({ sessionId: 'f1' })
+  expect(app.gatekeeper.jwt.endSessions).type.not.toBeCallableWith({})
+})
+
+test('the accounts plugin takes its options; send and the adapter are typed; its repository is an optional part of the store', () => {
+  const send: SendMail = (mail) => { expect(mail).type.toBe<AccountMail>() }
+  expect(app.register).type.toBeCallableWith(accounts, { send, origin: 'https://app.example' })
+  expect(app.register).type.toBeCallableWith(accounts, {
+    send,
+    origin: 'https://app.example',
+    pages: { resetPassword: '/reset' },
+    ttl: { passwordReset: '15m' },
+    limits: { perAccount: { max: 2, window: '1h' } },
+    requireVerifiedEmail: { role: 'unverified' },
+    routes: false
+  })
+  expect(app.register).type.not.toBeCallableWith(accounts, { origin: 'https://app.example' })
+  expect(app.register).type.not.toBeCallableWith(accounts, { send, origin: 'https://app.example', requireVerifiedEmail: true })
+  expect(accountsDefault).type.toBe<typeof accounts>()
+  expect(nodemailerSender({ transport: { host: 'smtp.example' }, from: 'a@example.org' })).type.toBe<Promise<SendMail>>()
+  expect<AccountMail['kind']>().type.toBe<'password_reset' | 'password_changed' | 'email_verification' | 'email_change' | 'email_changed'>()
+  expect(app.gatekeeper.accounts).type.toBe<AccountsApi | undefined>()
+  expect<GatekeeperStore['accountTokens']>().type.toBe<AccountTokenRepository | undefined>()
+  expect(app.gatekeeper.jwt.addRoleFilter).type.toBeCallableWith((_user: unknown, roles: readonly string[]) => roles)
 })
 
 test('the decorators are typed', () => {

@@ -8,7 +8,7 @@ export async function seed (app: FastifyInstance): Promise<{ password: string, a
   const ids: Record<string, string> = {}
   for (const name of ['admin', 'editor', 'user']) {
     const existing = await app.gatekeeper.store.users.findByLogin(name)
-    ids[name] = existing?.id ?? (await app.gatekeeper.users.create({ username: name, password: DEMO_PASSWORD, roles: [name] })).id
+    ids[name] = existing?.id ?? (await app.gatekeeper.users.create({ username: name, password: DEMO_PASSWORD, roles: [name], email: `${name}@demo.example`, emailVerified: true })).id
   }
   const { key } = await app.gatekeeper.apiKeys.create({ ownerId: ids.user as string, name: 'demo', scopes: ['posts:read'], expiresIn: '30d' })
   return { password: DEMO_PASSWORD, apiKey: key }

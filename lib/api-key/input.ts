@@ -1,5 +1,7 @@
 import { toMs, type Duration } from '../core/duration.js'
 import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
+import { isStorableName } from '../stores/types.js'
 
 /** Most scopes a key may carry. */
 export const MAX_SCOPES = 64
@@ -41,13 +43,15 @@ export function isValidScope (scope: unknown): scope is string {
 
 /** A key's owner id, checked. */
 export function parseOwnerId (value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) bad('ownerId must be a non-empty string')
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || !isStorableName(value)) bad('ownerId must be a non-empty string')
   return value
 }
 
-/** A key's name: 1–100 characters, no control characters; trimmed. */
+/** A key's (or a client's) name: 1–100 characters of well-formed Unicode, no control characters; trimmed. */
 export function parseName (value: unknown): string {
   if (typeof value !== 'string') bad('name must be a string')
+  // A lone surrogate has no UTF-8 form: each store would keep a different name.
+  if (!isWellFormed(value)) bad('name must be well-formed Unicode')
   const name = value.trim()
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) bad(`name must be 1-${MAX_NAME_LENGTH} characters`)
   for (let i = 0; i < name.length; i++) {

@@ -109,6 +109,8 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
     const body = request.body as { name: string, scopes?: string[], expiresIn?: string | number | null, ownerId?: string, rateLimit?: { max: number, timeWindow: string | number } | null }
     const ownerId = body.ownerId ?? who.subject
     if (ownerId !== who.subject && !request.can(permission)) forbidden(request, reply)
+    // A key's budget is the operator's decision: its owner must not raise their own limit.
+    if (body.rateLimit !== undefined && body.rateLimit !== null && !request.can(permission)) forbidden(request, reply)
     const result = await service.create({ ownerId, name: body.name, scopes: body.scopes, expiresIn: body.expiresIn, rateLimit: body.rateLimit }, request)
     // The plaintext is in this body once: no cache may keep it (RFC 9111 §5.2.2.5).
     reply.code(201).header('cache-control', 'no-store')

@@ -17,6 +17,8 @@ export const errors = {
   GK_INVALID_REQUEST: createError('GK_INVALID_REQUEST', 'Invalid request: %s', 400),
   /** Login failed: unknown user, wrong password and disabled account alike (401). */
   GK_INVALID_CREDENTIALS: createError('GK_INVALID_CREDENTIALS', 'Invalid username or password', 401),
+  /** The password was right, but the account's email address must be verified first (403; the `accounts` plugin's `requireVerifiedEmail`). */
+  GK_EMAIL_NOT_VERIFIED: createError('GK_EMAIL_NOT_VERIFIED', 'Email address not verified', 403),
   /** Too many failed logins (429, with Retry-After). */
   GK_ACCOUNT_LOCKED: createError('GK_ACCOUNT_LOCKED', 'Too many failed attempts, try again later', 429),
   /** Too many requests (429, with Retry-After). */

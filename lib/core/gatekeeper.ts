@@ -4,8 +4,9 @@ import { AuditTrail, type AuditInput } from './audit.js'
 import { challenge, challengeErrorFor, type ChallengeError } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
-import { compilePolicy, describe, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
-import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, Strategy } from './types.js'
+import { compilePolicy, describe, describeEarly, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
+import type { TableRoute } from './route-table.js'
+import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, RouteRequirement, Strategy } from './types.js'
 
 /**
  * Lets a plugin shape the policy of routes it owns (the versioning plugin
@@ -44,6 +45,11 @@ export class Gatekeeper {
   readonly #publicPrefixes: string[] = []
   readonly #routes: RouteEntry[] = []
   readonly #lazy = new WeakMap<object, RoutePolicy>()
+  /** Policies of `authenticate()` hooks made before the app was ready: their strategies are resolved at start-up. */
+  readonly #hookPolicies: RoutePolicy[] = []
+  /** Routes found in Fastify's route table when the core was registered: the core never saw them. */
+  #early: readonly TableRoute[] = []
+  readonly #logger: FastifyBaseLogger
   readonly #challenges = new WeakMap<Strategy[], string>()
   readonly #defaultAuth: DefaultAuth
   #model: PermissionModel = literalModel
@@ -55,6 +61,7 @@ export class Gatekeeper {
     this.now = opts.now
     this.#defaultAuth = opts.defaultAuth
     this.audit = opts.audit
+    this.#logger = opts.logger
   }
 
   /** Registers a strategy; a second strategy of the same name is a GK_CONFIG error. */
@@ -139,9 +146,15 @@ export class Gatekeeper {
     return this.audit.record(input, request)
   }
 
-  /** Every route with its protection. */
+  /**
+   * Every route with its protection. Routes registered before the core are
+   * listed with `early: true`: the core never saw their config, so only
+   * their method and URL (from Fastify's route table) are known.
+   */
   routes (): RouteProtection[] {
-    return this.#routes.map((r) => describe(r.method, r.url, this.#policyOf(r)))
+    const rows = this.#routes.map((r) => describe(r.method, r.url, this.#policyOf(r)))
+    for (const r of this.#early) rows.push(describeEarly(r.method, r.url))
+    return rows
   }
 
   /**
@@ -150,6 +163,9 @@ export class Gatekeeper {
    */
   authenticate (strategies?: readonly string[]): onRequestHookHandler {
     const policy = compilePolicy(strategies === undefined ? undefined : [...strategies], 'authenticated', 'authenticate()')
+    // A strategy name that no plugin registered fails the start-up, not every request.
+    if (this.#ready) this.resolveStrategies(policy, 'authenticate()')
+    else this.#hookPolicies.push(policy)
     return async (request, reply) => {
       await this.runAuthentication(policy, request, reply)
     }
@@ -164,14 +180,39 @@ export class Gatekeeper {
   compileAll (): void {
     for (const r of this.#routes) this.#policyOf(r)
     for (const r of this.#routes) this.resolveStrategies(r.policy as RoutePolicy, `${r.method} ${r.url}`)
+    for (const p of this.#hookPolicies) this.resolveStrategies(p, 'authenticate()')
+    this.#hookPolicies.length = 0
     this.#ready = true
   }
 
-  /** @internal The policy of a route the core never saw (registered before the core). */
+  /** @internal Records the routes Fastify's table held when the core was registered. */
+  setEarlyRoutes (routes: readonly TableRoute[]): void {
+    this.#early = Object.freeze([...routes])
+  }
+
+  /** @internal The routes registered before the core (from Fastify's route table). */
+  earlyRoutes (): readonly TableRoute[] {
+    return this.#early
+  }
+
+  /**
+   * @internal The policy of a route the core never saw (registered before
+   * the core), compiled at its first request. A config that does not
+   * compile cannot fail the start-up any more: the route then refuses every
+   * request (401, as a route with no way in) and the reason is logged once,
+   * never sent.
+   */
   lazyPolicy (config: Record<string, unknown>, method: string, url: string): RoutePolicy {
     let p = this.#lazy.get(config)
     if (p === undefined) {
-      p = this.#compile(config.auth, method, url)
+      const where = `route ${method} ${url} (registered before the gatekeeper plugin)`
+      try {
+        p = this.#compile(config.auth, method, url)
+        this.resolveStrategies(p, where)
+      } catch (err) {
+        this.#logger.error({ route: `${method} ${url}`, code: (err as { code?: string }).code }, `gatekeeper: ${where} refuses every request: ${(err as Error).message}`)
+        p = { ...compilePolicy(undefined, 'authenticated', where), resolved: [] }
+      }
       this.#lazy.set(config, p)
     }
     return p
@@ -325,7 +366,7 @@ export class Gatekeeper {
     reply.header('www-authenticate', challenge(s.scheme, this.realm, status === 403 ? undefined : challengeErrorFor(code)))
   }
 
-  /** @internal The preHandler half: roles, scopes, permissions and ownership. */
+  /** @internal The preHandler half: roles, scopes, permissions, `anyOf` and ownership. */
   runAuthorization (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     const auth = request.auth
     if (auth === null) {
@@ -333,37 +374,73 @@ export class Gatekeeper {
       reply.header('www-authenticate', challenge('Bearer', this.realm))
       throw new errors.GK_UNAUTHORIZED()
     }
-    const model = this.#model
-    if (policy.roles.length > 0 && !policy.roles.some((r) => model.hasRole?.(auth, r) ?? auth.roles.includes(r))) {
-      this.#deny(request, reply, { missingRole: policy.roles })
+    const withOwner = policy.owner !== null
+    // Grants that hold only on the caller's own resources are checked last,
+    // with the owner resolved once, and only when one is needed. Synchronous otherwise.
+    let ownOnly: Record<string, unknown> | null = null
+    const top = this.#meets(auth, policy, withOwner)
+    if (top !== true) {
+      if (!top.own) this.#deny(request, reply, top.detail)
+      ownOnly = top.detail
     }
-    // Grants that hold only on the caller's own resources; checked last, with
-    // the owner resolved once, and only when one is needed. Synchronous otherwise.
-    let ownOnly: Array<Record<string, unknown>> | null = null
-    if (policy.scopes.length > 0 && auth.scopes !== undefined) {
-      // Route scopes are matched by the model too, so wildcard scopes work;
-      // the credential's scopes stand in for its permissions.
-      const asScopes: AuthContext = { ...auth, permissions: auth.scopes, scopes: undefined }
-      for (const scope of policy.scopes) {
-        const granted = model.grants(asScopes, scope)
-        if (granted === true) continue
-        if (granted === 'own' && policy.owner !== null) (ownOnly ??= []).push({ missingScopes: [scope] })
-        else this.#deny(request, reply, { missingScopes: [scope] })
+    if (policy.anyOf.length > 0) {
+      let own: Record<string, unknown> | null = null
+      const missing: Array<Record<string, unknown>> = []
+      for (const alternative of policy.anyOf) {
+        const m = this.#meets(auth, alternative, withOwner)
+        if (m === true) {
+          own = null
+          missing.length = 0
+          break
+        }
+        if (m.own) own ??= m.detail
+        missing.push(m.detail)
+      }
+      if (missing.length > 0) {
+        if (own === null) this.#deny(request, reply, { missingAnyOf: missing })
+        ownOnly ??= own
       }
     }
-    for (const permission of policy.permissions) {
+    if (ownOnly !== null) return this.#requireOwnership(policy, request, reply, auth, ownOnly)
+  }
+
+  /**
+   * Whether `auth` meets one set of requirements: `true`; or what is missing,
+   * with `own` when only an `:own` grant is missing its ownership check.
+   */
+  #meets (auth: AuthContext, r: RouteRequirement, withOwner: boolean): true | { own: boolean, detail: Record<string, unknown> } {
+    const model = this.#model
+    if (r.roles.length > 0 && !r.roles.some((role) => model.hasRole?.(auth, role) ?? (Array.isArray(auth.roles) && auth.roles.includes(role)))) {
+      return { own: false, detail: { missingRole: r.roles } }
+    }
+    let own: Record<string, unknown> | null = null
+    if (r.scopes.length > 0) {
+      // A credential that carries no scopes holds no scope: fail closed.
+      if (!Array.isArray(auth.scopes)) return { own: false, detail: { missingScopes: r.scopes } }
+      // Route scopes are matched by the model too, so wildcard scopes work;
+      // the credential's scopes stand in for its permissions.
+      const asScopes: AuthContext = { ...auth, permissions: auth.scopes }
+      for (const scope of r.scopes) {
+        const granted = model.grants(asScopes, scope)
+        if (granted === true) continue
+        if (granted === 'own' && withOwner) own ??= { missingScopes: [scope] }
+        else return { own: false, detail: { missingScopes: [scope] } }
+      }
+    }
+    for (const permission of r.permissions) {
       const granted = model.grants(auth, permission)
       if (granted === true) continue
-      if (granted === 'own' && policy.owner !== null) (ownOnly ??= []).push({ missingPermission: permission })
-      else this.#deny(request, reply, { missingPermission: permission })
+      if (granted === 'own' && withOwner) own ??= { missingPermission: permission }
+      else return { own: false, detail: { missingPermission: permission } }
     }
-    if (ownOnly !== null) return this.#requireOwnership(policy, request, reply, auth, ownOnly[0] as Record<string, unknown>)
+    return own === null ? true : { own: true, detail: own }
   }
 
   async #requireOwnership (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, auth: AuthContext, detail: Record<string, unknown>): Promise<void> {
     // The resolver's own error (a 404 for a missing resource) propagates.
     const id = await (policy.owner as NonNullable<RoutePolicy['owner']>)(request)
-    if (id === null || id === undefined || String(id) !== auth.subject) this.#deny(request, reply, detail)
+    // No owner (null, undefined, an empty id) is nobody's resource, whoever asks.
+    if (!isOwner(id, auth.subject)) this.#deny(request, reply, detail)
   }
 
   #deny (request: FastifyRequest, reply: FastifyReply, detail: Record<string, unknown>): never {
@@ -384,8 +461,15 @@ export class Gatekeeper {
     if (auth === null) return false
     const g = this.#model.grants(auth, permission)
     if (g === true) return true
-    return g === 'own' && ownerId !== undefined && ownerId !== null && String(ownerId) === auth.subject
+    return g === 'own' && isOwner(ownerId, auth.subject)
   }
+}
+
+/** Whether `ownerId` names `subject`: an absent or empty id owns nothing. */
+function isOwner (ownerId: unknown, subject: string): boolean {
+  if (ownerId === null || ownerId === undefined) return false
+  const id = String(ownerId)
+  return id.length > 0 && id === subject
 }
 
 function isBearer (header: string | undefined): boolean {

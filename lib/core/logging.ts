@@ -1,3 +1,5 @@
+import { createHmac, randomBytes } from 'node:crypto'
+
 /**
  * Logger settings that keep secrets out of logs. Pino's redaction is set when
  * Fastify is created, so a plugin cannot add it afterwards: pass
@@ -12,6 +14,9 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
   'req.headers["x-api-key"]',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
+  // A request the HTTP parser refused: Fastify logs it at trace level with its raw bytes, credentials included.
+  'err.rawPacket',
+  'error.rawPacket',
   'headers.authorization',
   'headers.cookie',
   'headers["x-api-key"]',
@@ -36,10 +41,35 @@ const SECRET_QUERY = /([?&](?:access_token|token|api_key|apikey|key|refresh_toke
 // Our credentials by shape, under any parameter name: a JWS (its header always starts `{"`), an API key, a refresh token.
 const SECRET_SHAPES = /eyJ[\w-]*\.[\w-]*\.[\w-]*|[a-z0-9]{2,8}_[0-9A-Za-z]{36}|(?<![\w-])[\w-]{43}(?![\w-])/g
 
-/** Replaces the values of credential-looking query parameters, and anything shaped like our credentials in the query, with `[Redacted]`. */
+/**
+ * Replaces the values of credential-looking query parameters, and anything
+ * shaped like our credentials in the path or the query (a key pasted into
+ * `DELETE /api/keys/:id`), with `[Redacted]`.
+ */
 export function redactUrl (url: string): string {
   const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q) + url.slice(q).replace(SECRET_QUERY, '$1[Redacted]').replace(SECRET_SHAPES, '[Redacted]')
+  if (q === -1) return url.replace(SECRET_SHAPES, '[Redacted]')
+  return url.slice(0, q).replace(SECRET_SHAPES, '[Redacted]') + url.slice(q).replace(SECRET_QUERY, '$1[Redacted]').replace(SECRET_SHAPES, '[Redacted]')
+}
+
+/** A log message with URLs and anything shaped like our credentials scrubbed. */
+function scrubMessage (text: string): string {
+  return text.includes('?') ? redactUrl(text) : text.replace(SECRET_SHAPES, '[Redacted]')
+}
+
+// Per process: fingerprints correlate attempts within a process and cannot be reversed or looked up elsewhere.
+const FINGERPRINT_KEY = randomBytes(32)
+
+/**
+ * A short keyed fingerprint of a value that must not be logged verbatim (an
+ * identifier that failed validation may be a password or a secret typed in
+ * the wrong field): `fp_` and 12 base64url characters of
+ * HMAC-SHA256 under a random key of this process. The same value gives the
+ * same fingerprint within the process, so repeated attempts can be told
+ * apart and correlated; nothing about the value can be learnt from it.
+ */
+export function fingerprint (value: string): string {
+  return `fp_${createHmac('sha256', FINGERPRINT_KEY).update(value).digest('base64url').slice(0, 12)}`
 }
 
 interface SerializableRequest {
@@ -51,9 +81,11 @@ interface SerializableRequest {
 }
 
 /**
- * Fastify logger options with the redaction list, a request serializer
- * that scrubs credential-looking query parameters from logged URLs, and a
- * hook that scrubs them from log messages too.
+ * Fastify logger options with the redaction list (the raw bytes of a
+ * request the HTTP parser refused included), a request serializer that
+ * scrubs credential-looking query parameters and credential-shaped path
+ * segments from logged URLs, and a hook that scrubs them from log messages
+ * too.
  */
 export function secureLogger (base: Record<string, unknown> = {}): Record<string, unknown> {
   const redact = base.redact as string[] | { paths: string[] } | undefined
@@ -64,9 +96,9 @@ export function secureLogger (base: Record<string, unknown> = {}): Record<string
     redact: { paths: [...REDACT_PATHS, ...extra], censor: '[Redacted]' },
     hooks: {
       ...hooks,
-      // Fastify's own messages may carry a raw URL ("Route GET:/x?token=… not found"): scrub them like logged URLs.
+      // Fastify's own messages may carry a raw URL ("Route GET:/x/<key>?token=… not found"): scrub them like logged URLs.
       logMethod (this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number) {
-        const scrubbed = args.map((a) => typeof a === 'string' && a.includes('?') ? redactUrl(a) : a)
+        const scrubbed = args.map((a) => typeof a === 'string' ? scrubMessage(a) : a)
         if (hooks?.logMethod === undefined) method.apply(this, scrubbed)
         else hooks.logMethod.call(this, scrubbed, method, level)
       }

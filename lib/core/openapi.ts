@@ -6,6 +6,22 @@ const kRoute = Symbol.for('fastify-gatekeeper.route')
 
 type Json = Record<string, unknown>
 
+/** What a route asks of its callers beyond authentication, for the `x-gatekeeper` operation extension; `null` when nothing. */
+function requirementsOf (p: RoutePolicy): Json | null {
+  const lists = (r: { roles: readonly string[], permissions: readonly string[], scopes: readonly string[] }): Json => {
+    const out: Json = {}
+    if (r.roles.length > 0) out.roles = [...r.roles]
+    if (r.permissions.length > 0) out.permissions = [...r.permissions]
+    if (r.scopes.length > 0) out.scopes = [...r.scopes]
+    return out
+  }
+  const out = lists(p)
+  if (p.anyOf.length > 0) out.anyOf = p.anyOf.map(lists)
+  if (p.owner !== null) out.owner = true
+  if (p.kind !== null) out.kind = p.kind
+  return p.public || Object.keys(out).length === 0 ? null : out
+}
+
 interface TransformInput { schema: Json | undefined, url: string, route: { method: string | string[], url: string, config?: Json }, [k: string]: unknown }
 type Transform = (input: TransformInput) => { schema: Json | undefined, url: string }
 type TransformObject = (input: { openapiObject?: Json, swaggerObject?: Json }) => Json
@@ -26,7 +42,7 @@ export interface SwaggerOptionsLike {
  */
 export const RESPONSES_HINT = 'x-gatekeeper-responses'
 
-/** The operation extension that states a route's roles, permissions and other requirements. */
+/** The operation extension that states a route's roles, permissions and other requirements (kept when the route's schema sets it). */
 export const OPENAPI_EXTENSION = 'x-gatekeeper'
 
 /** The body of every `GK_` error, as a JSON schema (`components.schemas.GatekeeperError`). */
@@ -70,8 +86,9 @@ const isOAuth = (scheme: Record<string, unknown>): boolean => scheme.type === 'o
  *   leaving out strategies that cannot authenticate the route's
  *   `config.auth.kind` (API keys on routes for people); required scopes are
  *   listed in the OAuth 2.0 requirements;
- * - `x-gatekeeper` on each protected operation: `strategies`, `kind`,
- *   `roles` (any of), `permissions` and `scopes` (all of), `owner`, `optional`;
+ * - `x-gatekeeper` on each operation that asks for more than authentication,
+ *   only what it asks: `roles` (any of), `permissions` and `scopes` (all of),
+ *   `anyOf` alternatives, `owner: true`, `kind`;
  * - 401 and 403 on protected routes, and the statuses plugins announce (429,
  *   410, …), as responses with the `GatekeeperError` body schema.
  *
@@ -102,7 +119,11 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
     const out: Json[] = []
     const seen = new Set<string>()
     for (const s of strategiesOf(policy)) {
-      for (const [name, scheme] of Object.entries(s.securitySchemes ?? {})) {
+      let schemes = Object.entries(s.securitySchemes ?? {})
+      // A credential without scopes holds no scope: where a strategy also takes OAuth 2.0
+      // tokens, a route requiring scopes is opened by those, not by its scope-less schemes.
+      if (policy.scopes.length > 0 && schemes.some(([, scheme]) => isOAuth(scheme))) schemes = schemes.filter(([, scheme]) => isOAuth(scheme))
+      for (const [name, scheme] of schemes) {
         if (seen.has(name)) continue
         seen.add(name)
         // OpenAPI 3.0 §4.8.30: only OAuth 2.0 and OpenID Connect requirements list scopes.
@@ -111,20 +132,6 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
     }
     if (policy.optional) out.push({})
     return out
-  }
-
-  function describePolicy (policy: RoutePolicy): Json {
-    const d: Json = { strategies: strategiesOf(policy).map((s) => s.name) }
-    if (policy.kind !== null) d.kind = policy.kind
-    if (policy.roles.length > 0) d.roles = [...policy.roles]
-    if (policy.permissions.length > 0) d.permissions = [...policy.permissions]
-    if (policy.scopes.length > 0) d.scopes = [...policy.scopes]
-    // Alternatives (`config.auth.anyOf`), where the core has them.
-    const anyOf = (policy as { anyOf?: readonly unknown[] }).anyOf
-    if (anyOf !== undefined && anyOf.length > 0) d.anyOf = anyOf
-    if (policy.owner !== null) d.owner = true
-    if (policy.optional) d.optional = true
-    return d
   }
 
   function addSchemes (doc: Json): Json {
@@ -146,10 +153,9 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
     if (policy === null || policy === undefined) return result
     let schema: Json = { ...(result.schema ?? {}) }
     if (schema.security === undefined) schema.security = policy.public ? [] : requirements(policy)
-    if (!policy.public) {
-      schema[OPENAPI_EXTENSION] = describePolicy(policy)
-      schema = withResponses(schema, [401, 403])
-    }
+    const requires = requirementsOf(policy)
+    if (requires !== null && schema[OPENAPI_EXTENSION] === undefined) schema[OPENAPI_EXTENSION] = requires
+    if (!policy.public) schema = withResponses(schema, [401, 403])
     return { ...result, schema }
   }
 

@@ -10,7 +10,9 @@ export interface PermissionModel {
   /**
    * Whether `auth` holds `permission`: `true` outright, `'own'` only on
    * resources the caller owns (a `:own` grant), `false` not at all.
-   * For applications the answer also respects `auth.scopes`.
+   * When the credential carries scopes the answer also respects them (an
+   * application: its scopes ∩ its owner's grants); an application that
+   * carries none holds no scope, and is granted nothing.
    */
   grants (auth: AuthContext, permission: string): boolean | 'own'
   /**
@@ -22,6 +24,7 @@ export interface PermissionModel {
 }
 
 function literal (granted: readonly string[], permission: string): boolean | 'own' {
+  if (!Array.isArray(granted)) return false
   if (granted.includes('*') || granted.includes(permission)) return true
   if (granted.includes(`${permission}:own`)) return 'own'
   return false
@@ -32,8 +35,9 @@ export const literalModel: PermissionModel = {
   permissionsOf: () => [],
   grants (auth, permission) {
     const byRoles = literal(auth.permissions, permission)
-    if (byRoles === false || auth.scopes === undefined) return byRoles
-    const byScopes = literal(auth.scopes, permission)
+    if (byRoles === false || (auth.scopes === undefined && auth.kind !== 'application')) return byRoles
+    // An application that carries no scopes holds none: fail closed.
+    const byScopes = literal(auth.scopes ?? [], permission)
     if (byScopes === false) return false
     return byRoles === true && byScopes === true ? true : 'own'
   }

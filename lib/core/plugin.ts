@@ -5,6 +5,7 @@ import { isValidRealm } from './challenge.js'
 import { configError, isGatekeeperError } from './errors.js'
 import { Gatekeeper } from './gatekeeper.js'
 import { parseDefaultAuth, type RoutePolicy } from './policy.js'
+import { parseRouteTable } from './route-table.js'
 import { parseProtection, setupProtection } from '../protection/setup.js'
 import { parseRedis } from '../redis/options.js'
 import { setupRedis } from '../redis/setup.js'
@@ -54,6 +55,8 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   const audit = new AuditTrail(app.log, now, opts.audit ?? {})
   const gk = new Gatekeeper({ store: opts.store, realm: opts.realm ?? 'api', defaultAuth, now, logger: app.log, audit })
 
+  // Every route already in Fastify's table predates the core: its onRoute hook never sees them.
+  gk.setEarlyRoutes(parseRouteTable(app.printRoutes({ commonPrefix: false })))
   app.decorate('gatekeeper', gk)
   app.decorateRequest('auth', null)
   app.decorateRequest('can', function (this: FastifyRequest, permission: string, ownerId?: string | null): boolean {
@@ -131,19 +134,30 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
 
   app.addHook('onReady', async function gatekeeperReady () {
     gk.compileAll()
-    const routes = gk.routes()
+    const early = gk.earlyRoutes()
+    if (early.length > 0) {
+      const message = `${early.length} route(s) were registered before the gatekeeper plugin (${listRoutes(early)}): they are protected, but their config.auth is read at their first request and could not be checked at start-up; register gatekeeper before any route`
+      if (strict) configError(`strict mode: ${message}`)
+      app.log.warn({ earlyRoutes: early.length }, `gatekeeper: ${message}`)
+    }
+    const routes = gk.routes().filter((r) => !r.early)
     const implicit = routes.filter((r) => !r.explicit && !(r.method === 'HEAD' && routes.some((g) => g.method === 'GET' && g.url === r.url && g.explicit)))
     if (strict && implicit.length > 0) {
-      configError(`strict mode: ${implicit.length} route(s) have no explicit config.auth: ${implicit.slice(0, 10).map((r) => `${r.method} ${r.url}`).join(', ')}`)
+      configError(`strict mode: ${implicit.length} route(s) have no explicit config.auth: ${listRoutes(implicit)}`)
     }
     const open = routes.filter((r) => r.public).length
-    app.log.info({ routes: routes.length, protected: routes.length - open, public: open, strategies: gk.strategies() },
-      `gatekeeper: ${routes.length - open} protected and ${open} public route(s); strategies: ${gk.strategies().join(', ') || 'none'}`)
+    app.log.info({ routes: routes.length + early.length, protected: routes.length - open, public: open, early: early.length, strategies: gk.strategies() },
+      `gatekeeper: ${routes.length - open} protected and ${open} public route(s)${early.length > 0 ? `, ${early.length} registered before the core (unchecked)` : ''}; strategies: ${gk.strategies().join(', ') || 'none'}`)
   })
 
   app.addHook('onClose', async () => {
     await opts.store.close()
   })
+}
+
+/** `GET /a, POST /b, …` for a message: the first ten. */
+function listRoutes (routes: ReadonlyArray<{ method: string, url: string }>): string {
+  return routes.slice(0, 10).map((r) => `${r.method} ${r.url}`).join(', ') + (routes.length > 10 ? `, … (${routes.length - 10} more)` : '')
 }
 
 /** The core plugin: shared store, secure-by-default route policy, `request.auth`, audit. */

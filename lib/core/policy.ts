@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { configError } from './errors.js'
-import type { DefaultAuth, OwnerResolver, RouteAuthConfig, RouteProtection, Strategy } from './types.js'
+import type { DefaultAuth, OwnerResolver, RouteAuthConfig, RouteProtection, RouteRequirement, Strategy } from './types.js'
 
 /**
  * A check that runs before authentication (for example the versioning
@@ -24,6 +24,8 @@ export interface RoutePolicy {
   readonly roles: readonly string[]
   readonly permissions: readonly string[]
   readonly scopes: readonly string[]
+  /** Alternatives of which at least one must hold in full (besides the requirements above); empty: none asked. */
+  readonly anyOf: readonly RouteRequirement[]
   readonly owner: OwnerResolver | null
   readonly optional: boolean
   /** The only kind of caller let in (`config.auth.kind`), or `null`. */
@@ -39,13 +41,42 @@ export interface RoutePolicy {
   resolved: Strategy[] | null
 }
 
-const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'owner', 'optional', 'kind'])
+const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'anyOf', 'owner', 'optional', 'kind'])
+const REQUIREMENT_KEYS = ['roles', 'permissions', 'scopes'] as const
 
 function stringList (value: unknown, where: string, what: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
     configError(`${where}: ${what} must be an array of non-empty strings`)
   }
   return [...new Set(value as string[])]
+}
+
+/**
+ * A requirement list as written on a route. An empty list is refused: it
+ * would ask for nothing (or, for `roles`, any of none), which is never what
+ * a route that writes the key means; omit the key instead.
+ */
+function requirementList (value: unknown, where: string, what: string): string[] {
+  const list = stringList(value, where, what)
+  if (list.length === 0) configError(`${where}: ${what} must not be empty (omit it when the route asks for none)`)
+  return list
+}
+
+/** One alternative of `config.auth.anyOf`: roles (any of), permissions and scopes (all of); at least one of them. */
+function requirement (value: unknown, where: string, what: string): RouteRequirement {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) configError(`${where}: ${what} must be an object { roles?, permissions?, scopes? }`)
+  const o = value as Record<string, unknown>
+  for (const k of Object.keys(o)) {
+    if (!(REQUIREMENT_KEYS as readonly string[]).includes(k)) configError(`${where}: unknown key ${what}.${k} (allowed: ${REQUIREMENT_KEYS.join(', ')}; strategies, owner and optional belong to config.auth itself)`)
+  }
+  const r = {
+    roles: o.roles === undefined ? [] : requirementList(o.roles, where, `${what}.roles`),
+    permissions: o.permissions === undefined ? [] : requirementList(o.permissions, where, `${what}.permissions`),
+    scopes: o.scopes === undefined ? [] : requirementList(o.scopes, where, `${what}.scopes`)
+  }
+  // An alternative that asks for nothing would let every authenticated caller in.
+  if (r.roles.length + r.permissions.length + r.scopes.length === 0) configError(`${where}: ${what} must name roles, permissions or scopes`)
+  return Object.freeze(r)
 }
 
 /**
@@ -59,6 +90,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
   let roles: string[] = []
   let permissions: string[] = []
   let scopes: string[] = []
+  let anyOf: RouteRequirement[] = []
   let owner: OwnerResolver | null = null
   let optional = false
   let kind: RoutePolicy['kind'] = null
@@ -86,9 +118,13 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
     } else if (Array.isArray(fallback)) {
       strategies = [...fallback]
     }
-    if (o.roles !== undefined) roles = stringList(o.roles, where, 'config.auth.roles')
-    if (o.permissions !== undefined) permissions = stringList(o.permissions, where, 'config.auth.permissions')
-    if (o.scopes !== undefined) scopes = stringList(o.scopes, where, 'config.auth.scopes')
+    if (o.roles !== undefined) roles = requirementList(o.roles, where, 'config.auth.roles')
+    if (o.permissions !== undefined) permissions = requirementList(o.permissions, where, 'config.auth.permissions')
+    if (o.scopes !== undefined) scopes = requirementList(o.scopes, where, 'config.auth.scopes')
+    if (o.anyOf !== undefined) {
+      if (!Array.isArray(o.anyOf) || o.anyOf.length === 0) configError(`${where}: config.auth.anyOf must be a non-empty array of { roles?, permissions?, scopes? }`)
+      anyOf = o.anyOf.map((r, i) => requirement(r, where, `config.auth.anyOf[${i}]`))
+    }
     if (o.owner !== undefined) {
       if (typeof o.owner !== 'function') configError(`${where}: config.auth.owner must be a function (request) => ownerId`)
       owner = o.owner as OwnerResolver
@@ -104,6 +140,13 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
   } else {
     configError(`${where}: config.auth must be false, a strategy name, an array of names or an object`)
   }
+  const asks = roles.length > 0 || permissions.length > 0 || scopes.length > 0 || anyOf.length > 0
+  // An anonymous caller would pass where a signed-in one lacking the grant is refused.
+  if (optional && asks) configError(`${where}: config.auth.optional cannot be combined with roles, permissions, scopes or anyOf (an anonymous caller would pass them); check with request.can() in the handler instead`)
+  // The resolver only decides ':own' grants; on its own it would restrict nothing.
+  if (owner !== null && permissions.length === 0 && scopes.length === 0 && !anyOf.some((r) => r.permissions.length > 0 || r.scopes.length > 0)) {
+    configError(`${where}: config.auth.owner decides ':own' grants of permissions or scopes, and the route asks for none; add the permission it guards (for example permissions: ['posts:update'])`)
+  }
 
   return {
     public: isPublic,
@@ -111,13 +154,14 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
     roles,
     permissions,
     scopes,
+    anyOf,
     owner,
     optional,
     kind,
     explicit,
     gates: [],
     after: [],
-    needsAuthorization: roles.length > 0 || permissions.length > 0 || scopes.length > 0,
+    needsAuthorization: asks,
     resolved: null
   }
 }
@@ -132,10 +176,35 @@ export function describe (method: string, url: string, p: RoutePolicy): RoutePro
     roles: p.roles,
     permissions: p.permissions,
     scopes: p.scopes,
+    anyOf: p.anyOf,
     owner: p.owner !== null,
     optional: p.optional,
     kind: p.kind,
-    explicit: p.explicit
+    explicit: p.explicit,
+    early: false
+  }
+}
+
+/**
+ * The description of a route registered before the core: its config was
+ * never seen, so nothing is known of its protection but that it is checked
+ * at its first request (the other fields are empty).
+ */
+export function describeEarly (method: string, url: string): RouteProtection {
+  return {
+    method,
+    url,
+    public: false,
+    strategies: null,
+    roles: [],
+    permissions: [],
+    scopes: [],
+    anyOf: [],
+    owner: false,
+    optional: false,
+    kind: null,
+    explicit: false,
+    early: true
   }
 }
 

@@ -27,7 +27,11 @@ export interface AuthContext {
   roles: readonly string[]
   /** The permissions granted by `roles` (filled when the rbac plugin is registered). */
   permissions: readonly string[]
-  /** For applications: the scopes the credential was limited to. */
+  /**
+   * The scopes the credential carries (API keys, client-credentials tokens).
+   * A credential without them holds no scope: it passes no route `scopes`
+   * requirement, and an application without them is granted no permission.
+   */
   scopes?: readonly string[]
   /** The access token's `jti`. */
   tokenId?: string
@@ -64,6 +68,19 @@ export interface Strategy {
 /** Resolves the owner id of the resource a request targets (for `:own` grants). */
 export type OwnerResolver = (request: FastifyRequest) => string | null | undefined | Promise<string | null | undefined>
 
+/**
+ * One alternative of `config.auth.anyOf`: every requirement it names must
+ * hold. It names at least one; lists are non-empty.
+ */
+export interface RouteAuthRequirement {
+  /** Any-of: the caller must have one of these roles. */
+  roles?: readonly string[]
+  /** All-of: the caller must hold every one of these permissions. */
+  permissions?: readonly string[]
+  /** All-of: the credential must carry every one of these scopes (a credential without scopes holds none). */
+  scopes?: readonly string[]
+}
+
 /** The detailed form of `config.auth`. */
 export interface RouteAuthOptions {
   /** Strategies any of which may let the caller in; default: the core's `defaultAuth`. */
@@ -72,8 +89,19 @@ export interface RouteAuthOptions {
   roles?: readonly string[]
   /** All-of: the caller must hold every one of these permissions. */
   permissions?: readonly string[]
-  /** All-of: an application's credential must carry every one of these scopes. */
+  /**
+   * All-of: the credential must carry every one of these scopes. People's
+   * sessions carry none, so a route with `scopes` admits applications only;
+   * use `anyOf` to admit people by permission as well.
+   */
   scopes?: readonly string[]
+  /**
+   * Alternatives, at least one of which must hold in full (on top of
+   * `roles`, `permissions` and `scopes` above, which always apply):
+   * `anyOf: [{ permissions: ['reports:write'] }, { scopes: ['reports:write'] }]`
+   * admits people holding the permission and applications carrying the scope.
+   */
+  anyOf?: readonly RouteAuthRequirement[]
   /** Resolves the owner of the target resource; needed for `:own` grants. */
   owner?: OwnerResolver
   /** Let anonymous callers through (with `request.auth === null`); a bad credential still fails. */
@@ -137,13 +165,20 @@ export interface GatekeeperOptions {
   /** Brute-force protection of logins (on with the defaults unless `false`). See docs/protection.md. */
   bruteForce?: BruteForceOptions | boolean
   /**
-   * An ioredis client, or `{ client, prefix?, failOpen? }`: rate limits and
+   * An ioredis client, or `{ client, prefix?, failOpen?, stallTimeout? }`: rate limits and
    * brute-force counters shared by every instance, and API key revocations
    * broadcast to them. See docs/deployment.md.
    */
   redis?: RedisOption
   /** A clock, for tests (default `Date.now`). */
   now?: () => number
+}
+
+/** One alternative of a route's `anyOf`, as `app.gatekeeper.routes()` describes it (absent lists are empty). */
+export interface RouteRequirement {
+  roles: readonly string[]
+  permissions: readonly string[]
+  scopes: readonly string[]
 }
 
 /** One row of `app.gatekeeper.routes()`. */
@@ -156,10 +191,19 @@ export interface RouteProtection {
   roles: readonly string[]
   permissions: readonly string[]
   scopes: readonly string[]
+  /** Alternatives of which one must hold in full; empty when the route has none. */
+  anyOf: readonly RouteRequirement[]
   owner: boolean
   optional: boolean
   /** The only kind of caller let in, or `null` for both. */
   kind: AuthContext['kind'] | null
   /** Whether `config.auth` was written on the route (rather than defaulted). */
   explicit: boolean
+  /**
+   * `true` for a route registered before the core plugin: the core never
+   * saw its config, so its `config.auth` is read at its first request and
+   * could not be checked at start-up; the other fields are then unknown
+   * (shown empty). Register the core before any route.
+   */
+  early: boolean
 }

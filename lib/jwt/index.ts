@@ -5,6 +5,7 @@ export { ACCESS_TOKEN_TYP, TokenService } from './tokens.js'
 export { parseBearer } from './bearer.js'
 export { toJwks, type PublicJwk } from './jwks.js'
 export { COMMON_PASSWORDS } from './common-passwords.js'
+export { MAX_EMAIL_LENGTH, isValidEmail } from './email.js'
 export type {
   AccessTokenClaims,
   CreateUserInput,
@@ -18,6 +19,10 @@ export type {
   PasswordApi,
   PasswordProblem,
   PublicUser,
+  RegisterExtension,
+  RoleFilter,
+  SessionsEnded,
+  SetPasswordOptions,
   TokenApi,
   TokenSubject,
   UserApi

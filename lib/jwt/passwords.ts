@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
 import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
 import { COMMON_PASSWORDS } from './common-passwords.js'
 import { HashGate } from './hash-gate.js'
 import type { PasswordApi, PasswordProblem } from './types.js'
@@ -96,10 +97,10 @@ export class Passwords implements PasswordApi {
     return this.#dummy
   }
 
-  /** Runs one verification that always fails, taking as long as a real one. */
-  async dummyVerify (): Promise<false> {
+  /** Runs one verification that always fails, taking as long as a real one (`queue`: as for {@link verify}). */
+  async dummyVerify (queue?: string): Promise<false> {
     const dummy = await this.dummyHash()
-    await this.#gate.run(async () => await argon2.verify(dummy, 'not the password'))
+    await this.#gate.run(async () => await argon2.verify(dummy, 'not the password'), queue)
     return false
   }
 
@@ -113,6 +114,8 @@ export class Passwords implements PasswordApi {
     if (typeof password !== 'string') throw new errors.GK_INVALID_REQUEST('password must be a string')
     // Refuse oversized input before normalising or hashing it (a 1 MB password is a DoS, not a password).
     if (password.length > this.policy.maxLength * 4) throw new errors.GK_INVALID_REQUEST('password is too long')
+    // A lone surrogate has no UTF-8 form: argon2 would hash a different password than the one given.
+    if (!isWellFormed(password)) throw new errors.GK_INVALID_REQUEST('password must be well-formed Unicode')
     const normalized = normalizePassword(password)
     if (!this.#withinBounds(normalized)) {
       throw new errors.GK_INVALID_REQUEST(`password must be ${this.policy.minLength} to ${this.policy.maxLength} characters`)
@@ -130,14 +133,14 @@ export class Passwords implements PasswordApi {
     return await this.#gate.run(async () => await argon2.hash(normalized, { type: argon2.argon2id, ...this.policy.argon2 }))
   }
 
-  async verify (hash: string, password: string): Promise<boolean> {
-    if (typeof password !== 'string' || password.length > this.policy.maxLength * 4) return this.dummyVerify()
+  async verify (hash: string, password: string, queue?: string): Promise<boolean> {
+    if (typeof password !== 'string' || password.length > this.policy.maxLength * 4 || !isWellFormed(password)) return this.dummyVerify(queue)
     const normalized = normalizePassword(password)
     if (codePoints(normalized) > this.policy.maxLength || typeof hash !== 'string' || parsePhc(hash) === null) {
-      return this.dummyVerify()
+      return this.dummyVerify(queue)
     }
     try {
-      return await this.#gate.run(async () => await argon2.verify(hash, normalized))
+      return await this.#gate.run(async () => await argon2.verify(hash, normalized), queue)
     } catch {
       return false
     }

@@ -11,7 +11,7 @@ import { normalizeOptions, type JwtOptions } from './options.js'
 import { Passwords } from './passwords.js'
 import { completeLogin, registerRoutes, setAccessCookie, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
-import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, UserApi } from './types.js'
+import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, RegisterExtension, RoleFilter, SessionsEnded, TokenSubject, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
 
@@ -42,6 +42,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   const passwords = new Passwords(options.password)
   // Made at start-up, so the first login of an unknown name costs what every other does.
   await passwords.dummyHash()
+  const roleFilters: RoleFilter[] = []
+  const rolesOf = (user: TokenSubject): readonly string[] => roleFilters.reduce<readonly string[]>((roles, filter) => filter(user, roles), user.roles)
   const tokens = new TokenService({
     keys: options.keys,
     issuer: options.issuer,
@@ -52,10 +54,21 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     now: gk.now,
     permissionsOf: (roles) => gk.permissionsOf(roles),
     ...(options.claims === undefined ? {} : { claims: options.claims }),
+    rolesOf,
     cacheMax: options.cacheSize
   })
-  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs, options.clientId)
-  const users = new Users(gk, passwords, (id) => userCheck?.forget(id))
+  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs, options.clientId, rolesOf)
+  /** Sessions ended here: forgotten at once, and told to the other instances over the Redis bus. */
+  function endSessions (ended: SessionsEnded): void {
+    if (userCheck === null) return
+    userCheck.forgetSessions(ended)
+    const bus = gk.redis?.bus
+    if (bus === undefined) return
+    const revocation = 'sessionId' in ended ? { kind: 'session' as const, id: ended.sessionId } : { kind: 'user-sessions' as const, id: ended.userId }
+    bus.publish(revocation).catch(() => {})
+  }
+  const guards: LoginGuard[] = []
+  const users = new Users(gk, passwords, { changed: (id) => userCheck?.forget(id), sessionsEnded: (id) => { endSessions({ userId: id }) }, guards })
   const csrf = createCsrfChecks(options.csrf)
   const cookieName = options.cookieName
   if (cookieName !== null && !app.hasDecorator('parseCookie')) await app.register(cookie)
@@ -103,9 +116,9 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     return ctx
   }
 
-  const guards: LoginGuard[] = []
   const loginExtensions: LoginExtension[] = []
   const logoutExtensions: LogoutExtension[] = []
+  const registerExtensions: RegisterExtension[] = []
   const api: JwtApi = {
     addLoginGuard (guard) {
       if (guard === null || typeof guard !== 'object') throw new errors.GK_CONFIG('addLoginGuard takes { before?, onFailure?, onSuccess? }')
@@ -119,6 +132,17 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
       if (typeof ext !== 'function') throw new errors.GK_CONFIG('addLogoutExtension takes a function (request, reply) => void')
       logoutExtensions.push(ext)
     },
+    addRegisterExtension (ext) {
+      if (typeof ext !== 'function') throw new errors.GK_CONFIG('addRegisterExtension takes a function (user, request, reply) => void')
+      registerExtensions.push(ext)
+    },
+    addRoleFilter (filter) {
+      if (typeof filter !== 'function') throw new errors.GK_CONFIG('addRoleFilter takes a function (user, roles) => roles')
+      roleFilters.push(filter)
+    },
+    forgetUser (userId) {
+      userCheck?.forget(userId)
+    },
     checkCsrf: csrf.full,
     checkOrigin: csrf.origin,
     setAccessCookie: (reply, issued) => { setAccessCookie(options.cookieName, reply, issued) },
@@ -126,14 +150,16 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     issuer: options.issuer,
     jwksPath: options.asymmetric ? JWKS_PATH : null,
     checkUser: userCheck !== null,
-    completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details)
+    completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details),
+    endSessions,
+    forgetSessions (ended) { userCheck?.forgetSessions(ended) }
   }
   gk.jwt = api
   gk.tokens = tokens
   gk.users = users
   gk.passwords = passwords
 
-  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, logoutExtensions }
+  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, logoutExtensions, registerExtensions }
   registerRoutes(app, runtime)
 
   if (options.asymmetric) {

@@ -3,13 +3,15 @@ import { errors, isGatekeeperError } from '../core/errors.js'
 import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Strategy } from '../core/types.js'
+import { clientAddress } from '../protection/ip.js'
 import { normalizeLogin } from '../stores/types.js'
 import type { CsrfChecks } from './csrf.js'
 import type { NormalizedJwtOptions } from './options.js'
 import type { Passwords } from './passwords.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
 import type { TokenService } from './tokens.js'
-import type { IssuedToken, LoginExtension, LoginGuard, LogoutExtension, PublicUser } from './types.js'
+import { isValidEmail, MAX_EMAIL_LENGTH } from './email.js'
+import type { IssuedToken, LoginExtension, LoginGuard, LogoutExtension, PublicUser, RegisterExtension } from './types.js'
 import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -24,6 +26,7 @@ export interface JwtRuntime {
   guards: LoginGuard[]
   loginExtensions: LoginExtension[]
   logoutExtensions: LogoutExtension[]
+  registerExtensions: RegisterExtension[]
 }
 
 /** Bodies of these routes are a few hundred bytes; refuse anything bigger unread. */
@@ -67,9 +70,11 @@ export function setAccessCookie (cookieName: string | null, reply: FastifyReply,
  */
 export async function completeLogin (rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   for (const g of rt.guards) await g.onSuccess?.(request, user)
-  const issued = await rt.tokens.issue(user)
+  // Extensions first: the refresh plugin's opens the session, whose id the access token names (`sid`) for checkUser.
   const extra: Record<string, unknown> = {}
   for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply))
+  const sid = rt.options.checkUser !== null && typeof extra.sessionId === 'string' ? extra.sessionId : undefined
+  const issued = await rt.tokens.issue(user, sid === undefined ? {} : { sessionId: sid })
   setAccessCookie(rt.options.cookieName, reply, issued)
   rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
   // RFC 6749 §5.1: responses carrying tokens must not be cached.
@@ -85,7 +90,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const maxPassword = options.password.maxLength
   const cookieName = options.cookieName
   const credentials = {
-    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
+    username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH, name: true },
     // Only the length bound at login: older accounts may predate a stricter minimum.
     password: { minLength: 1, maxLength: maxPassword }
   }
@@ -98,32 +103,47 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
     const attempt = { username, login: normalizeLogin(username) }
-    for (const g of rt.guards) await g.before?.(request, attempt)
-    const user = await gk.store.users.findByLogin(username)
-    // Unknown users cost one argon2 verification too, so timing does not reveal which names exist.
-    const ok = user === null || user.passwordHash === null
-      ? await passwords.dummyVerify()
-      : await passwords.verify(user.passwordHash, password)
-    if (!ok || user === null || user.passwordHash === null || user.disabled) {
-      const pub = user === null ? null : publicUser(user)
-      for (const g of rt.guards) await g.onFailure?.(request, attempt, pub)
-      gk.record({
-        type: 'login.failure',
-        outcome: 'failure',
-        reason: 'GK_INVALID_CREDENTIALS',
-        cause: user === null ? 'unknown_user' : user.disabled ? 'disabled' : ok ? 'no_password' : 'wrong_password',
-        userId: user?.id ?? null
-      }, request)
-      throw new errors.GK_INVALID_CREDENTIALS()
-    }
-    if (passwords.needsRehash(user.passwordHash)) {
-      try {
-        await gk.store.users.update(user.id, { passwordHash: await passwords.rehash(password) })
-      } catch (err) {
-        request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
+    // Guards whose `before` let the attempt through; until a verdict they are owed onError.
+    let admitted = 0
+    let verdict = false
+    try {
+      for (const g of rt.guards) {
+        await g.before?.(request, attempt)
+        admitted++
       }
+      const user = await gk.store.users.findByLogin(username)
+      // Unknown users cost one argon2 verification too, so timing does not reveal which names exist.
+      const queue = clientAddress(request.ip)
+      const ok = user === null || user.passwordHash === null
+        ? await passwords.dummyVerify(queue)
+        : await passwords.verify(user.passwordHash, password, queue)
+      if (!ok || user === null || user.passwordHash === null || user.disabled) {
+        verdict = true
+        const pub = user === null ? null : publicUser(user)
+        for (const g of rt.guards) await g.onFailure?.(request, attempt, pub)
+        gk.record({
+          type: 'login.failure',
+          outcome: 'failure',
+          reason: 'GK_INVALID_CREDENTIALS',
+          cause: user === null ? 'unknown_user' : user.disabled ? 'disabled' : ok ? 'no_password' : 'wrong_password',
+          userId: user?.id ?? null
+        }, request)
+        throw new errors.GK_INVALID_CREDENTIALS()
+      }
+      if (passwords.needsRehash(user.passwordHash)) {
+        try {
+          await gk.store.users.update(user.id, { passwordHash: await passwords.rehash(password) })
+        } catch (err) {
+          request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
+        }
+      }
+      verdict = true
+      return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
+    } catch (err) {
+      // No verdict on the credential (the store failed, a later guard refused): the attempt counts for nothing.
+      if (!verdict) for (const g of rt.guards.slice(0, admitted)) await g.onError?.(request, attempt, err)
+      throw err
     }
-    return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
   })
 
   // Checked before the body is read, so a cross-site form gets the same 403 whatever its media type.
@@ -162,13 +182,17 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
 
   if (routes.register !== null) {
     const fields = {
-      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH },
-      password: { minLength: 1, maxLength: maxPassword }
+      username: { minLength: 1, maxLength: MAX_USERNAME_LENGTH, name: true },
+      password: { minLength: 1, maxLength: maxPassword },
+      email: { minLength: 1, maxLength: MAX_EMAIL_LENGTH, optional: true }
     }
     app.post(routes.register, { ...bodyRoute(fields, [...csrf403, 409]), config: { auth: false } }, async function register (request, reply) {
       if (cookieName !== null) rt.csrf.origin(request)
-      const { username, password } = request.body as { username: string, password: string }
-      const user = await users.create({ username, password, roles: [...options.defaultRoles] }, request)
+      const { username, password, email } = request.body as { username: string, password: string, email?: string }
+      // A username that is an address is the account's email too, unless another one is given.
+      const address = email ?? (isValidEmail(username) ? username : undefined)
+      const user = await users.create({ username, password, roles: [...options.defaultRoles], ...(address === undefined ? {} : { email: address }) }, request)
+      for (const ext of rt.registerExtensions) await ext(user, request, reply)
       reply.code(201)
       return { id: user.id, username: user.username, roles: user.roles }
     })

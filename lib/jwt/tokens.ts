@@ -3,8 +3,9 @@ import { createDecoder, createSigner, createVerifier, type Algorithm } from 'fas
 import { errors } from '../core/errors.js'
 import type { AuthContext } from '../core/types.js'
 import { TokenCache, tokenKey } from './cache.js'
-import { tokenHasDuplicateKeys } from './duplicate-keys.js'
+import { hasDuplicateKeys } from './duplicate-keys.js'
 import type { ResolvedKey } from './keys.js'
+import { jwsText } from './segments.js'
 import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject } from './types.js'
 
 /** The `typ` header of access tokens (RFC 9068 §2.1). */
@@ -15,7 +16,7 @@ export const MAX_TOKEN_LENGTH = 8192
 export const MAX_LIFETIME_MS = 3_600_000
 
 /** Claims the token service sets itself; `claims(user)` cannot override them. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id'])
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id', 'sid'])
 
 /** Header parameters that would let a token choose its own key or demand unknown processing (RFC 8725 §3.1, §2.4; RFC 7515 §4.1.11). */
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit', 'cty', 'zip', 'enc'] as const
@@ -32,6 +33,8 @@ export interface TokenServiceOptions {
   now: () => number
   permissionsOf: (roles: readonly string[]) => readonly string[]
   claims?: (user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>
+  /** The roles a user's token carries (default: `user.roles`); the jwt plugin's role filters. Not applied to application tokens. */
+  rolesOf?: (user: TokenSubject) => readonly string[]
   /** Bound of the verified-token cache (0 disables it). */
   cacheMax: number
 }
@@ -131,11 +134,12 @@ export class TokenService implements TokenApi {
     const iat = Math.floor(o.now() / 1000)
     const expiresIn = Math.floor(o.ttlMs / 1000)
     payload.sub = String(user.id)
-    payload.roles = [...user.roles]
+    payload.roles = [...(extra.kind === 'application' || o.rolesOf === undefined ? user.roles : o.rolesOf(user))]
     if (extra.kind === 'application') payload.kind = 'application'
     if (extra.scopes !== undefined) payload.scopes = [...extra.scopes]
     // RFC 9068 §2.2: every access token names the client it was issued to.
     payload.client_id = extra.clientId ?? o.clientId
+    if (extra.sessionId !== undefined) payload.sid = extra.sessionId
     payload.iss = o.issuer
     payload.aud = o.audience
     payload.iat = iat
@@ -185,8 +189,9 @@ export class TokenService implements TokenApi {
     } catch {
       return invalid()
     }
-    // RFC 8725 §3.2: one meaning per token; duplicate member names get none.
-    if (tokenHasDuplicateKeys(token)) invalid()
+    // RFC 7519 §7.2: header and payload are UTF-8; RFC 8725 §3.2: one meaning per token, so no duplicate member names.
+    const text = jwsText(token)
+    if (text === null || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
     const header = decoded.header
     // RFC 8725 §3.1: the algorithm comes from our key, never from the token; `none` in any case is refused here.
     if (typeof header.alg !== 'string') invalid()
@@ -212,6 +217,7 @@ export class TokenService implements TokenApi {
     if (kind !== undefined && kind !== 'user' && kind !== 'application') invalid()
     if (scopes !== undefined && !isStringArray(scopes)) invalid()
     if (payload.client_id !== undefined && typeof payload.client_id !== 'string') invalid()
+    if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid.length === 0)) invalid()
     // RFC 7519 §4.1.4: the token is refused on or after exp (plus the tolerance for clock skew).
     if (now >= exp * 1000 + tol) throw new errors.GK_TOKEN_EXPIRED()
     const ctx: AuthContext = {

@@ -15,7 +15,12 @@ export interface IssueExtra {
   scopes?: string[]
   /** The OAuth client the token is issued to: its `client_id` claim (RFC 9068 §2.2), checked by `checkUser`. */
   clientId?: string
+  /** The session (refresh family) the token is issued for: its `sid` claim, checked by `checkUser`. */
+  sessionId?: string
 }
+
+/** Sessions that ended: one session (refresh family) by id, or every session of a user. */
+export type SessionsEnded = { sessionId: string } | { userId: string }
 
 /** The answer of `tokens.issue` and the body of a successful login. */
 export interface IssuedToken {
@@ -36,6 +41,8 @@ export interface AccessTokenClaims {
   jti: string
   kind?: 'user' | 'application'
   scopes?: string[]
+  /** The session (refresh family) the token was issued for; present with `checkUser` and the refresh plugin. */
+  sid?: string
   [claim: string]: unknown
 }
 
@@ -54,6 +61,25 @@ export interface CreateUserInput {
   password: string | null
   roles?: string[]
   disabled?: boolean
+  /** The user's email address (it may be the username); checked for shape, unique (`GK_CONFLICT`). */
+  email?: string | null
+  /** Whether `email` is known to be the user's already (seeded accounts): `emailVerifiedAt` is then set to now. */
+  emailVerified?: boolean
+}
+
+/** Options of `users.setPassword`. */
+export interface SetPasswordOptions {
+  /** The request, for the audit event. */
+  request?: FastifyRequest
+  /** Why (default `'password_set'`): the refresh sessions' revoke reason and the audit event's `method`. */
+  reason?: string
+  /**
+   * Runs after the policy check and hashing, right before the store is
+   * written: the password is set only when it resolves `true` (the
+   * `accounts` plugin consumes a reset token here, atomically, so that a
+   * refused password never uses the token up).
+   */
+  claim?: () => Promise<boolean>
 }
 
 /** `app.gatekeeper.users`: accounts with argon2id passwords. */
@@ -63,12 +89,30 @@ export interface UserApi {
   /** Replaces a user's roles and revokes their refresh-token families; `GK_NOT_FOUND` for an unknown id. */
   setRoles (id: string, roles: string[], request?: FastifyRequest): Promise<PublicUser>
   /**
+   * Checks a user's password — to confirm a sensitive action by a signed-in
+   * user — and answers the user when it matches, `null` when it does not (or
+   * the user is unknown, disabled or has no password; the same work is done).
+   * Given the request, the check is a login attempt: the login guards
+   * (brute-force protection) count it with the account's and the address's
+   * failures and may refuse it (`GK_ACCOUNT_LOCKED`).
+   */
+  verifyPassword (id: string, password: string, request?: FastifyRequest): Promise<PublicUser | null>
+  /**
    * Changes a password after checking the current one (`GK_INVALID_CREDENTIALS`
    * when wrong) and the policy (`GK_INVALID_REQUEST`); revokes every refresh-token family.
    */
   changePassword (id: string, current: string, next: string, request?: FastifyRequest): Promise<void>
   /** Disables an account (logins then fail like a wrong password) and revokes its refresh-token families. */
   disable (id: string, request?: FastifyRequest): Promise<PublicUser>
+  /**
+   * Sets a new password without asking for the current one (a password
+   * reset, an administrator): checks the policy (`GK_INVALID_REQUEST`),
+   * hashes, stores, revokes every refresh-token family, drops the user from
+   * `checkUser`'s cache and records `password.changed`. `GK_NOT_FOUND` for an
+   * unknown id. Resolves `false` (and changes nothing) when `options.claim`
+   * refuses.
+   */
+  setPassword (id: string, password: string, options?: SetPasswordOptions): Promise<boolean>
 }
 
 /** Why a password was refused by the policy. */
@@ -78,8 +122,13 @@ export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'breached'
 export interface PasswordApi {
   /** NFKC-normalises, checks the length bounds, hashes with argon2id (PHC string). */
   hash (password: string): Promise<string>
-  /** Whether `password` matches the PHC `hash`; never throws for a malformed hash. */
-  verify (hash: string, password: string): Promise<boolean>
+  /**
+   * Whether `password` matches the PHC `hash`; never throws for a malformed
+   * hash. `queue` names who asks (the login route gives the client
+   * address): argon2 work is shared out fairly between queues, so one
+   * caller's burst waits its turn instead of delaying everybody else.
+   */
+  verify (hash: string, password: string, queue?: string): Promise<boolean>
   /** The policy problem of a new password, or `null` when it is acceptable. */
   check (password: string): Promise<PasswordProblem | null>
   /** Whether a stored hash was made with weaker parameters than the current ones. */
@@ -97,17 +146,34 @@ export interface LoginAttempt {
 /**
  * A login guard (brute-force protection is one). `before` may throw a `GK_`
  * error such as `GK_ACCOUNT_LOCKED` to refuse the attempt before any password
- * check. Guards run in the order they were added.
+ * check. Guards run in the order they were added. After a `before` that
+ * returned, exactly one of `onFailure`, `onSuccess` or `onError` follows.
  */
 export interface LoginGuard {
   before? (request: FastifyRequest, login: LoginAttempt): void | Promise<void>
-  /** After a failed attempt; `user` is `null` for an unknown username. */
+  /** After a failed attempt (a wrong password, an unknown or disabled account); `user` is `null` for an unknown username. */
   onFailure? (request: FastifyRequest, login: LoginAttempt, user: PublicUser | null): void | Promise<void>
   onSuccess? (request: FastifyRequest, user: PublicUser): void | Promise<void>
+  /**
+   * After an attempt `before` let through ended without a verdict on the
+   * credential: the store failed (503), or a later guard refused it. What
+   * `before` counted is given back: an outage is not a failed attempt.
+   */
+  onError? (request: FastifyRequest, login: LoginAttempt, error: unknown): void | Promise<void>
 }
 
 /** Adds fields to the login response (and may set cookies). */
 export type LoginExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void
+
+/** Runs after the register route created an account (the `accounts` plugin mails the verification link here). */
+export type RegisterExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<void> | void
+
+/**
+ * Narrows the roles a user's access tokens carry (at login, at refresh and,
+ * with `checkUser`, on every request): given the user record and the roles
+ * so far, returns the roles to use. Application tokens are never filtered.
+ */
+export type RoleFilter = (user: TokenSubject, roles: readonly string[]) => readonly string[]
 
 /** Runs on `POST /api/logout`. */
 export type LogoutExtension = (request: FastifyRequest, reply: FastifyReply) => Promise<void> | void
@@ -117,6 +183,11 @@ export interface JwtApi {
   addLoginGuard (guard: LoginGuard): void
   addLoginExtension (extension: LoginExtension): void
   addLogoutExtension (extension: LogoutExtension): void
+  addRegisterExtension (extension: RegisterExtension): void
+  /** Adds a {@link RoleFilter}; filters run in the order they were added. */
+  addRoleFilter (filter: RoleFilter): void
+  /** Drops what `checkUser` knows of a user, after a change made outside `app.gatekeeper.users`; a no-op without `checkUser`. */
+  forgetUser (userId: string): void
   /** Throws `GK_FORBIDDEN` when an unsafe (POST, PUT, PATCH, DELETE…) request fails the CSRF defence. */
   checkCsrf (request: FastifyRequest): void
   /**
@@ -142,4 +213,15 @@ export interface JwtApi {
    * `login.success` with `details`, and returns the response body.
    */
   completeLogin (user: PublicUser, request: FastifyRequest, reply: FastifyReply, details?: Record<string, unknown>): Promise<Record<string, unknown>>
+  /**
+   * Tells `checkUser` that sessions ended (refresh families revoked), so the
+   * access tokens issued for them (their `sid`) are refused at once on this
+   * instance and, with the core's `redis` option, on the others. The
+   * library's logout, logout-all, session revocation, password change, role
+   * change, disabling and refresh-token reuse detection call it; call it
+   * when you revoke families in the store yourself. Does nothing without `checkUser`.
+   */
+  endSessions (ended: SessionsEnded): void
+  /** @internal Applies sessions ended on another instance (from the Redis bus): forgets them here, publishes nothing. */
+  forgetSessions (ended: SessionsEnded): void
 }

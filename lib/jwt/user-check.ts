@@ -1,6 +1,7 @@
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { AuthContext } from '../core/types.js'
+import type { SessionsEnded, TokenSubject } from './types.js'
 
 /**
  * What the store says of a token's subject: the roles it has now, or `null`
@@ -9,7 +10,10 @@ import type { AuthContext } from '../core/types.js'
  */
 type SubjectState = readonly string[] | null
 
-interface Entry { state: SubjectState, until: number }
+/** What the store says of a session (refresh family): whose it is and until when it lasts, or `null` when it ended. */
+interface SessionState { userId: string, until: number }
+
+interface Entry<S> { state: S, until: number }
 
 /** Most subjects of one kind whose state is kept; the oldest entry goes first. */
 const MAX_ENTRIES = 10_000
@@ -21,28 +25,28 @@ const sameRoles = (a: readonly string[], b: readonly string[]): boolean =>
  * Store answers about one kind of subject, kept `ttlMs` each (0: asked every
  * time); concurrent requests for one subject share one lookup.
  */
-class SubjectCache {
-  readonly #cache = new Map<string, Entry>()
-  readonly #pending = new Map<string, Promise<SubjectState>>()
+class SubjectCache<S> {
+  readonly #cache = new Map<string, Entry<S>>()
+  readonly #pending = new Map<string, Promise<S>>()
   /** Bumped by every `forget`: a lookup begun before it does not write its (maybe stale) answer. */
   #generation = 0
 
   constructor (
     private readonly now: () => number,
     private readonly ttlMs: number,
-    private readonly lookup: (id: string) => Promise<SubjectState>
+    private readonly lookup: (id: string) => Promise<S>
   ) {}
 
   /** The cached state of `id`, or `undefined` when it must be looked up. */
-  cached (id: string): Entry | undefined {
+  cached (id: string): Entry<S> | undefined {
     const hit = this.#cache.get(id)
     return hit !== undefined && this.now() < hit.until ? hit : undefined
   }
 
-  fetch (id: string): Promise<SubjectState> {
+  fetch (id: string): Promise<S> {
     let pending = this.#pending.get(id)
     if (pending === undefined) {
-      const p: Promise<SubjectState> = this.#load(id).finally(() => {
+      const p: Promise<S> = this.#load(id).finally(() => {
         if (this.#pending.get(id) === p) this.#pending.delete(id)
       })
       this.#pending.set(id, p)
@@ -57,7 +61,14 @@ class SubjectCache {
     this.#pending.delete(id)
   }
 
-  async #load (id: string): Promise<SubjectState> {
+  /** Forgets every entry whose state matches (and every lookup under way, whose answer is not known yet). */
+  forgetWhere (match: (state: S) => boolean): void {
+    this.#generation++
+    for (const [id, entry] of this.#cache) if (match(entry.state)) this.#cache.delete(id)
+    this.#pending.clear()
+  }
+
+  async #load (id: string): Promise<S> {
     const generation = this.#generation
     const state = await this.lookup(id)
     if (this.ttlMs > 0 && generation === this.#generation) {
@@ -75,25 +86,32 @@ class SubjectCache {
  * refused, and the request carries the user's current roles rather than the
  * token's; an application token naming an OAuth client (`client_id`, issued
  * by the oauth2 plugin) is refused once the client is revoked or gone, when
- * the store keeps clients.
+ * the store keeps clients; a token naming its session (`sid`, the refresh
+ * family it was issued for) is refused once that session has ended.
  */
 export class UserCheck {
   readonly #gk: Gatekeeper
-  readonly #users: SubjectCache
+  readonly #users: SubjectCache<SubjectState>
   /** `null` when the store keeps no OAuth clients (decided once: the store does not change). */
-  readonly #clients: SubjectCache | null
+  readonly #clients: SubjectCache<SubjectState> | null
+  readonly #sessions: SubjectCache<SessionState | null>
 
   /** The `client_id` of the app's own tokens: no OAuth client to look up. */
   readonly #firstParty: string
 
-  constructor (gk: Gatekeeper, ttlMs: number, firstPartyClientId: string) {
+  /** `firstPartyClientId`: the jwt plugin's `clientId`; `rolesOf`: the roles a user acts with (the jwt plugin's role filters). */
+  constructor (gk: Gatekeeper, ttlMs: number, firstPartyClientId: string, rolesOf: (user: TokenSubject) => readonly string[] = (user) => user.roles) {
     this.#gk = gk
     this.#firstParty = firstPartyClientId
     const now = (): number => gk.now()
     const { users, oauthClients } = gk.store
     this.#users = new SubjectCache(now, ttlMs, async (id) => {
       const user = await users.findById(id)
-      return user === null || user.disabled ? null : Object.freeze([...user.roles])
+      return user === null || user.disabled ? null : Object.freeze([...rolesOf(user)])
+    })
+    this.#sessions = new SubjectCache(now, ttlMs, async (id) => {
+      const family = await gk.store.refreshTokens.findFamily(id)
+      return family === null || family.revokedAt !== null ? null : { userId: family.userId, until: family.expiresAt.getTime() }
     })
     this.#clients = oauthClients === undefined
       ? null
@@ -108,7 +126,7 @@ export class UserCheck {
    * the subject may not act. Synchronous when the subject's state is cached.
    */
   check (ctx: AuthContext): AuthContext | Promise<AuthContext> {
-    let cache: SubjectCache
+    let cache: SubjectCache<SubjectState>
     let id: string
     if (ctx.kind === 'user') {
       cache = this.#users
@@ -120,9 +138,24 @@ export class UserCheck {
       cache = this.#clients
       id = clientId
     }
+    const sid = ctx.claims?.sid
     const hit = cache.cached(id)
-    if (hit !== undefined) return this.#apply(ctx, hit.state)
-    return cache.fetch(id).then((state) => this.#apply(ctx, state))
+    if (typeof sid !== 'string') {
+      if (hit !== undefined) return this.#apply(ctx, hit.state)
+      return cache.fetch(id).then((state) => this.#apply(ctx, state))
+    }
+    const session = this.#sessions.cached(sid)
+    if (hit !== undefined && session !== undefined) return this.#apply(this.#session(ctx, session.state), hit.state)
+    return Promise.all([
+      hit === undefined ? cache.fetch(id) : hit.state,
+      session === undefined ? this.#sessions.fetch(sid) : session.state
+    ]).then(([state, s]) => this.#apply(this.#session(ctx, s), state))
+  }
+
+  /** The caller when their session is still on; throws `GK_TOKEN_INVALID` when it ended (or is another subject's). */
+  #session (ctx: AuthContext, state: SessionState | null): AuthContext {
+    if (state === null || state.userId !== ctx.subject || this.#gk.now() >= state.until) throw new errors.GK_TOKEN_INVALID()
+    return ctx
   }
 
   #apply (ctx: AuthContext, roles: SubjectState): AuthContext {
@@ -135,5 +168,11 @@ export class UserCheck {
   /** Drops what is known of a user (after this instance disabled them or changed their roles). */
   forget (userId: string): void {
     this.#users.forget(userId)
+  }
+
+  /** Drops what is known of ended sessions: one by id, or every session of a user. Their tokens are checked again at their next use. */
+  forgetSessions (target: SessionsEnded): void {
+    if ('sessionId' in target) this.#sessions.forget(target.sessionId)
+    else this.#sessions.forgetWhere((s) => s !== null && s.userId === target.userId)
   }
 }

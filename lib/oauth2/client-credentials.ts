@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Gatekeeper } from '../core/gatekeeper.js'
-import type { ClientApi } from './clients.js'
+import { fingerprint } from '../core/logging.js'
+import { isIssuedClientId, type ClientApi } from './clients.js'
 import { OAuthError } from './errors.js'
 import { FORM_BODY_LIMIT, grantScopes, parseBasic, parseForm } from './form.js'
 
@@ -56,7 +57,10 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
     else throw err
     noStore(reply)
     if (oauth.error === 'invalid_client') {
-      gk.record({ type: 'oauth.client_auth_failed', outcome: 'failure', reason: oauth.code, clientId: presentedIds.get(request) ?? null }, request)
+      const presented = presentedIds.get(request)
+      // An id of another shape may be a secret sent in the wrong field: only its fingerprint is logged.
+      const who = presented === undefined ? { clientId: null } : isIssuedClientId(presented) ? { clientId: presented } : { clientId: null, clientIdFingerprint: fingerprint(presented) }
+      gk.record({ type: 'oauth.client_auth_failed', outcome: 'failure', reason: oauth.code, ...who }, request)
       // RFC 6749 §5.2: a 401 names the authentication scheme the client may use.
       reply.header('www-authenticate', `Basic realm="${gk.realm}"`)
     }

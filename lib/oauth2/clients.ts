@@ -50,6 +50,11 @@ export interface ClientApi {
   authenticate (id: string, secret: string): Promise<ClientInfo | null>
 }
 
+/** Whether `id` has the shape of the ids `create` issues (`cid_` and 24 base62 characters): only those are logged as they are. */
+export function isIssuedClientId (id: string): boolean {
+  return /^cid_[0-9A-Za-z]{24}$/.test(id)
+}
+
 /** A `client_id` this service could have issued: 1-256 printable ASCII characters (RFC 6749 Appendix A.1). */
 const isClientId = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= MAX_CREDENTIAL_LENGTH && /^[\x20-\x7e]+$/.test(id)
 

@@ -13,16 +13,26 @@ export async function loadOpenIdClient (load: () => Promise<OpenIdClient> = asyn
   }
 }
 
-/** The routes of the OpenID Connect login: `GET /api/oauth/:provider/start` and `GET /api/oauth/:provider/callback`. */
-export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient, identities: IdentityRepository): void {
+/**
+ * The routes of the OpenID Connect login: `GET /api/oauth/:provider/start`,
+ * `POST /api/oauth/:provider/link` and `GET /api/oauth/:provider/callback`.
+ * Returns the relying party, for `app.gatekeeper.oauth2.link()`.
+ */
+export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: OpenIdClient, identities: IdentityRepository): OidcLogin {
   const gk = app.gatekeeper
   const login = new OidcLogin(app, o, client, identities)
   const params = { type: 'object', properties: { provider: { type: 'string', maxLength: 32 } }, required: ['provider'] } as const
 
-  // Anonymous callers start a login; a logged-in user starts linking an identity to their account.
-  app.get<{ Params: { provider: string } }>('/api/oauth/:provider/start', { schema: { params }, config: { auth: { strategies: ['jwt'], optional: true } } }, async (request, reply) => {
+  // Always a login: linking to the signed-in account is the explicit POST below, never a side effect of a GET.
+  app.get<{ Params: { provider: string } }>('/api/oauth/:provider/start', { schema: { params }, config: { auth: false } }, async (request, reply) => {
     await login.start(request.params.provider, request, reply)
     return reply
+  })
+
+  // A signed-in person links an identity to their account: the answer is the provider URL to send the browser to.
+  // An unsafe method, so a cookie-carried session needs the CSRF defence (the jwt strategy demands it).
+  app.post<{ Params: { provider: string } }>('/api/oauth/:provider/link', { schema: { params }, config: { auth: { strategies: ['jwt'] } } }, async (request, reply) => {
+    return await login.link(request.params.provider, request, reply)
   })
 
   app.get<{ Params: { provider: string } }>('/api/oauth/:provider/callback', { schema: { params }, config: { auth: false } }, async (request, reply) => {
@@ -30,4 +40,5 @@ export function oidcRoutes (app: FastifyInstance, o: NormalizedOidc, client: Ope
     // The same completion as a password login: access cookie, refresh session (any transport), audit.
     return await gk.jwt.completeLogin(user, request, reply, { method: 'oidc', provider: request.params.provider, created })
   })
+  return login
 }

@@ -4,6 +4,7 @@ import { errors, isGatekeeperError } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { PublicUser } from '../jwt/types.js'
 import type { IdentityRepository, UserRecord } from '../stores/types.js'
+import { autoLinkRefusal } from './linking.js'
 import type { NormalizedOidc, NormalizedProvider } from './oidc-options.js'
 import { STATE_COOKIE, StateSealer } from './state.js'
 
@@ -86,16 +87,35 @@ export class OidcLogin {
     }
   }
 
-  /** `GET /api/oauth/:provider/start`: redirects to the provider with a fresh state, nonce and PKCE challenge. */
-  async start (name: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** `GET /api/oauth/:provider/start`: redirects to the provider with a fresh state, nonce and PKCE challenge (a login). */
+  async start (name: string, _request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const url = await this.#begin(name, null, reply)
+    await reply.redirect(url, 302)
+  }
+
+  /**
+   * Starts linking an identity of provider `name` to the signed-in user of
+   * `request` (a person): seals the user's id in the state cookie (set on
+   * `reply`) and returns the provider URL to send the browser to. The
+   * callback then links the identity to that user, and to no other.
+   */
+  async link (name: string, request: FastifyRequest, reply: FastifyReply): Promise<{ url: string }> {
+    const auth = request.auth
+    if (auth === null) throw new errors.GK_UNAUTHORIZED()
+    // People link identities; an application acting for its owner does not.
+    if (auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+    const url = await this.#begin(name, auth.subject, reply)
+    this.#gk.record({ type: 'oauth.link_started', outcome: 'info', subject: auth.subject, userId: auth.subject, provider: name }, request)
+    return { url }
+  }
+
+  async #begin (name: string, link: string | null, reply: FastifyReply): Promise<string> {
     const client = this.#client
     const p = this.#provider(name)
     const config = await this.#config(p)
     const verifier = client.randomPKCECodeVerifier()
     const state = client.randomState()
     const nonce = client.randomNonce()
-    // A logged-in user starting the flow links the identity to their account.
-    const link = request.auth !== null && request.auth.kind === 'user' ? request.auth.subject : null
     const expiresAt = this.#gk.now() + this.#o.stateTtlMs
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: p.redirectUri,
@@ -107,7 +127,7 @@ export class OidcLogin {
     })
     reply.header('set-cookie', `${STATE_COOKIE}=${this.#sealer.seal(p.name, { state, nonce, verifier, link, expiresAt })}; Path=/; Max-Age=${Math.floor(this.#o.stateTtlMs / 1000)}; HttpOnly; Secure; SameSite=Lax`)
     reply.header('cache-control', 'no-store')
-    await reply.redirect(url.href, 302)
+    return url.href
   }
 
   /** `GET /api/oauth/:provider/callback`: checks the state, redeems the code, validates the ID token, returns the local user. */
@@ -165,10 +185,17 @@ export class OidcLogin {
       this.#gk.record({ type: 'oauth.identity_unlinked', outcome: 'success', userId: linked.userId, provider: p.name, reason: 'user_deleted' }, request)
     }
     let user: UserRecord | null = null
-    if (link !== null) user = await users.findById(link)
-    else if (linkVerifiedEmail && claims.email_verified === true && typeof claims.email === 'string') {
-      // Opt-in: only a provider-verified address may claim an existing local account (account-takeover guard).
-      user = await users.findByLogin(claims.email)
+    if (link !== null) {
+      // Explicit linking: the signed-in user who started it (sealed in the state); gone meanwhile, nobody.
+      user = await users.findById(link)
+      if (user === null) throw new errors.GK_INVALID_CREDENTIALS()
+    } else if (linkVerifiedEmail && claims.email_verified === true && typeof claims.email === 'string') {
+      // Opt-in, and only to an account the identity holder alone can have made (pre-account takeover guard).
+      // The address a user record keeps (the accounts plugin verifies it); else a username that is the address.
+      const candidate = (await users.findByEmail?.(claims.email)) ?? await users.findByLogin(claims.email)
+      const refusal = candidate === null ? null : autoLinkRefusal(candidate, claims.email)
+      if (refusal === null) user = candidate
+      else this.#gk.record({ type: 'oauth.link_refused', outcome: 'failure', userId: candidate?.id ?? null, provider: p.name, reason: refusal }, request)
     }
     if (user !== null) {
       const found = usable(user)

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { configError } from '../core/errors.js'
+import { configError, errors } from '../core/errors.js'
 import { isValidPrefix } from '../api-key/format.js'
 import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
 import { tokenEndpoint } from './client-credentials.js'
@@ -15,6 +15,15 @@ import type { GatekeeperStore } from '../stores/types.js'
 export interface OAuth2Api {
   /** Clients of the client-credentials grant: `create`, `rotate`, `revoke`, `list`. */
   clients: ClientApi
+  /**
+   * Starts linking an identity of `provider` to the signed-in person of
+   * `request` (what `POST /api/oauth/:provider/link` does, for a route of your
+   * own): sets the sealed state cookie on `reply` and resolves to the provider
+   * URL to send the browser to; the provider's callback then links the
+   * identity to that user. `GK_UNAUTHORIZED` without a signed-in caller,
+   * `GK_FORBIDDEN` for an application, `GK_NOT_FOUND` for an unknown provider.
+   */
+  link (provider: string, request: FastifyRequest, reply: FastifyReply): Promise<{ url: string }>
 }
 
 declare module '../core/gatekeeper.js' {
@@ -129,7 +138,8 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   const gk = app.gatekeeper
   if (gk.oauth2 !== undefined) configError('the oauth2 plugin is registered twice')
   const clients = clientService(gk, repository(gk.store, 'oauthClients', 'the clients of the client-credentials grant'), createHasher(o.pepper), o.secretPrefix)
-  gk.oauth2 = { clients }
+  const api: OAuth2Api = { clients, link: async () => { throw new errors.GK_NOT_FOUND('provider') } }
+  gk.oauth2 = api
   const path = o.tokenPath
   // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
   if (path !== null) {
@@ -140,7 +150,8 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   if (o.oidc !== null) {
     const client = await loadOpenIdClient()
     if (!app.hasDecorator('parseCookie')) await app.register(cookie)
-    oidcRoutes(app, o.oidc, client, repository(gk.store, 'identities', 'the links of OpenID Connect logins to users'))
+    const login = oidcRoutes(app, o.oidc, client, repository(gk.store, 'identities', 'the links of OpenID Connect logins to users'))
+    api.link = async (provider, request, reply) => await login.link(provider, request, reply)
   }
 }
 

@@ -1,3 +1,5 @@
+import { RankedMap } from './ranked-map.js'
+
 /**
  * Counters for rate limits and login protection, behind a small interface so
  * that a shared backend (Redis) can replace the in-memory one. Every method
@@ -42,27 +44,67 @@ export interface CounterStore {
   hit (key: string, windowMs: number, keep: number): Promise<WindowHits>
   /** The hits of the last `windowMs` in window `key`, without adding one. */
   hits (key: string, windowMs: number): Promise<WindowHits>
+  /**
+   * Adds a hit to the sliding window `key` only when fewer than `limit` hits
+   * are in its last `windowMs` (check and add are one atomic step). Returns
+   * the hits after the call and the id of the hit added, `null` when the
+   * window was full and nothing was added.
+   */
+  take (key: string, windowMs: number, limit: number): Promise<Taken>
+  /** Removes the hit `id` (from {@link take}) of window `key`; nothing when it is gone already. */
+  release (key: string, id: string): Promise<void>
+}
+
+/** The answer of {@link CounterStore.take}. */
+export interface Taken extends WindowHits {
+  /** The id of the hit added, for {@link CounterStore.release}; `null` when the window was full. */
+  id: string | null
 }
 
 /** Options of {@link MemoryCounterStore}. */
 export interface MemoryCounterOptions {
-  /** Most keys held; past it the least recently used are forgotten (default 100000). */
+  /** Most keys held; past it the least telling are forgotten (default 100000). */
   maxKeys?: number
   /** The clock, in ms (default `Date.now`); pass `app.gatekeeper.now` so tests control time. */
   now?: () => number
+  /**
+   * How hard to hold on to a key, 0 (default) to 3: a key is forgotten to
+   * make room only when no key of a lower priority is left. Brute-force
+   * protection gives its locks and back-off levels 2 and its failure
+   * streaks 1 (`bruteForcePriority`), so other keys' traffic never
+   * pushes them out.
+   */
+  priority?: (key: string) => number
 }
 
 type Entry =
   | { kind: 'counter', value: number, expiresAt: number }
   | { kind: 'window', times: number[], expiresAt: number }
 
+const PRIORITIES = 4
+/** Counts are ranked in powers of two: 1, 2–3, 4–7, … up to 2^31. */
+const COUNT_RANKS = 32
+
+/** The rank of an entry: its key's priority first, then how much it counts. */
+function ranker (priority: (key: string) => number): (key: string, e: Entry) => number {
+  return (key, e) => {
+    const n = e.kind === 'counter' ? e.value : e.times.length
+    const count = n <= 1 ? 0 : Math.min(COUNT_RANKS - 1, Math.floor(Math.log2(n)))
+    return Math.min(PRIORITIES - 1, Math.max(0, priority(key))) * COUNT_RANKS + count
+  }
+}
+
 /**
- * Counters in this process's memory. Bounded: at most `maxKeys` keys; when
- * full, expired keys are swept (at most once a second) and otherwise the
- * least recently used key is dropped. Not shared between instances.
+ * Counters in this process's memory. Bounded: at most `maxKeys` keys. When
+ * full, expired keys are swept (at most once a second); otherwise the least
+ * telling key is forgotten: of the lowest `priority`, the one that counts
+ * least (a window's hits, a counter's value, in powers of two), the least
+ * recently used among equals. A flood of new keys, each counting one, thus
+ * pushes out only its own kind: never a key that counts more, never a key
+ * of a higher priority. Not shared between instances.
  */
 export class MemoryCounterStore implements CounterStore {
-  readonly #map = new Map<string, Entry>()
+  readonly #map: RankedMap<Entry>
   readonly #max: number
   readonly #now: () => number
   #lastSweep = Number.NEGATIVE_INFINITY
@@ -72,6 +114,7 @@ export class MemoryCounterStore implements CounterStore {
     if (!Number.isInteger(max) || max < 1) throw new TypeError('maxKeys must be a positive integer')
     this.#max = max
     this.#now = options.now ?? Date.now
+    this.#map = new RankedMap(PRIORITIES * COUNT_RANKS, ranker(options.priority ?? (() => 0)))
   }
 
   /** How many keys are held (expired ones included until swept). */
@@ -89,6 +132,7 @@ export class MemoryCounterStore implements CounterStore {
     }
     e.value++
     if (slide) e.expiresAt = now + ttlMs
+    this.#map.rerank(key)
     return { value: e.value, expiresAt: e.expiresAt }
   }
 
@@ -122,6 +166,7 @@ export class MemoryCounterStore implements CounterStore {
     e.times.push(now)
     if (e.times.length > keep) e.times.splice(0, e.times.length - keep)
     e.expiresAt = now + windowMs
+    this.#map.rerank(key)
     return { count: e.times.length, oldest: e.times[0] ?? null }
   }
 
@@ -133,13 +178,36 @@ export class MemoryCounterStore implements CounterStore {
     return { count: times.length, oldest: times[0] ?? null }
   }
 
+  async take (key: string, windowMs: number, limit: number): Promise<Taken> {
+    const now = this.#now()
+    const e = this.#live(key, now)
+    const times = e === undefined || e.kind !== 'window' ? [] : inWindow(e.times, now, windowMs)
+    if (times.length >= limit) {
+      if (e !== undefined && e.kind === 'window') e.times = times
+      return { count: times.length, oldest: times[0] ?? null, id: null }
+    }
+    times.push(now)
+    this.#put(key, { kind: 'window', times, expiresAt: now + windowMs })
+    // Hits of one millisecond are interchangeable: the time is the id.
+    return { count: times.length, oldest: times[0] as number, id: String(now) }
+  }
+
+  async release (key: string, id: string): Promise<void> {
+    const e = this.#live(key, this.#now())
+    if (e === undefined || e.kind !== 'window') return
+    const i = e.times.lastIndexOf(Number(id))
+    if (i !== -1) e.times.splice(i, 1)
+    this.#map.rerank(key)
+  }
+
   /** The entry of `key` if it has not expired, marked as most recently used. */
   #live (key: string, now: number): Entry | undefined {
     const e = this.#map.get(key)
     if (e === undefined) return undefined
-    this.#map.delete(key)
-    if (e.expiresAt <= now) return undefined
-    this.#map.set(key, e)
+    if (e.expiresAt <= now) {
+      this.#map.delete(key)
+      return undefined
+    }
     return e
   }
 
@@ -154,9 +222,9 @@ export class MemoryCounterStore implements CounterStore {
     // A full sweep is O(n): at most once a second, so a flood of new keys cannot make every insert scan the map.
     if (now - this.#lastSweep >= 1000) {
       this.#lastSweep = now
-      for (const [k, e] of this.#map) if (e.expiresAt <= now) this.#map.delete(k)
+      for (const [k, slot] of this.#map.entries()) if (slot.value.expiresAt <= now) this.#map.delete(k)
     }
-    if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value as string)
+    if (this.#map.size >= this.#max) this.#map.evict()
   }
 }
 

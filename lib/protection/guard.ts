@@ -1,10 +1,11 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
+import { fingerprint } from '../core/logging.js'
 import type { LoginGuard } from '../jwt/types.js'
 import { normalizeLogin } from '../stores/types.js'
 import type { StuffingDetector } from './anomaly.js'
-import type { BruteForce } from './brute-force.js'
+import type { Attempt, BruteForce } from './brute-force.js'
 import { clientAddress } from './ip.js'
 
 /** Seconds for a `Retry-After` header: whole, at least 1. */
@@ -26,33 +27,43 @@ export function refuse (retryAfterMs: number): never {
 
 /**
  * The login guard of brute-force protection (added to the jwt plugin with
- * `addLoginGuard`). Records `login.locked` when an account or address gets
- * locked and emits `anomaly` events for credential stuffing.
+ * `addLoginGuard`). `before` lets an attempt through holding its place in
+ * the account's and the address's budgets; `onFailure` counts it, `onSuccess`
+ * clears the account, `onError` gives the place back (the attempt got no
+ * verdict, e.g. the store answered 503). Records `login.locked` when an
+ * account or address gets locked and emits `anomaly` events for credential
+ * stuffing.
  */
 export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: StuffingDetector | null): LoginGuard {
-  // The login as the attempt named it, for onSuccess (which receives only the user).
-  const attempted = new WeakMap<FastifyRequest, string>()
+  // The attempt `before` let through, settled by whichever of onFailure, onSuccess or onError comes first.
+  const attempts = new WeakMap<FastifyRequest, Attempt>()
   const blockMs = bf.settings.stuffing?.blockMs ?? null
+  const take = (request: FastifyRequest): Attempt | undefined => {
+    const attempt = attempts.get(request)
+    attempts.delete(request)
+    return attempt
+  }
   return {
     async before (request, login) {
-      let refusal
+      let admission
       try {
-        refusal = await bf.admit(login.login, request.ip)
+        admission = await bf.admit(login.login, request.ip)
       } catch (err) {
         // Fail closed: without its counters the protection cannot tell a locked account from a free one.
         request.log.error({ err }, 'gatekeeper: brute-force counters unavailable')
         throw new errors.GK_STORE_UNAVAILABLE()
       }
-      if (refusal !== null) {
-        request.log.info({ lockScope: refusal.scope }, 'gatekeeper: login refused by brute-force protection')
-        refuse(refusal.retryAfterMs)
+      if (admission.refusal !== null) {
+        request.log.info({ lockScope: admission.refusal.scope }, 'gatekeeper: login refused by brute-force protection')
+        refuse(admission.refusal.retryAfterMs)
       }
-      attempted.set(request, login.login)
+      attempts.set(request, admission.attempt)
     },
     async onFailure (request, login, user) {
       let out
       try {
-        out = await bf.failure(login.login, request.ip)
+        // A login route that never called before still gets its failure counted.
+        out = await (take(request) ?? bf.attempt(login.login, request.ip)).failure()
       } catch (err) {
         // The attempt was admitted and counted already; the caller still gets its 401.
         request.log.error({ err }, 'gatekeeper: could not record a failed login')
@@ -64,7 +75,8 @@ export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: Stuff
           outcome: 'failure',
           reason: 'GK_ACCOUNT_LOCKED',
           scope: 'account',
-          login: login.login,
+          // A name that is no account may be a password typed into the wrong field: never logged verbatim.
+          ...(user === null ? { login: null, loginFingerprint: fingerprint(login.login) } : { login: login.login }),
           userId: user?.id ?? null,
           lockedFor: retryAfterSeconds(out.lockedForMs),
           lockout: out.level,
@@ -86,10 +98,20 @@ export function bruteForceGuard (gk: Gatekeeper, bf: BruteForce, stuffing: Stuff
     },
     async onSuccess (request, user) {
       try {
-        await bf.success(attempted.get(request) ?? normalizeLogin(user.username))
+        const attempt = take(request)
+        if (attempt !== undefined) await attempt.success()
+        else await bf.success(normalizeLogin(user.username))
       } catch (err) {
         // The password was right: a counter that could not be reset must not refuse the login.
         request.log.error({ err }, 'gatekeeper: could not reset brute-force counters')
+      }
+    },
+    async onError (request) {
+      try {
+        await take(request)?.release()
+      } catch (err) {
+        // Not given back now, the place is given back when it expires.
+        request.log.error({ err }, 'gatekeeper: could not release a login attempt')
       }
     }
   }

@@ -4,8 +4,8 @@
  * stuffing detection and the rate-limit key — for tuning, administration
  * and custom login routes.
  */
-export { MemoryCounterStore, memoryCounters, type CounterStore, type CounterValue, type MemoryCounterOptions, type WindowHits } from './counters.js'
-export { BruteForce, type FailureOutcome, type Refusal } from './brute-force.js'
+export { MemoryCounterStore, memoryCounters, type CounterStore, type CounterValue, type MemoryCounterOptions, type Taken, type WindowHits } from './counters.js'
+export { BruteForce, bruteForcePriority, PENDING_MS, type Admission, type Attempt, type FailureOutcome, type Refusal } from './brute-force.js'
 export { StuffingDetector, type StuffingReport } from './anomaly.js'
 export { bruteForceGuard, refuse, retryAfterSeconds } from './guard.js'
 export { clientAddress } from './ip.js'

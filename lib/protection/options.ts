@@ -11,8 +11,18 @@ export interface RateLimitOptions {
   timeWindow?: Duration
   /** Limit every route (default `true`); with `false` only routes with `config.rateLimit` are limited. */
   global?: boolean
-  /** Use an API key's own `rateLimit` when its record has one (default `true`). */
+  /**
+   * Use an API key's own `rateLimit` when its record has one (default `true`).
+   * Only callers with the key-management permission set one, and it is
+   * capped by this budget: its `max` at most `max`, its window at least `timeWindow`.
+   */
   perKey?: boolean
+  /**
+   * Whom an authenticated caller's budget belongs to: `'owner'` (default) —
+   * every credential of one user (access tokens and API keys) shares the
+   * user's budget; `'credential'` — each API key has a budget of its own.
+   */
+  per?: 'owner' | 'credential'
   /** Callers never limited: rate-limit keys (`'ip:10.0.0.1'`, `'sub:42'`, `'key:…'`) or a predicate. */
   allowList?: string[] | ((request: FastifyRequest, key: string) => boolean | Promise<boolean>)
   /** Most callers tracked in memory (default 10000); the least recently seen are forgotten. */
@@ -57,6 +67,7 @@ export interface RateLimitSettings {
   readonly timeWindow: number
   readonly global: boolean
   readonly perKey: boolean
+  readonly per: 'owner' | 'credential'
   readonly allowList: RateLimitOptions['allowList'] | undefined
   readonly maxKeys: number
   readonly headers: RateLimitHeaders
@@ -91,7 +102,8 @@ function int (value: unknown, name: string, dflt: number, min: number, max: numb
 /** Validates `rateLimit`; `null` when rate limiting is off. */
 export function parseRateLimit (value: unknown): RateLimitSettings | null {
   if (value === undefined || value === false) return null
-  const o = object(value === true ? {} : value, 'rateLimit', ['max', 'timeWindow', 'global', 'perKey', 'allowList', 'maxKeys', 'headers'])
+  const o = object(value === true ? {} : value, 'rateLimit', ['max', 'timeWindow', 'global', 'perKey', 'per', 'allowList', 'maxKeys', 'headers'])
+  if (o.per !== undefined && o.per !== 'owner' && o.per !== 'credential') configError("rateLimit.per must be 'owner' or 'credential'")
   if (o.headers !== undefined && !(RATE_LIMIT_HEADERS as readonly unknown[]).includes(o.headers)) {
     configError(`rateLimit.headers must be one of ${RATE_LIMIT_HEADERS.map((h) => `'${h}'`).join(', ')}`)
   }
@@ -105,6 +117,7 @@ export function parseRateLimit (value: unknown): RateLimitSettings | null {
     timeWindow: boundedMs(o.timeWindow as Duration | undefined, 'rateLimit.timeWindow', '1m', SECOND, DAY),
     global: o.global !== false,
     perKey: o.perKey !== false,
+    per: o.per === 'credential' ? 'credential' as const : 'owner' as const,
     allowList: allowList as RateLimitSettings['allowList'],
     maxKeys: int(o.maxKeys, 'rateLimit.maxKeys', 10_000, 100, 10_000_000),
     headers: (o.headers ?? 'separate') as RateLimitHeaders

@@ -8,14 +8,15 @@ import type { RateLimitSettings } from './options.js'
 import { addStructuredHeaders } from './ratelimit-headers.js'
 
 /**
- * The caller a request is counted against: the API key (`key:<id>`), else
- * the authenticated subject (`sub:<id>`), else the client address
- * (`ip:<address>`, IPv6 per /64). Prefixes keep the three kinds apart.
+ * The caller a request is counted against: the authenticated subject
+ * (`sub:<id>`: every credential of one owner shares its budget), or with
+ * `per: 'credential'` an API key on its own (`key:<id>`), else the client
+ * address (`ip:<address>`, IPv6 per /64). Prefixes keep the kinds apart.
  */
-export function rateLimitKey (request: FastifyRequest): string {
+export function rateLimitKey (request: FastifyRequest, per: 'owner' | 'credential' = 'owner'): string {
   const auth = request.auth
   if (auth !== null && auth !== undefined) {
-    if (typeof auth.keyId === 'string') return `key:${auth.keyId}`
+    if (per === 'credential' && typeof auth.keyId === 'string') return `key:${auth.keyId}`
     return `sub:${auth.subject}`
   }
   return `ip:${clientAddress(request.ip)}`
@@ -59,6 +60,9 @@ export function rateLimitStore (counters: CounterStore, now: () => number): new 
 }
 
 interface KeyLimit { max: number, timeWindow: number }
+
+/** The window a key's own budget counts in (never shorter than the operator's), or `null` without one. */
+const keyWindow = (limit: KeyLimit | null, operator: number): number | null => limit === null ? null : Math.max(limit.timeWindow, operator)
 
 /**
  * Per-key limits: an API key's record may carry its own `rateLimit`. Looked
@@ -117,17 +121,24 @@ export class KeyLimits {
 export async function registerRateLimit (app: FastifyInstance, settings: RateLimitSettings, counters: CounterStore, now: () => number,
   shared: { store: new (params: unknown) => object, skipOnError: boolean } | null = null): Promise<void> {
   const keys = settings.perKey ? new KeyLimits(app.gatekeeper.store, now, app.log) : null
+  const per = settings.per
   await app.register(rateLimit, {
     global: settings.global,
     hook: 'onRequest',
     // The limiter awaits these either way; callers without a key skip the lookup.
+    // A key's own budget is never more generous than the operator's: at most its max, at least its window.
     max: keys === null
       ? settings.max
-      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : (await keys.of(request))?.max ?? settings.max,
+      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : Math.min((await keys.of(request))?.max ?? settings.max, settings.max),
     timeWindow: keys === null
       ? settings.timeWindow
-      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : (await keys.of(request))?.timeWindow ?? settings.timeWindow,
-    keyGenerator: rateLimitKey,
+      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : Math.max((await keys.of(request))?.timeWindow ?? settings.timeWindow, settings.timeWindow),
+    // A key with a budget of its own (set by a key manager) counts apart; every other credential counts for its owner.
+    keyGenerator: keys === null || per === 'credential'
+      ? (request: FastifyRequest) => rateLimitKey(request, per)
+      : async (request: FastifyRequest) => typeof request.auth?.keyId === 'string' && await keys.of(request) !== null
+        ? `key:${request.auth.keyId}`
+        : rateLimitKey(request),
     ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
     // With the core's redis option: @fastify/rate-limit's Redis store, failing open (skipOnError) or closed.
     store: (shared?.store ?? rateLimitStore(counters, now)) as never,
@@ -138,6 +149,6 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
   })
   if (settings.headers !== 'separate') {
     addStructuredHeaders(app, settings.headers, settings.timeWindow, async (request) =>
-      keys === null || request.auth?.keyId === undefined ? null : (await keys.of(request))?.timeWindow ?? null)
+      keys === null || request.auth?.keyId === undefined ? null : keyWindow(await keys.of(request), settings.timeWindow))
   }
 }

@@ -4,7 +4,7 @@ import { withResponses } from '../core/openapi.js'
 import type { LoginGuard } from '../jwt/types.js'
 import { normalizeLogin } from '../stores/types.js'
 import { StuffingDetector } from './anomaly.js'
-import { BruteForce } from './brute-force.js'
+import { BruteForce, bruteForcePriority } from './brute-force.js'
 import { memoryCounters, type CounterStore } from './counters.js'
 import { bruteForceGuard } from './guard.js'
 import { parseBruteForce, parseRateLimit, type BruteForceSettings, type RateLimitSettings } from './options.js'
@@ -42,8 +42,8 @@ export function parseProtection (opts: { rateLimit?: unknown, bruteForce?: unkno
 
 /** Counters shared by every instance (the core's `redis` option provides them). */
 export interface SharedProtection {
-  /** The brute-force counters; `maxKeys` bounds any in-memory fallback. */
-  counters (maxKeys: number): CounterStore
+  /** The brute-force counters; `maxKeys` bounds any in-memory fallback, `priority` says which keys to hold on to. */
+  counters (options: { maxKeys: number, priority: (key: string) => number }): CounterStore
   /** The `@fastify/rate-limit` store class and its `skipOnError`. */
   rateLimit: { store: new (params: unknown) => object, skipOnError: boolean }
 }
@@ -66,8 +66,9 @@ export async function setupProtection (app: FastifyInstance, gk: Gatekeeper, set
     await registerRateLimit(app, settings.rateLimit, memoryCounters({ now: gk.now, maxKeys: settings.rateLimit.maxKeys }), gk.now, shared?.rateLimit ?? null)
   }
   const bf = settings.bruteForce
-  // A separate store: a flood of rate-limit callers must not evict a lockout.
-  const counters = shared?.counters(bf?.maxKeys ?? 100) ?? memoryCounters({ now: gk.now, maxKeys: bf?.maxKeys ?? 100 })
+  // A separate store: a flood of rate-limit callers must not evict a lockout; nor may junk logins (priority).
+  const own = { maxKeys: bf?.maxKeys ?? 100, priority: bruteForcePriority }
+  const counters = shared?.counters(own) ?? memoryCounters({ now: gk.now, ...own })
   const bruteForce = bf === null ? null : new BruteForce(counters, bf, gk.now)
   const stuffing = bf?.stuffing == null ? null : new StuffingDetector(bf.stuffing.accounts, bf.stuffing.windowMs)
   const loginGuard = bruteForce === null ? null : bruteForceGuard(gk, bruteForce, stuffing)

@@ -80,13 +80,14 @@ export class RbacModel implements PermissionModel {
   /**
    * Whether `auth` holds `permission`. Decided on `auth.permissions` (which
    * strategies fill with `permissionsOf(roles)`); when `auth.scopes` is set
-   * (an application), the scopes must grant it too.
+   * (an application), the scopes must grant it too. An application without
+   * `scopes` holds no scope and is granted nothing.
    */
   grants (auth: AuthContext, permission: string): boolean | 'own' {
     const keys = this.#matcher.keysOf(permission)
     if (!Array.isArray(auth.permissions)) return false
     const byOwner = matchKeys(this.#matcher.setOf(auth.permissions), keys)
-    if (byOwner === false || auth.scopes === undefined) return byOwner
+    if (byOwner === false || (auth.scopes === undefined && auth.kind !== 'application')) return byOwner
     if (!Array.isArray(auth.scopes)) return false
     return intersect(byOwner, matchKeys(this.#matcher.setOf(auth.scopes), keys))
   }

@@ -53,17 +53,20 @@ function validate (opts: RbacOptions): Readonly<Required<RbacOptions>> {
 /** Throws GK_CONFIG for a route that names an undefined role or a malformed permission or scope. */
 function checkRoutes (app: FastifyInstance, defined: ReadonlySet<string>): void {
   for (const route of app.gatekeeper.routes()) {
-    const where = `rbac: route ${route.method} ${route.url}`
-    for (const role of route.roles) {
-      if (!defined.has(role)) configError(`${where} requires role '${role}', which is not defined (defined: ${[...defined].join(', ')})`)
-    }
-    for (const p of route.permissions) {
-      const problem = requirementProblem(p, false)
-      if (problem !== null) configError(`${where}: config.auth.permissions: ${problem}`)
-    }
-    for (const s of route.scopes) {
-      const problem = requirementProblem(s, true)
-      if (problem !== null) configError(`${where}: config.auth.scopes: ${problem}`)
+    const base = `rbac: route ${route.method} ${route.url}`
+    for (const [i, r] of [route, ...route.anyOf].entries()) {
+      const key = i === 0 ? 'config.auth' : `config.auth.anyOf[${i - 1}]`
+      for (const role of r.roles) {
+        if (!defined.has(role)) configError(`${base}${i === 0 ? '' : ` in ${key}`} requires role '${role}', which is not defined (defined: ${[...defined].join(', ')})`)
+      }
+      for (const p of r.permissions) {
+        const problem = requirementProblem(p, false)
+        if (problem !== null) configError(`${base}: ${key}.permissions: ${problem}`)
+      }
+      for (const s of r.scopes) {
+        const problem = requirementProblem(s, true)
+        if (problem !== null) configError(`${base}: ${key}.scopes: ${problem}`)
+      }
     }
   }
 }

@@ -3,10 +3,20 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from './options.js'
 import { PUBLISH, RECENT, run } from './scripts.js'
 
-/** What a revocation names: an API key by id. */
+/** The kinds of revocation the bus carries. */
+export const REVOCATION_KINDS = ['apikey', 'session', 'user-sessions'] as const
+
+/**
+ * What a revocation names: an API key by id, a session (refresh family) by
+ * id, or every session of a user by the user's id.
+ */
 export interface Revocation {
-  kind: 'apikey'
+  kind: typeof REVOCATION_KINDS[number]
   id: string
+}
+
+function isKind (k: unknown): k is Revocation['kind'] {
+  return (REVOCATION_KINDS as readonly unknown[]).includes(k)
 }
 
 /** Options of {@link RevocationBus}. */
@@ -29,17 +39,18 @@ const MAX_ID_LENGTH = 200
 function parse (message: string): { revocation: Revocation, origin: string } | null {
   try {
     const m = JSON.parse(message) as { k?: unknown, id?: unknown, o?: unknown }
-    if (m.k !== 'apikey' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > MAX_ID_LENGTH || typeof m.o !== 'string') return null
-    return { revocation: { kind: 'apikey', id: m.id }, origin: m.o }
+    if (!isKind(m.k) || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > MAX_ID_LENGTH || typeof m.o !== 'string') return null
+    return { revocation: { kind: m.k, id: m.id }, origin: m.o }
   } catch {
     return null
   }
 }
 
 /**
- * Tells every instance that an API key was revoked or rotated, so each
- * evicts it from its verification cache at once instead of serving it
- * until the cache entry expires.
+ * Tells every instance that an API key was revoked or rotated, or that
+ * sessions ended, so each drops them from its caches at once (the API key
+ * verification cache, the jwt plugin's `checkUser` cache) instead of
+ * serving them until the cache entry expires.
  *
  * - Publishing logs the revocation in a sorted set and publishes it on a
  *   channel in one Lua script; other instances hear it within milliseconds.
@@ -109,7 +120,7 @@ export class RevocationBus {
       if (this.#closed) return false
       if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value as string)
       this.#pending.set(member, revocation)
-      this.#o.log.warn({ err, keyId: revocation.id }, 'gatekeeper: could not publish a revocation; it is sent when Redis is back (other instances drop the key when their cache entry expires)')
+      this.#o.log.warn({ err, kind: revocation.kind, id: revocation.id }, 'gatekeeper: could not publish a revocation; it is sent when Redis is back (other instances drop it when their cache entry expires)')
       return false
     }
   }
@@ -127,8 +138,9 @@ export class RevocationBus {
     let n = 0
     for (const member of members) {
       const colon = member.indexOf(':')
-      if (member.slice(0, colon) !== 'apikey') continue
-      this.#apply({ kind: 'apikey', id: member.slice(colon + 1) })
+      const kind = member.slice(0, colon)
+      if (!isKind(kind)) continue
+      this.#apply({ kind, id: member.slice(colon + 1) })
       n++
     }
     return n
@@ -172,7 +184,7 @@ export class RevocationBus {
     try {
       this.#o.onRevoke(revocation)
     } catch (err) {
-      this.#o.log.error({ err, keyId: revocation.id }, 'gatekeeper: applying a revocation failed')
+      this.#o.log.error({ err, kind: revocation.kind, id: revocation.id }, 'gatekeeper: applying a revocation failed')
     }
   }
 }

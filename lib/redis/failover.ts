@@ -1,13 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { errors } from '../core/errors.js'
-import type { CounterStore, CounterValue, WindowHits } from '../protection/counters.js'
+import type { CounterStore, CounterValue, Taken, WindowHits } from '../protection/counters.js'
+import type { RedisHealth } from './health.js'
 
 /** How {@link FailoverCounterStore} reaches Redis and what it does without it. */
 export interface FailoverOptions {
   /** The shared counters. */
   primary: CounterStore
-  /** Whether Redis is worth asking; when not, it is not even tried. Told of each failure. */
-  health: { readonly available: boolean, failed (): void }
+  /**
+   * Whether Redis is worth asking (when not, it is not even tried); told of
+   * each failure; runs each command, releasing it early when Redis stalls.
+   * A {@link RedisHealth}.
+   */
+  health: Pick<RedisHealth, 'available' | 'failed' | 'run'>
   /** Fail open: counters used while Redis is unreachable (this instance's memory). `null`: fail closed. */
   fallback: CounterStore | null
   log: FastifyBaseLogger
@@ -20,9 +25,10 @@ export interface FailoverOptions {
  * each instance counts in its own memory until Redis answers again (so
  * brute-force protection weakens to per-instance counting but never
  * stops). Fail closed: every call throws `GK_STORE_UNAVAILABLE` (503).
- * While the client is not connected, or for a cool-down after a failed
- * command, Redis is skipped without waiting, so an outage costs no command
- * timeout per request.
+ * While the client is not connected, or after a failed or stalled command
+ * until Redis answers a probe again, Redis is skipped without waiting; a
+ * call waiting when Redis stalls falls back once the stall is detected
+ * (`stallMs`), so an outage costs no command timeout per request.
  */
 export class FailoverCounterStore implements CounterStore {
   readonly #o: FailoverOptions
@@ -41,14 +47,14 @@ export class FailoverCounterStore implements CounterStore {
     const o = this.#o
     if (o.health.available) {
       try {
-        const result = await op(o.primary)
+        const result = await o.health.run(() => op(o.primary))
         if (this.#degraded) {
           this.#degraded = false
           o.log.info(`gatekeeper: Redis is back; ${o.what} are shared again`)
         }
         return result
       } catch (err) {
-        o.health.failed()
+        o.health.failed(err instanceof Error ? err : null)
         this.#down(err)
       }
     } else {
@@ -94,5 +100,13 @@ export class FailoverCounterStore implements CounterStore {
 
   hits (key: string, windowMs: number): Promise<WindowHits> {
     return this.#call((c) => c.hits(key, windowMs))
+  }
+
+  take (key: string, windowMs: number, limit: number): Promise<Taken> {
+    return this.#call((c) => c.take(key, windowMs, limit))
+  }
+
+  release (key: string, id: string): Promise<void> {
+    return this.#call((c) => c.release(key, id))
   }
 }

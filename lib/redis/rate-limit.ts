@@ -28,13 +28,14 @@ interface StoreParams {
  * one change: a failure becomes `GK_STORE_UNAVAILABLE`, so that with
  * `skipOnError: false` (fail closed) a caller gets a 503 with a stable code
  * instead of a 500 carrying a driver message. While `health` says Redis
- * is down it fails at once rather than waiting for a command timeout.
+ * is down it fails at once rather than waiting for a command timeout, and
+ * a call waiting when Redis stalls fails as soon as the stall is detected.
  */
 export function redisRateLimitStore (client: RedisClient, prefix: string, health: RedisHealth): new (params: unknown) => object {
   const unavailable = (): Error => new errors.GK_STORE_UNAVAILABLE()
   const wrap = (cb: Callback): Callback => (err, result) => {
     if (err === null || err === undefined) return cb(null, result)
-    health.failed()
+    health.failed(err)
     cb(unavailable())
   }
   class GatekeeperRedisRateLimitStore {
@@ -46,12 +47,12 @@ export function redisRateLimitStore (client: RedisClient, prefix: string, health
 
     incr (key: string, cb: Callback, timeWindow: number, max: number): void {
       if (!health.available) return cb(unavailable())
-      this.#inner.incr(key, wrap(cb), timeWindow, max)
+      health.watch((done: Callback) => { this.#inner.incr(key, done, timeWindow, max) }, wrap(cb))
     }
 
     read (key: string, cb: Callback, timeWindow: number, max: number): void {
       if (!health.available) return cb(unavailable())
-      this.#inner.read(key, wrap(cb), timeWindow, max)
+      health.watch((done: Callback) => { this.#inner.read(key, done, timeWindow, max) }, wrap(cb))
     }
 
     // A route with its own config.rateLimit counts under its own keys, as with `redis: client`.

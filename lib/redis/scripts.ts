@@ -122,6 +122,104 @@ local first = redis.call('ZRANGEBYSCORE', k, '(' .. string.format('%d', now - wi
 return { n, first[2] }
 `)
 
+/** KEYS[1]; ARGV: now, windowMs, limit, member. Adds the hit only below limit. Returns { count, oldest, member or false }. */
+export const TAKE = script(`${WINDOW}
+local k, now, win, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if not window(k, now, win) then redis.call('DEL', k) end
+if redis.call('ZCARD', k) >= limit then
+  local r = result(k)
+  return { r[1], r[2], false }
+end
+redis.call('ZADD', k, string.format('%d', now), ARGV[4])
+redis.call('PEXPIRE', k, win)
+local r = result(k)
+return { r[1], r[2], ARGV[4] }
+`)
+
+/** KEYS[1]; ARGV: member. Removes one hit of a window. */
+export const RELEASE = script(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+`)
+
+// Kept counters (a key whose priority is above 0: locks, back-off levels, failure
+// streaks) are fields of one hash without a TTL, so no volatile-* eviction policy
+// can ever evict them; "<value> <expiresAt>" per field, and a sorted set of the
+// fields by expiry from which every write sweeps up to 20 expired ones, so memory
+// holds the live ones and a short backlog. KEYS: hash, expiry index, the plain
+// key of the same name (a window of that name, replaced as in the memory store).
+const KEPT = `
+local h, z, plain = KEYS[1], KEYS[2], KEYS[3]
+local function klive(f, now)
+  local s = redis.call('HGET', h, f)
+  if not s then return nil end
+  local v, e = string.match(s, '^(%-?%d+) (%d+)$')
+  v, e = tonumber(v), tonumber(e)
+  if v == nil or e == nil or e <= now then
+    redis.call('HDEL', h, f)
+    redis.call('ZREM', z, f)
+    return nil
+  end
+  return v, e
+end
+local function kput(f, v, e)
+  redis.call('DEL', plain)
+  redis.call('HSET', h, f, string.format('%d %d', v, e))
+  redis.call('ZADD', z, string.format('%d', e), f)
+end
+local function ksweep(now)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', string.format('%d', now), 'LIMIT', 0, 20)
+  for _, f in ipairs(old) do
+    redis.call('HDEL', h, f)
+    redis.call('ZREM', z, f)
+  end
+end
+`
+
+/** Kept counter: ARGV field, now, ttlMs, slide. Returns { value, expiresAt }. */
+export const KEPT_INCREMENT = script(`${KEPT}
+local f, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+ksweep(now)
+local v, e = klive(f, now)
+if v == nil then
+  v, e = 1, now + ttl
+else
+  v = v + 1
+  if ARGV[4] == '1' then e = now + ttl end
+end
+kput(f, v, e)
+return { v, string.format('%d', e) }
+`)
+
+/** Kept counter: ARGV field, now. Returns { value, expiresAt } or nil. */
+export const KEPT_GET = script(`${KEPT}
+local v, e = klive(ARGV[1], tonumber(ARGV[2]))
+if v == nil then return nil end
+return { v, string.format('%d', e) }
+`)
+
+/** Kept counter: ARGV field, now, value, ttlMs, onlyIfAbsent. Returns 1 when set. */
+export const KEPT_SET = script(`${KEPT}
+local f, now = ARGV[1], tonumber(ARGV[2])
+ksweep(now)
+if ARGV[5] == '1' and klive(f, now) ~= nil then return 0 end
+kput(f, tonumber(ARGV[3]), now + tonumber(ARGV[4]))
+return 1
+`)
+
+/** Kept counter: ARGV field. Forgets the field and the plain key of the same name. */
+export const KEPT_DELETE = script(`${KEPT}
+redis.call('HDEL', h, ARGV[1])
+redis.call('ZREM', z, ARGV[1])
+return redis.call('DEL', plain)
+`)
+
+/** Kept key used as a window: ARGV field. Forgets the counter of that name (a window replaces it). */
+export const KEPT_FORGET = script(`${KEPT}
+redis.call('HDEL', h, ARGV[1])
+return redis.call('ZREM', z, ARGV[1])
+`)
+
 /**
  * KEYS[1] = revocation log, ARGV: channel, message, member, keepMs, keepCount.
  * Logs the revocation (scored by the server's clock) and publishes it in one

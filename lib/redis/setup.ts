@@ -5,7 +5,7 @@ import type { SharedProtection } from '../protection/setup.js'
 import { RevocationBus } from './bus.js'
 import { RedisCounterStore } from './counters.js'
 import { FailoverCounterStore } from './failover.js'
-import { RedisHealth } from './health.js'
+import { RedisHealth, RedisStalledError } from './health.js'
 import type { RedisClient, RedisSettings } from './options.js'
 import { redisRateLimitStore } from './rate-limit.js'
 
@@ -96,7 +96,11 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     client,
     prefix,
     log,
-    onRevoke: (r) => { (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id) }
+    onRevoke: (r) => {
+      if (r.kind === 'apikey') (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id)
+      // Sessions ended on another instance: the jwt plugin's checkUser forgets them (without publishing again).
+      else (gk as { jwt?: { forgetSessions (ended: { sessionId: string } | { userId: string }): void } }).jwt?.forgetSessions(r.kind === 'session' ? { sessionId: r.id } : { userId: r.id })
+    }
   })
   // Started whatever happens: without Redis now, the subscriber subscribes and replays when it connects.
   const connecting = connected(client)
@@ -121,13 +125,29 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     client.removeListener('ready', onReady)
   })
 
-  const primary = new RedisCounterStore({ client, prefix, now: gk.now })
-  const health = new RedisHealth(client)
+  let stalled = false
+  const health = new RedisHealth(client, {
+    stallMs: settings.stallMs,
+    // Refused and dropped connections are logged from the client's events; a stall raises none.
+    onDown: (cause) => {
+      if (!(cause instanceof RedisStalledError) || stalled) return
+      stalled = true
+      log.warn({ err: cause }, failOpen
+        ? 'gatekeeper: Redis stalled; rate limits are skipped and login failures are counted per instance until it answers again'
+        : 'gatekeeper: Redis stalled; rate-limited routes and logins answer 503 until it answers again')
+    },
+    onUp: () => {
+      if (!stalled) return
+      stalled = false
+      log.info('gatekeeper: Redis answers again')
+    }
+  })
+  app.addHook('onClose', async () => { health.close() })
   return {
-    counters: (maxKeys) => new FailoverCounterStore({
-      primary,
+    counters: ({ maxKeys, priority }) => new FailoverCounterStore({
+      primary: new RedisCounterStore({ client, prefix, now: gk.now, priority }),
       health,
-      fallback: failOpen ? memoryCounters({ now: gk.now, maxKeys }) : null,
+      fallback: failOpen ? memoryCounters({ now: gk.now, maxKeys, priority }) : null,
       log,
       what: 'brute-force counters'
     }),

@@ -71,7 +71,8 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     idleMs: o.idleMs,
     graceMs: o.graceMs,
     successorKey: o.successorKey,
-    issueAccess: (user) => tokenApi.issue(user)
+    // With checkUser, the access token names its session, so it stops working when the session ends.
+    issueAccess: (user, familyId) => tokenApi.issue(user, jwtApi.checkUser ? { sessionId: familyId } : {})
   })
   const purger = new Purger(store, gk.now, app.log)
 
@@ -95,11 +96,16 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     },
     async revokeSession (userId, sessionId, request) {
       const revoked = await revokeSession(store, userId, sessionId, new Date(gk.now()), 'session_revoked')
-      if (revoked) gk.record({ type: 'session.revoked', outcome: 'success', subject: userId, userId, familyId: sessionId, reason: 'session_revoked' }, request)
+      if (revoked) {
+        jwtApi.endSessions({ sessionId })
+        gk.record({ type: 'session.revoked', outcome: 'success', subject: userId, userId, familyId: sessionId, reason: 'session_revoked' }, request)
+      }
       return revoked
     },
     async revokeAll (userId, reason = 'logout_all', request) {
-      return store.revokeAllForUser(userId, new Date(gk.now()), reason)
+      const revoked = await store.revokeAllForUser(userId, new Date(gk.now()), reason)
+      jwtApi.endSessions({ userId })
+      return revoked
     },
     purge: () => purger.purge()
   }
@@ -122,13 +128,24 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     else presented = cookie
     // A logout that ends nothing clears nothing: only a request that brought the cookie has one to clear.
     if (cookie !== null) clearCookies(reply, paths)
-    if (!isTokenFormat(presented)) return
-    const token = await store.findByHash(hashToken(presented))
-    // An access token of one user never ends another user's session.
-    if (token === null || (request.auth !== null && request.auth.subject !== token.userId)) return
-    if (await store.revokeFamily(token.familyId, new Date(gk.now()), 'logout')) {
+    let session: { familyId: string, userId: string } | null = null
+    if (isTokenFormat(presented)) {
+      const token = await store.findByHash(hashToken(presented))
+      // An access token of one user never ends another user's session.
+      if (token === null || (request.auth !== null && request.auth.subject !== token.userId)) return
+      session = token
+    } else {
+      // No refresh token: the session the access token was issued for (its sid, with checkUser), if it is the caller's.
+      const sid = request.auth?.claims?.sid
+      if (request.auth === null || request.auth.kind !== 'user' || typeof sid !== 'string') return
+      const family = await store.findFamily(sid)
+      if (family === null || family.userId !== request.auth.subject) return
+      session = { familyId: family.id, userId: family.userId }
+    }
+    if (await store.revokeFamily(session.familyId, new Date(gk.now()), 'logout')) {
       if (usesCookie && cookie === null) clearCookies(reply, paths)
-      gk.record({ type: 'session.revoked', outcome: 'success', subject: token.userId, userId: token.userId, familyId: token.familyId, reason: 'logout' }, request)
+      jwtApi.endSessions({ sessionId: session.familyId })
+      gk.record({ type: 'session.revoked', outcome: 'success', subject: session.userId, userId: session.userId, familyId: session.familyId, reason: 'logout' }, request)
     }
   })
 

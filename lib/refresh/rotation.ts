@@ -22,7 +22,8 @@ export interface RotationDeps {
   graceMs: number
   /** Key of the successor derivation; required when `graceMs > 0`. */
   successorKey: Buffer | null
-  issueAccess: (user: TokenUser) => Promise<IssuedToken>
+  /** Issues the access token of a session (`familyId`: the session it is issued for). */
+  issueAccess: (user: TokenUser, familyId: string) => Promise<IssuedToken>
 }
 
 /** A session just opened (a login). */
@@ -77,31 +78,37 @@ export class Rotation {
     // The format check comes first: nothing malformed reaches the store.
     if (!isTokenFormat(presented)) return { status: 'invalid', reason: 'malformed' }
     const d = this.#d
+    const hash = hashToken(presented)
+    // What the answer needs is read before the one write (consume): a store that fails on
+    // the way answers 503 with nothing written, so the client's retry rotates the token
+    // instead of being taken for reuse and ending the session.
+    const current = await d.tokens.findByHash(hash)
+    if (current === null) return { status: 'invalid', reason: 'unknown' }
+    const user = await d.users.findById(current.userId)
     const now = d.now()
     const successor = d.graceMs > 0 ? deriveSuccessor(d.successorKey as Buffer, presented) : generateToken()
-    const result = await d.tokens.consume(hashToken(presented), new Date(now), {
+    const result = await d.tokens.consume(hash, new Date(now), {
       hash: hashToken(successor),
       expiresAt: new Date(now + d.idleMs)
     })
     if (result.status === 'unknown') return { status: 'invalid', reason: 'unknown' }
     const family = result.family
     if (result.status === 'reused') {
-      const replay = await this.#replay(presented, result.token.consumedAt, result.token.replacedBy, family, now)
+      const replay = await this.#replay(presented, result.token.consumedAt, result.token.replacedBy, family, user, now)
       if (replay !== null) return replay
       return this.#reuse(family, now)
     }
-    return this.#complete(family, successor, result.successor?.expiresAt ?? new Date(now + d.idleMs), false)
+    return this.#complete(family, user, successor, result.successor?.expiresAt ?? new Date(now + d.idleMs), false)
   }
 
-  async #complete (family: RefreshFamilyRecord, refreshToken: string, tokenExpiry: Date, replay: boolean): Promise<RotationResult> {
+  async #complete (family: RefreshFamilyRecord, user: UserRecord | null, refreshToken: string, tokenExpiry: Date, replay: boolean): Promise<RotationResult> {
     const d = this.#d
-    const user = await d.users.findById(family.userId)
     if (user === null || user.disabled) {
       // A disabled or deleted account keeps no session.
       await d.tokens.revokeFamily(family.id, new Date(d.now()), 'user_disabled')
       return { status: 'invalid', reason: 'user' }
     }
-    const access = await d.issueAccess(withoutHash(user))
+    const access = await d.issueAccess(withoutHash(user), family.id)
     const expiresAt = new Date(Math.min(tokenExpiry.getTime(), family.expiresAt.getTime()))
     return { status: 'ok', access, refreshToken, expiresAt, familyId: family.id, userId: family.userId, replay }
   }
@@ -112,7 +119,7 @@ export class Rotation {
    * the response. The successor is re-derived and checked against its stored
    * hash, so it was never stored in plaintext.
    */
-  async #replay (presented: string, consumedAt: Date | null, replacedBy: string | null, family: RefreshFamilyRecord, now: number): Promise<RotationResult | null> {
+  async #replay (presented: string, consumedAt: Date | null, replacedBy: string | null, family: RefreshFamilyRecord, user: UserRecord | null, now: number): Promise<RotationResult | null> {
     const d = this.#d
     if (d.graceMs === 0 || consumedAt === null || replacedBy === null) return null
     if (now >= consumedAt.getTime() + d.graceMs) return null
@@ -121,7 +128,7 @@ export class Rotation {
     if (child === null || child.consumedAt !== null || child.expiresAt.getTime() <= now) return null
     const successor = deriveSuccessor(d.successorKey as Buffer, presented)
     if (!hashesEqual(hashToken(successor), child.hash)) return null
-    return this.#complete(family, successor, child.expiresAt, true)
+    return this.#complete(family, user, successor, child.expiresAt, true)
   }
 
   async #reuse (family: RefreshFamilyRecord, now: number): Promise<RotationResult> {

@@ -87,6 +87,8 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     const result = await rotation.rotate(presented)
     if (result.status !== 'ok') {
       if (result.status === 'reuse') {
+        // The family is revoked: so are the access tokens issued for it (with checkUser).
+        gk.jwt.endSessions({ sessionId: result.familyId })
         gk.record({ type: 'refresh.reuse_detected', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId }, request)
         if (result.alarm) {
           const ua = request.headers['user-agent']

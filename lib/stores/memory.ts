@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { errors } from '../core/errors.js'
+import { memoryAccountTokens } from './memory/account-tokens.js'
 import {
+  assertStorableName,
+  isStorableName,
+  normalizeEmail,
   normalizeLogin,
   type ApiKeyRecord, type ApiKeyRepository, type ConsumeResult, type GatekeeperStore, type IdentityRecord,
   type IdentityRepository, type NewApiKey, type NewRefreshFamily, type NewRefreshToken, type NewUser,
@@ -16,13 +20,17 @@ import {
 export function memoryStore (): GatekeeperStore {
   const users = new Map<string, UserRecord>()
   const logins = new Map<string, string>()
+  const emails = new Map<string, string>()
   const keys = new Map<string, ApiKeyRecord>()
   const keysByHash = new Map<string, string>()
   const families = new Map<string, RefreshFamilyRecord>()
   const tokens = new Map<string, RefreshTokenRecord>()
   const tokensByHash = new Map<string, string>()
 
-  const copyUser = (u: UserRecord): UserRecord => ({ ...u, roles: [...u.roles], createdAt: new Date(u.createdAt), updatedAt: new Date(u.updatedAt) })
+  const copyUser = (u: UserRecord): UserRecord => ({
+    ...u, roles: [...u.roles], emailVerifiedAt: u.emailVerifiedAt == null ? null : new Date(u.emailVerifiedAt), createdAt: new Date(u.createdAt), updatedAt: new Date(u.updatedAt)
+  })
+  const emailKey = (email: string | null | undefined): string | null => email == null ? null : normalizeEmail(email)
   const copyKey = (k: ApiKeyRecord): ApiKeyRecord => ({
     ...k,
     scopes: [...k.scopes],
@@ -41,10 +49,13 @@ export function memoryStore (): GatekeeperStore {
 
   const userRepo: UserRepository = {
     async create (input: NewUser) {
+      assertStorableName(input.username)
       const login = normalizeLogin(input.username)
       const id = input.id ?? randomUUID()
+      const mail = emailKey(input.email)
       if (logins.has(login)) throw new errors.GK_CONFLICT('username already taken')
       if (users.has(id)) throw new errors.GK_CONFLICT('user id already taken')
+      if (mail !== null && emails.has(mail)) throw new errors.GK_CONFLICT('email already taken')
       const now = new Date()
       const user: UserRecord = {
         id,
@@ -52,11 +63,14 @@ export function memoryStore (): GatekeeperStore {
         passwordHash: input.passwordHash,
         roles: [...(input.roles ?? [])],
         disabled: input.disabled ?? false,
+        email: input.email ?? null,
+        emailVerifiedAt: input.emailVerifiedAt == null ? null : new Date(input.emailVerifiedAt),
         createdAt: now,
         updatedAt: now
       }
       users.set(id, user)
       logins.set(login, id)
+      if (mail !== null) emails.set(mail, id)
       return copyUser(user)
     },
     async findById (id) {
@@ -64,23 +78,41 @@ export function memoryStore (): GatekeeperStore {
       return u === undefined ? null : copyUser(u)
     },
     async findByLogin (login) {
+      if (!isStorableName(login)) return null
       const id = logins.get(normalizeLogin(login))
+      const u = id === undefined ? undefined : users.get(id)
+      return u === undefined ? null : copyUser(u)
+    },
+    async findByEmail (email) {
+      if (!isStorableName(email)) return null
+      const id = emails.get(normalizeEmail(email))
       const u = id === undefined ? undefined : users.get(id)
       return u === undefined ? null : copyUser(u)
     },
     async update (id, patch: UserPatch) {
       const u = users.get(id)
       if (u === undefined) return null
-      if (patch.username !== undefined) {
-        const next = normalizeLogin(patch.username)
-        const prev = normalizeLogin(u.username)
-        if (next !== prev) {
-          if (logins.has(next)) throw new errors.GK_CONFLICT('username already taken')
-          logins.delete(prev)
-          logins.set(next, id)
+      if (patch.username !== undefined) assertStorableName(patch.username)
+      // Every conflict is checked before anything changes: a refused update changes nothing.
+      const nextLogin = patch.username === undefined ? null : normalizeLogin(patch.username)
+      const prevLogin = normalizeLogin(u.username)
+      if (nextLogin !== null && nextLogin !== prevLogin && logins.has(nextLogin)) throw new errors.GK_CONFLICT('username already taken')
+      const nextMail = patch.email === undefined ? undefined : emailKey(patch.email)
+      const prevMail = emailKey(u.email)
+      if (nextMail != null && nextMail !== prevMail && emails.has(nextMail)) throw new errors.GK_CONFLICT('email already taken')
+      if (patch.username !== undefined && nextLogin !== null) {
+        if (nextLogin !== prevLogin) {
+          logins.delete(prevLogin)
+          logins.set(nextLogin, id)
         }
         u.username = patch.username
       }
+      if (nextMail !== undefined) {
+        if (prevMail !== null) emails.delete(prevMail)
+        if (nextMail !== null) emails.set(nextMail, id)
+        u.email = patch.email ?? null
+      }
+      if (patch.emailVerifiedAt !== undefined) u.emailVerifiedAt = patch.emailVerifiedAt === null ? null : new Date(patch.emailVerifiedAt)
       if (patch.passwordHash !== undefined) u.passwordHash = patch.passwordHash
       if (patch.roles !== undefined) u.roles = [...patch.roles]
       if (patch.disabled !== undefined) u.disabled = patch.disabled
@@ -92,6 +124,8 @@ export function memoryStore (): GatekeeperStore {
       if (u === undefined) return false
       users.delete(id)
       logins.delete(normalizeLogin(u.username))
+      const mail = emailKey(u.email)
+      if (mail !== null) emails.delete(mail)
       return true
     }
   }
@@ -271,6 +305,7 @@ export function memoryStore (): GatekeeperStore {
     refreshTokens: refreshRepo,
     oauthClients: memoryClients(),
     identities: memoryIdentities(),
+    accountTokens: memoryAccountTokens(),
     async close () {}
   }
 }

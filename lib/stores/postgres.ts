@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { postgresAccountTokens } from './postgres/account-tokens.js'
 import { mapPgError } from './postgres/errors.js'
 import { checkPostgresSchema, migratePostgres } from './postgres/migrations.js'
 import { postgresOAuthRepositories } from './postgres/oauth.js'
@@ -117,6 +118,7 @@ export function postgresStore (options: PostgresStoreOptions): GatekeeperStore {
   return {
     ...postgresRepositories(query, schema),
     ...postgresOAuthRepositories(query, schema),
+    ...postgresAccountTokens(query, schema),
     init,
     async close () {
       if (closed) return

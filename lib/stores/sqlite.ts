@@ -1,5 +1,6 @@
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { sqliteAccountTokens } from './sqlite/account-tokens.js'
 import { openSqlite } from './sqlite/open.js'
 import { sqliteOAuthRepositories } from './sqlite/oauth.js'
 import { sqliteRepositories } from './sqlite/repositories.js'
@@ -45,6 +46,7 @@ export function sqliteStore (options: SqliteStoreOptions): GatekeeperStore {
   return {
     ...sqliteRepositories(db),
     ...sqliteOAuthRepositories(db),
+    ...sqliteAccountTokens(db),
     async close () {
       if (db.open) db.close()
     }

@@ -10,7 +10,12 @@
  * - A unique value already taken raises `GK_CONFLICT`, never a driver error.
  * - A backend that cannot be reached raises `GK_STORE_UNAVAILABLE`.
  * - Records returned are copies: mutating one never changes the store.
+ * - A username that is not {@link isStorableName} (ill-formed Unicode, NUL)
+ *   raises `GK_INVALID_REQUEST` on create and rename, and finds nobody.
  */
+
+import { errors } from '../core/errors.js'
+import { isWellFormed } from '../core/unicode.js'
 
 /** A user account as the store keeps it. */
 export interface UserRecord {
@@ -21,6 +26,20 @@ export interface UserRecord {
   passwordHash: string | null
   roles: string[]
   disabled: boolean
+  /**
+   * The user's email address as entered (it may also be the username), or
+   * `null`. Unique case-insensitively after normalisation (see
+   * {@link normalizeEmail}). Optional in the type for users repositories
+   * written before it existed; every bundled store returns it.
+   */
+  email?: string | null
+  /**
+   * When the library itself verified that the user controls their email
+   * address (a mailed token was redeemed), or `null`/absent when it never did.
+   * A provider's `email_verified` does not set it. The oauth2 plugin links an
+   * identity automatically only to a user with this set (and no password).
+   */
+  emailVerifiedAt?: Date | null
   createdAt: Date
   updatedAt: Date
 }
@@ -32,10 +51,14 @@ export interface NewUser {
   passwordHash: string | null
   roles?: string[]
   disabled?: boolean
+  /** Default `null`. An address another user has raises `GK_CONFLICT`. */
+  email?: string | null
+  /** Default `null`. */
+  emailVerifiedAt?: Date | null
 }
 
 /** The fields `users.update` may change. */
-export type UserPatch = Partial<Pick<UserRecord, 'username' | 'passwordHash' | 'roles' | 'disabled'>>
+export type UserPatch = Partial<Pick<UserRecord, 'username' | 'passwordHash' | 'roles' | 'disabled' | 'email' | 'emailVerifiedAt'>>
 
 /** User accounts. */
 export interface UserRepository {
@@ -50,8 +73,15 @@ export interface UserRepository {
   /** The user whose normalised username equals the normalised `login`, or `null`. */
   findByLogin (login: string): Promise<UserRecord | null>
   /**
+   * The user whose normalised email equals the normalised `email`, or `null`.
+   * Optional in the contract (only the `accounts` plugin needs it, and
+   * refuses to start without it); every bundled store has it.
+   */
+  findByEmail? (email: string): Promise<UserRecord | null>
+  /**
    * Changes the given fields and bumps `updatedAt`; `null` when the user does
-   * not exist. Renaming onto a taken username raises `GK_CONFLICT`.
+   * not exist. Renaming onto a taken username, or setting an email another
+   * user has, raises `GK_CONFLICT` and changes nothing.
    */
   update (id: string, patch: UserPatch): Promise<UserRecord | null>
   /** Deletes a user; `true` when one was deleted. */
@@ -269,6 +299,63 @@ export interface IdentityRepository {
   delete (issuer: string, subject: string): Promise<boolean>
 }
 
+/** What a one-time account token is for (the `accounts` plugin's mails). */
+export type AccountTokenKind = 'password_reset' | 'email_verification' | 'email_change' | 'email_revert'
+
+/** A one-time token of the account flows (password reset, email verification and change), stored only as a hash. */
+export interface AccountTokenRecord {
+  id: string
+  /** SHA-256 of the token, hex. Unique. */
+  hash: string
+  userId: string
+  kind: AccountTokenKind
+  /**
+   * The address the token is about: the one it was mailed to for a reset or a
+   * verification, the new address for a change, the previous one for a revert.
+   */
+  email: string | null
+  createdAt: Date
+  expiresAt: Date
+  /** Set once, when the token is used. */
+  consumedAt: Date | null
+}
+
+/** A token to store. `id` is generated when omitted. */
+export interface NewAccountToken {
+  id?: string
+  hash: string
+  userId: string
+  kind: AccountTokenKind
+  email?: string | null
+  expiresAt: Date
+}
+
+/** One-time tokens of the account flows (the `accounts` plugin). */
+export interface AccountTokenRepository {
+  /**
+   * Stores a token. A user has at most one unconsumed token of each kind
+   * except `email_revert`: a new one replaces the previous one atomically
+   * (of concurrent calls for one user and kind, exactly one token remains
+   * usable), so a newer mail invalidates the link of an older one. Revert
+   * tokens accumulate: a later change must not cancel the way back from an
+   * earlier one. A taken `hash` raises `GK_CONFLICT`.
+   */
+  create (token: NewAccountToken): Promise<AccountTokenRecord>
+  /** The token with this hash in any state, or `null`. */
+  findByHash (hash: string): Promise<AccountTokenRecord | null>
+  /**
+   * Uses a token, atomically: of any number of concurrent calls with one
+   * hash, exactly one gets the record (across processes for shared stores);
+   * the others, and every call for an unknown, consumed or expired token
+   * (`expiresAt <= now`) or one of another `kind`, get `null`.
+   */
+  consume (hash: string, kind: AccountTokenKind, now: Date): Promise<AccountTokenRecord | null>
+  /** Deletes the user's unconsumed tokens of these kinds; returns how many. */
+  revokeForUser (userId: string, kinds: readonly AccountTokenKind[]): Promise<number>
+  /** Deletes tokens whose expiry is at or before `now` (consumed or not); returns how many. */
+  deleteExpired (now: Date): Promise<number>
+}
+
 /** The storage adapter every gatekeeper plugin shares. */
 export interface GatekeeperStore {
   users: UserRepository
@@ -286,6 +373,12 @@ export interface GatekeeperStore {
    * start without it); every bundled store has it.
    */
   identities?: IdentityRepository
+  /**
+   * One-time tokens of password resets and email verification and change.
+   * Optional in the contract (only the `accounts` plugin needs it, and
+   * refuses to start without it); every bundled store has it.
+   */
+  accountTokens?: AccountTokenRepository
   /** Optional asynchronous set-up (migrations); the core awaits it at registration. */
   init? (): Promise<void>
   /** Releases connections and file handles. Safe to call twice. */
@@ -293,9 +386,38 @@ export interface GatekeeperStore {
 }
 
 /**
- * The canonical form of a login name used for uniqueness and lookups:
- * Unicode NFKC, then lower case, trimmed.
+ * The canonical form of a login name used for uniqueness and lookups, the
+ * same on every store because it is computed here, before any driver sees
+ * it: Unicode NFKC (compatibility forms such as full-width letters and
+ * ligatures fold), surrounding white space trimmed, then lower case
+ * (`toLowerCase`, Unicode's default case mapping, the same in every
+ * locale). Only for names that pass {@link isStorableName}.
  */
 export function normalizeLogin (login: string): string {
   return login.normalize('NFKC').trim().toLowerCase()
+}
+
+/**
+ * The canonical form of an email address used for uniqueness and lookups:
+ * Unicode NFKC, then lower case, trimmed. (The local part is case-sensitive
+ * in RFC 5321, but no mail provider in use treats it so, and two accounts
+ * for `Ada@` and `ada@` would be one person's.)
+ */
+export function normalizeEmail (email: string): string {
+  return email.normalize('NFKC').trim().toLowerCase()
+}
+
+/**
+ * Whether a name (a username, a key or client name) can be stored and
+ * compared alike by every store: well-formed Unicode (no lone surrogate,
+ * which each driver mangles its own way) and no NUL (which Postgres
+ * cannot store).
+ */
+export function isStorableName (name: string): boolean {
+  return typeof name === 'string' && isWellFormed(name) && !name.includes('\u0000')
+}
+
+/** Throws `GK_INVALID_REQUEST` unless {@link isStorableName}; stores call it before writing a username. */
+export function assertStorableName (name: string, what = 'username'): void {
+  if (!isStorableName(name)) throw new errors.GK_INVALID_REQUEST(`${what} must be well-formed Unicode without NUL characters`)
 }

@@ -42,8 +42,10 @@ function services (app: FastifyInstance): WithServices {
  * registered). The user need not exist in the store: the jwt strategy trusts
  * its own signature, exactly as in production. With the jwt plugin's
  * `checkUser`, which asks the store, a missing user is created with `roles`
- * (its password is unusable: it can never log in); an existing user keeps
- * the roles the store gives it, and those are the ones requests get.
+ * (its password is unusable: it can never log in; it counts as having a
+ * verified email, so the `accounts` plugin's `requireVerifiedEmail` does not
+ * narrow its roles); an existing user keeps the roles the store gives it,
+ * and those are the ones requests get.
  */
 export async function createTestTokens (app: FastifyInstance, user: { sub: string, roles?: string[] }): Promise<TestTokens> {
   await app.ready()
@@ -51,7 +53,7 @@ export async function createTestTokens (app: FastifyInstance, user: { sub: strin
   if (tokens === undefined) throw new Error('createTestTokens needs the jwt plugin registered')
   const users = app.gatekeeper.store.users
   if (app.gatekeeper.jwt.checkUser && await users.findById(user.sub) === null) {
-    await users.create({ id: user.sub, username: `test-user-${user.sub}`, passwordHash: null, roles: user.roles ?? [] })
+    await users.create({ id: user.sub, username: `test-user-${user.sub}`, passwordHash: null, roles: user.roles ?? [], emailVerifiedAt: new Date(app.gatekeeper.now()) })
   }
   const { accessToken } = await tokens.issue({ id: user.sub, roles: user.roles ?? [] })
   const authorization = `Bearer ${accessToken}`
@@ -91,8 +93,9 @@ function fillParams (url: string): string {
 }
 
 /**
- * Throws an `Error` listing every route that is public without being on the
- * allow list and, with `request: true`, every protected route that did not
+ * Throws an `Error` listing every route registered before the gatekeeper
+ * plugin (the core could not check it), every route that is public without
+ * being on the allow list and, with `request: true`, every protected route that did not
  * answer 401 to a request without credentials (410 counts as refused too: a
  * sunset API version). Returns the route table when all is well.
  */
@@ -104,6 +107,10 @@ export async function assertAllRoutesProtected (app: FastifyInstance, opts: Asse
   for (const r of routes) {
     if (r.method === 'OPTIONS') continue
     const name = `${r.method} ${r.url}`
+    if (r.early) {
+      problems.push(`${name} was registered before the gatekeeper plugin: its config.auth could not be checked at start-up (register gatekeeper first)`)
+      continue
+    }
     if (r.public) {
       if (!allowed.has(name) && !allowed.has(r.url)) problems.push(`${name} is public`)
       continue

@@ -63,6 +63,18 @@ t.test('permissions: 401 for anonymous, 403 for the unentitled, ownership for :o
   t.match(denied[0], { type: 'access.denied', subject: 'alice', route: 'PUT /posts/:id', missingPermission: 'posts:update' })
 })
 
+t.test('an owner resolver that finds no owner (null, undefined, an empty id) grants nothing, even to a caller with an empty subject', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  const answers: Record<string, unknown> = { a: null, b: undefined, c: '' }
+  app.put('/things/:id', { config: { auth: { permissions: ['posts:update'], owner: (req) => answers[(req.params as { id: string }).id] as string } } }, async () => 'x')
+  app.get('/can/:id', async (req) => ({ can: req.can('posts:update', answers[(req.params as { id: string }).id] as string) }))
+  for (const id of ['a', 'b', 'c']) {
+    t.equal((await app.inject({ method: 'PUT', url: `/things/${id}`, headers: { 'x-test-user': ';user' } })).statusCode, 403, `owner ${JSON.stringify(answers[id])}`)
+    t.same((await app.inject({ url: `/can/${id}`, headers: { 'x-test-user': ';user' } })).json(), { can: false })
+  }
+})
+
 t.test('an :own grant without an owner resolver on the route is refused', async (t) => {
   const app = await appWithModel()
   t.teardown(() => app.close())
@@ -80,7 +92,7 @@ t.test('an owner resolver that rejects never lets the request through', async (t
   t.equal(ran, false)
 })
 
-t.test('roles are any-of, scopes are all-of for applications', async (t) => {
+t.test('roles are any-of, scopes are all-of, and a credential without scopes holds none', async (t) => {
   const app = await appWithModel()
   t.teardown(() => app.close())
   app.get('/staff', { config: { auth: { roles: ['admin', 'editor'] } } }, async () => 'staff')
@@ -89,8 +101,35 @@ t.test('roles are any-of, scopes are all-of for applications', async (t) => {
   t.equal((await app.inject({ url: '/staff', headers: { 'x-test-user': 'a;user' } })).statusCode, 403)
   t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'app;;read,write' } })).statusCode, 200)
   t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'app;;read' } })).statusCode, 403)
-  // a person's session is not scope-limited
-  t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'a;user' } })).statusCode, 200)
+  // a person's session carries no scope, so it holds none
+  t.equal((await app.inject({ url: '/scoped', headers: { 'x-test-user': 'a;admin' } })).statusCode, 403)
+})
+
+t.test('anyOf admits a caller who meets one alternative in full', async (t) => {
+  const app = await appWithModel()
+  t.teardown(() => app.close())
+  app.put('/posts/:id', {
+    config: { auth: { anyOf: [{ permissions: ['posts:update'] }, { scopes: ['posts:write'] }, { roles: ['auditor'], scopes: ['posts:audit'] }], owner: (req) => owners[(req.params as { id: string }).id] } }
+  }, async () => 'ok')
+  app.get('/both', { config: { auth: { roles: ['editor'], anyOf: [{ permissions: ['posts:read'] }, { scopes: ['posts:read'] }] } } }, async () => 'ok')
+  const rows: Array<[string, string, string, number]> = [
+    ['PUT', '/posts/1', 'carol;editor', 200],
+    ['PUT', '/posts/1', 'alice;user', 200],
+    ['PUT', '/posts/2', 'alice;user', 403],
+    ['PUT', '/posts/2', 'job;;posts:write', 200],
+    ['PUT', '/posts/2', 'job;;posts:read', 403],
+    ['PUT', '/posts/2', 'audit;auditor;posts:audit', 200],
+    ['PUT', '/posts/2', 'audit;user;posts:audit', 403],
+    ['PUT', '/posts/2', 'erin;', 403],
+    ['GET', '/both', 'carol;editor', 200],
+    ['GET', '/both', 'alice;user', 403],
+    ['GET', '/both', 'job;editor;posts:read', 200],
+    ['GET', '/both', 'job;;posts:read', 403]
+  ]
+  for (const [method, url, who, status] of rows) {
+    t.equal((await app.inject({ method: method as 'GET', url, headers: { 'x-test-user': who } })).statusCode, status, `${who} ${method} ${url}`)
+  }
+  t.same(app.gatekeeper.routes().find((r) => r.url === '/both')?.anyOf, [{ roles: [], permissions: ['posts:read'], scopes: [] }, { roles: [], permissions: [], scopes: ['posts:read'] }])
 })
 
 t.test('request.can answers inside handlers', async (t) => {
@@ -121,5 +160,7 @@ t.test('the literal model grants exact names and * only, and respects scopes', a
   t.equal(m.grants({ ...user, scopes: ['a:read'] }, 'a:read'), true)
   t.equal(m.grants({ ...user, scopes: [] }, 'a:read'), false)
   t.equal(m.grants({ ...user, scopes: ['b:update:own'] }, 'b:update'), 'own')
+  t.equal(m.grants({ ...user, kind: 'application' }, 'a:read'), false, 'an application without scopes holds none')
+  t.equal(m.grants({ ...user, permissions: undefined as never }, 'a:read'), false, 'no permissions list, no permission')
   t.same(m.permissionsOf(['admin']), [])
 })

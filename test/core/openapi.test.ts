@@ -22,6 +22,7 @@ t.test('the OpenAPI document states each route\'s security from its config.auth'
   app.get('/key-only', { config: { auth: 'key' } }, async () => 'ok')
   app.get('/maybe', { config: { auth: { optional: true, strategies: ['test'] } } }, async () => 'ok')
   app.get('/own-security', { schema: { security: [{ mine: [] }] } as never }, async () => 'ok')
+  app.put('/reports/:id', { config: { auth: { roles: ['staff'], anyOf: [{ permissions: ['reports:write'] }, { scopes: ['reports:write'] }], owner: () => 'x' } } }, async () => 'ok')
   await app.ready()
   const doc = app.swagger() as { paths: Record<string, Record<string, { security?: unknown }>>, components: { securitySchemes: Record<string, unknown> } }
   t.same(Object.keys(doc.components.securitySchemes).sort(), ['apiKeyAuth', 'bearerAuth', 'mine'])
@@ -30,6 +31,9 @@ t.test('the OpenAPI document states each route\'s security from its config.auth'
   t.same(doc.paths['/key-only']?.get?.security, [{ apiKeyAuth: [] }])
   t.same(doc.paths['/maybe']?.get?.security, [{ bearerAuth: [] }, {}])
   t.same(doc.paths['/own-security']?.get?.security, [{ mine: [] }])
+  const put = doc.paths['/reports/{id}']?.put as Record<string, unknown> | undefined
+  t.same(put?.['x-gatekeeper'], { roles: ['staff'], anyOf: [{ permissions: ['reports:write'] }, { scopes: ['reports:write'] }], owner: true }, 'what the route asks, beyond a credential')
+  t.equal((doc.paths['/any']?.get as Record<string, unknown>)['x-gatekeeper'], undefined, 'nothing for a route that asks for no more than a credential')
   t.ok(userTransformCalls > 0, 'the user\'s own transform still runs')
 })
 

@@ -16,7 +16,8 @@ const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]>
   ['examples/refresh-cookie.ts', '/', '/api/profile'],
   ['examples/versioning.ts', '/health', '/api/v2/posts'],
   ['examples/typebox.ts', '/health', '/notes/1'],
-  ['examples/client-credentials.ts', '/health', '/api/reports']
+  ['examples/client-credentials.ts', '/health', '/api/reports'],
+  ['examples/password-reset.ts', '/health', '/api/profile']
 ]
 
 async function waitUp (base: string, deadline: number): Promise<void> {
@@ -32,7 +33,7 @@ async function waitUp (base: string, deadline: number): Promise<void> {
 }
 
 /** Starts an example as the docs say and waits until it answers; `null` (after a failed assertion) when it does not start. */
-async function runExample (t: Test, file: string, env: Record<string, string> = {}): Promise<{ base: string, dataDir: string } | null> {
+async function runExample (t: Test, file: string, env: Record<string, string> = {}): Promise<{ base: string, dataDir: string, output: () => string } | null> {
   const port = env.PORT ?? String(await freePort())
   const dataDir = mkdtempSync(join(tmpdir(), 'gk-example-'))
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
@@ -53,7 +54,7 @@ async function runExample (t: Test, file: string, env: Record<string, string> = 
     t.fail(`${file} did not start:\n${output}`)
     return null
   }
-  return { base, dataDir }
+  return { base, dataDir, output: () => output }
 }
 
 for (const [file, publicPath, protectedPath] of EXAMPLES) {
@@ -98,6 +99,52 @@ t.test('examples/oauth-login.ts logs in through an OpenID provider and keeps the
   t.equal(profile.status, 200)
   t.match(await profile.json(), { username: 'sso:johndoe' })
   t.ok(existsSync(join(run.dataDir, 'oauth-login.db')), 'users and identity links are in the SQLite file')
+})
+
+t.test('the demo server (npm start) prints account mails from its outbox, and their link works', async (t) => {
+  const run = await runExample(t, 'examples/full/server.ts')
+  if (run === null) return
+  // The demo listens first and seeds its users after: wait for the banner it prints once seeded.
+  for (let i = 0; i < 300 && !run.output().includes('Forgotten password'); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  const post = async (path: string, body: unknown): Promise<Response> =>
+    await fetch(run.base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  t.equal((await post('/api/password/forgot', { email: 'user@demo.example' })).status, 202)
+  let token: string | undefined
+  for (let i = 0; i < 100 && token === undefined; i++) {
+    token = /\[outbox\] mail to user@demo\.example \(password_reset\):\n {2}http:\/\/localhost:\d+\/reset-password#token=([\w-]{43})/.exec(run.output())?.[1]
+    if (token === undefined) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.ok(token, 'the mail is printed')
+  t.equal((await post('/api/password/reset', { token, newPassword: 'a new demo passphrase' })).status, 204)
+  t.equal((await post('/api/login', { username: 'user', password: 'a new demo passphrase' })).status, 200)
+})
+
+t.test('examples/password-reset.ts mails a reset link through SMTP; the link works once; registration needs a verified address', async (t) => {
+  const { SmtpInbox } = await import('../accounts/smtp.js')
+  const inbox = new SmtpInbox()
+  const smtpPort = await inbox.start()
+  t.teardown(() => inbox.stop())
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const run = await runExample(t, 'examples/password-reset.ts', { PORT: String(port), APP_URL: `http://localhost:${port}`, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` })
+  if (run === null) return
+  const post = async (path: string, body: unknown): Promise<Response> =>
+    await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  t.equal((await post('/api/password/forgot', { email: 'alice@example.org' })).status, 202)
+  const mail = await inbox.waitFor('alice@example.org')
+  t.match(mail.url, new RegExp(`^http://localhost:${port}/reset-password#token=`))
+  const page = await fetch(`${base}/reset-password`)
+  t.equal(page.headers.get('referrer-policy'), 'no-referrer')
+  t.equal((await post('/api/password/reset', { token: mail.token, newPassword: 'a new long passphrase' })).status, 204)
+  t.equal((await post('/api/password/reset', { token: mail.token, newPassword: 'yet another passphrase' })).status, 401)
+  t.equal((await post('/api/login', { username: 'alice', password: 'a new long passphrase' })).status, 200)
+
+  t.equal((await post('/api/register', { username: 'bob@example.org', password: 'a long and unusual passphrase' })).status, 201)
+  const login = async (): Promise<number> => (await post('/api/login', { username: 'bob@example.org', password: 'a long and unusual passphrase' })).status
+  t.equal(await login(), 403)
+  const verify = await inbox.waitFor('bob@example.org')
+  t.equal((await post('/api/email/verify', { token: verify.token })).status, 204)
+  t.equal(await login(), 200)
 })
 
 t.test('the README quick start works as written', async (t) => {

@@ -71,13 +71,13 @@ t.test("a route's own limit and an API key's own budget are named as their own p
   t.same(Object.fromEntries(item(t, (await app.inject('/computed')).headers['ratelimit-policy'], 'RateLimit-Policy').params), { q: 5 }, 'a computed window is left out (w is optional)')
 
   const user = await app.gatekeeper.store.users.create({ username: 'ops', passwordHash: null, roles: [] })
-  const { key } = await app.gatekeeper.apiKeys.create({ ownerId: user.id, name: 'job', rateLimit: { max: 5, timeWindow: '10s' } } as never)
+  const { key } = await app.gatekeeper.apiKeys.create({ ownerId: user.id, name: 'job', rateLimit: { max: 5, timeWindow: '2m' } } as never)
   const byKey = await app.inject({ url: '/me', headers: { 'x-api-key': key } })
   t.equal(byKey.statusCode, 200)
   const keyPolicy = item(t, byKey.headers['ratelimit-policy'], 'RateLimit-Policy')
   t.equal(keyPolicy.policy, 'key')
-  t.same(Object.fromEntries(keyPolicy.params), { q: 5, w: 10 })
-  t.same(Object.fromEntries(item(t, byKey.headers.ratelimit, 'RateLimit').params), { r: 4, t: 10 })
+  t.same(Object.fromEntries(keyPolicy.params), { q: 5, w: 120 }, 'the key\'s own quota and window')
+  t.same(Object.fromEntries(item(t, byKey.headers.ratelimit, 'RateLimit').params), { r: 4, t: 120 })
 })
 
 t.test("the default stays 'separate'; 'both' sends the two forms together", async (t) => {

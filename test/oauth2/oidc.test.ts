@@ -116,12 +116,23 @@ t.test('without allowSignup an unknown identity is refused and nothing is create
   t.equal(await app.gatekeeper.store.users.findByLogin('test:alice'), null)
 })
 
-t.test('linkVerifiedEmail links a provider-verified email to the local account, and never an unverified one', async (t) => {
-  const { app } = await rpApp({ linkVerifiedEmail: true })
+/** Records that the library verified a user's email, as the accounts plugin does when a mailed token is redeemed. */
+async function markVerified (store: GatekeeperStore, id: string, at = new Date()): Promise<void> {
+  await store.users.update(id, { emailVerifiedAt: at })
+}
+
+t.test('linkVerifiedEmail links a provider-verified email only to a password-less account whose email the library verified', async (t) => {
+  const store = memoryStore()
+  const { app, events } = await rpApp({ linkVerifiedEmail: true }, provider.issuer, false, store)
   t.teardown(() => app.close())
   const identities = app.gatekeeper.store.identities!
-  const alice = await app.gatekeeper.users.create({ username: 'alice@example.com', password: 'correct horse battery staple' })
-  const bob = await app.gatekeeper.users.create({ username: 'bob@example.com', password: 'correct horse battery staple' })
+  const alice = await app.gatekeeper.users.create({ username: 'alice@example.com', password: null })
+  const bob = await app.gatekeeper.users.create({ username: 'bob@example.com', password: null })
+  await markVerified(store, bob.id)
+  const unverified = await fullLogin(app, 'alice')
+  t.equal(unverified.statusCode, 403, 'not while the library has not verified alice@example.com itself')
+  t.match(events.find((e) => e.type === 'oauth.link_refused'), { userId: alice.id, provider: 'test', reason: 'email_unverified' })
+  await markVerified(store, alice.id)
   const ok = await fullLogin(app, 'alice')
   t.equal(ok.statusCode, 200, ok.body)
   t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${ok.json().accessToken}` } })).json().subject, alice.id)
@@ -132,19 +143,28 @@ t.test('linkVerifiedEmail links a provider-verified email to the local account, 
   t.match(await identities.listByUser(alice.id), [{ issuer: provider.issuer, subject: 'alice', provider: 'test' }])
 })
 
-t.test('a logged-in user who starts the flow links the identity to their own account', async (t) => {
+/** Starts linking through `POST /api/oauth/:provider/link` as the holder of `token`; returns the provider URL and the state cookie. */
+async function startLink (app: FastifyInstance, token: string, providerName = 'test'): Promise<{ location: string, cookie: string }> {
+  const res = await app.inject({ method: 'POST', url: `/api/oauth/${providerName}/link`, headers: { authorization: `Bearer ${token}` } })
+  if (res.statusCode !== 200) throw new Error(`link: ${res.statusCode} ${res.body}`)
+  return { location: res.json().url, cookie: (res.headers['set-cookie'] as string).split(';')[0] as string }
+}
+
+t.test('a signed-in user links an identity to their own account explicitly', async (t) => {
   const { app } = await rpApp()
   t.teardown(() => app.close())
   const carol = await app.gatekeeper.users.create({ username: 'carol', password: 'correct horse battery staple' })
   const { accessToken } = await app.gatekeeper.tokens.issue(carol)
-  const res = await fullLogin(app, 'alice', { authorization: `Bearer ${accessToken}` })
+  const l = await startLink(app, accessToken)
+  const res = await callback(app, await authorize(l.location, 'alice'), l.cookie)
   t.equal(res.statusCode, 200, res.body)
   t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${res.json().accessToken}` } })).json().subject, carol.id)
   const again = await fullLogin(app, 'alice')
   t.equal((await app.inject({ url: '/me', headers: { authorization: `Bearer ${again.json().accessToken}` } })).json().subject, carol.id, 'later logins without a session land in the linked account')
   const dave = await app.gatekeeper.users.create({ username: 'dave', password: 'correct horse battery staple' })
   const daveToken = (await app.gatekeeper.tokens.issue(dave)).accessToken
-  const steal = await fullLogin(app, 'alice', { authorization: `Bearer ${daveToken}` })
+  const d = await startLink(app, daveToken)
+  const steal = await callback(app, await authorize(d.location, 'alice'), d.cookie)
   t.equal(steal.statusCode, 409, 'an identity linked to one account is not moved to another')
   t.equal(steal.json().code, 'GK_CONFLICT')
 })

@@ -68,4 +68,29 @@ export function contract (name: string, make: (t: Test) => Clocked): void {
     const wins = await Promise.all([1, 2, 3, 4].map(async (v) => await store.setIfAbsent('p', v, 100)))
     t.equal(wins.filter(Boolean).length, 1)
   })
+
+  t.test(`${name}: take adds a hit only below its limit, atomically; release removes that hit`, async (t) => {
+    const { store, clock } = make(t)
+    const start = clock.now
+    const a = await store.take('q', 1000, 2)
+    t.match(a, { count: 1, oldest: start })
+    t.type(a.id, 'string')
+    clock.now += 100
+    const b = await store.take('q', 1000, 2)
+    t.match(b, { count: 2, oldest: start })
+    const full = await store.take('q', 1000, 2)
+    t.same(full, { count: 2, oldest: start, id: null }, 'a full window takes nothing')
+    t.same(await store.hits('q', 1000), { count: 2, oldest: start }, 'a refused take adds no hit')
+    await store.release('q', a.id as string)
+    t.same(await store.hits('q', 1000), { count: 1, oldest: start + 100 }, 'the released hit is gone, the other stays')
+    await store.release('q', a.id as string)
+    await store.release('nothing-here', 'x')
+    t.equal((await store.hits('q', 1000)).count, 1, 'releasing twice or releasing a missing key changes nothing')
+    clock.now = start + 1100
+    t.match(await store.take('q', 1000, 1), { count: 1, oldest: start + 1100 }, 'hits that left the window no longer count against the limit')
+    const many = await Promise.all(Array.from({ length: 20 }, async () => await store.take('race', 1000, 5)))
+    t.equal(many.filter((x) => x.id !== null).length, 5, 'of 20 concurrent takes, exactly limit succeed')
+    await store.set('counter', 1, 1000)
+    t.not((await store.take('counter', 1000, 3)).id, null, 'taking a counter key replaces it with a window')
+  })
 }

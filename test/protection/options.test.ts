@@ -5,7 +5,8 @@ import { coreApp } from '../helpers.js'
 t.test('rateLimit defaults', async (t) => {
   t.equal(parseRateLimit(undefined), null, 'off unless given')
   t.equal(parseRateLimit(false), null)
-  t.match(parseRateLimit(true), { max: 100, timeWindow: 60_000, global: true, perKey: true, maxKeys: 10_000 })
+  t.match(parseRateLimit(true), { max: 100, timeWindow: 60_000, global: true, perKey: true, per: 'owner', maxKeys: 10_000 })
+  t.equal(parseRateLimit({ per: 'credential' })?.per, 'credential')
   t.match(parseRateLimit({ max: 5, timeWindow: '10s', global: false, perKey: false }), { max: 5, timeWindow: 10_000, global: false, perKey: false })
 })
 
@@ -36,6 +37,7 @@ t.test('bad options fail at registration with GK_CONFIG naming the option', asyn
     ['rateLimit.timeWindow too short', { rateLimit: { timeWindow: 10 } }, /rateLimit\.timeWindow must be between/],
     ['rateLimit.global not boolean', { rateLimit: { global: 1 } }, /rateLimit\.global must be a boolean/],
     ['rateLimit.allowList of numbers', { rateLimit: { allowList: [1] } }, /rateLimit\.allowList/],
+    ['rateLimit.per unknown', { rateLimit: { per: 'key' } }, /rateLimit\.per must be 'owner' or 'credential'/],
     ['unknown bruteForce key', { bruteForce: { tries: 3 } }, /unknown option bruteForce\.tries/],
     ['bruteForce.account.max zero', { bruteForce: { account: { max: 0 } } }, /bruteForce\.account\.max/],
     ['bruteForce.ip not an object', { bruteForce: { ip: 5 } }, /bruteForce\.ip must be an object/],

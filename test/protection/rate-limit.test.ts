@@ -113,7 +113,9 @@ t.test('rateLimitKey names the kind of caller', async (t) => {
   t.equal(rateLimitKey(req(null)), 'ip:192.0.2.1')
   t.equal(rateLimitKey(req(null, '2001:db8::5')), 'ip:2001:db8:0:0::/64')
   t.equal(rateLimitKey(req({ subject: '42' })), 'sub:42')
-  t.equal(rateLimitKey(req({ subject: '42', keyId: 'k1' })), 'key:k1')
+  t.equal(rateLimitKey(req({ subject: '42', keyId: 'k1' })), 'sub:42', 'an API key counts for its owner')
+  t.equal(rateLimitKey(req({ subject: '42', keyId: 'k1' }), 'credential'), 'key:k1', 'or on its own')
+  t.equal(rateLimitKey(req({ subject: '42' }), 'credential'), 'sub:42')
 })
 
 t.test('the rate-limit store reads without counting and reports store errors', async (t) => {

@@ -117,6 +117,7 @@ t.test('the model decides on auth.permissions, and on scopes too for application
   t.equal(m.grants(user(['admin'], m.permissionsOf(['admin']), []), 'users:read'), false, 'no scopes, no access')
   t.equal(m.grants(user(['user'], 'x' as unknown as string[]), 'posts:read'), false)
   t.equal(m.grants({ ...user(['admin'], m.permissionsOf(['admin'])), scopes: 'x' as unknown as string[] }, 'posts:read'), false)
+  t.equal(m.grants({ ...user(['admin'], m.permissionsOf(['admin'])), kind: 'application' }, 'posts:read'), false, 'an application without scopes holds none')
   t.equal(m.check(['posts:*'], 'posts:read'), true)
 })
 

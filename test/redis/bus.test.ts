@@ -69,13 +69,16 @@ if (await requireRedis(t)) {
     const b = await bus(t, prefix)
     await a.bus.publish({ kind: 'apikey', id: 'k1' })
     await a.bus.publish({ kind: 'apikey', id: 'k2' })
+    await a.bus.publish({ kind: 'session', id: 'family-1' })
+    await a.bus.publish({ kind: 'user-sessions', id: 'user-1' })
     await admin.zadd(a.bus.logKey, 1, 'unknown-kind:x')
     const ttl = await admin.pttl(a.bus.logKey)
     t.ok(ttl > 0 && ttl <= LOG_KEEP_MS, `log expires in ${ttl} ms`)
-    await until(() => b.heard.some((r) => r.id === 'k2'), 1000)
+    await until(() => b.heard.some((r) => r.id === 'user-1'), 1000)
+    t.same(b.heard.filter((r) => r.kind !== 'apikey'), [{ kind: 'session', id: 'family-1' }, { kind: 'user-sessions', id: 'user-1' }], 'ended sessions travel too')
     b.heard.length = 0
-    t.equal(await b.bus.resync(), 2)
-    t.same(b.heard.map((r) => r.id).sort(), ['k1', 'k2'])
+    t.equal(await b.bus.resync(), 4)
+    t.same(b.heard.map((r) => `${r.kind}:${r.id}`).sort(), ['apikey:k1', 'apikey:k2', 'session:family-1', 'user-sessions:user-1'])
   })
 
   t.test('a subscriber that was cut off replays what it missed once it is back', async (t) => {

@@ -11,6 +11,33 @@ if (await requireRedis(t)) {
     return { store: redisCounters({ client: redisClient(t), prefix, now: () => clock.now }), clock, prefix }
   }
   contract('redis', clocked)
+  // The same semantics when every key is kept (a TTL-less hash instead of keys with a TTL).
+  contract('redis, kept keys', (t) => {
+    const prefix = uniquePrefix('kept')
+    adminClient(t, prefix)
+    const clock = { now: Date.now() }
+    return { store: redisCounters({ client: redisClient(t), prefix, now: () => clock.now, priority: () => 2 }), clock }
+  })
+
+  t.test('redis: kept counters carry no TTL (no volatile-* policy can evict them) and are swept once expired', async (t) => {
+    const prefix = uniquePrefix('sweep')
+    const admin = adminClient(t, prefix)
+    const clock = { now: Date.now() }
+    const store = redisCounters({ client: redisClient(t), prefix, now: () => clock.now, priority: (k) => k.startsWith('lock:') ? 2 : 0 })
+    for (let i = 0; i < 50; i++) await store.set(`lock:${i}`, 1, 60_000)
+    await store.increment('plain', 60_000)
+    const keys = (await keysUnder(admin, prefix)).sort()
+    t.same(keys, [`${prefix}c:plain`, `${prefix}c:{kept}`, `${prefix}c:{kept}:expiry`].sort(), 'fifty locks in one hash')
+    t.equal(await admin.pttl(`${prefix}c:{kept}`), -1, 'the hash has no TTL')
+    t.equal(await admin.pttl(`${prefix}c:{kept}:expiry`), -1, 'nor its expiry index')
+    t.ok(await admin.pttl(`${prefix}c:plain`) > 0, 'an ordinary key has one')
+    t.equal(await admin.hlen(`${prefix}c:{kept}`), 50)
+    clock.now += 60_000
+    t.equal(await store.get('lock:3'), null, 'expired at its expiry')
+    for (let i = 0; i < 4; i++) await store.set(`lock:new${i}`, 1, 60_000)
+    t.equal(await admin.hlen(`${prefix}c:{kept}`), 4, 'each write swept up to 20 expired ones: 49 gone after three writes')
+    t.equal(await admin.zcard(`${prefix}c:{kept}:expiry`), 4)
+  })
 
   t.test('redis: increments from two connections are never lost (each call is one script)', async (t) => {
     const prefix = uniquePrefix('atomic')
@@ -29,6 +56,7 @@ if (await requireRedis(t)) {
     const admin = adminClient(t, prefix)
     const store = new RedisCounterStore({ client: redisClient(t), prefix })
     t.equal(store.keyOf('bf:a:x'), `${prefix}c:bf:a:x`)
+    t.equal(redisCounters({ client: redisClient(t), prefix, priority: () => 1 }).keyOf('bf:l:x'), `${prefix}c:{kept}:bf:l:x`, 'a kept key lives in the slot of the kept hash')
     await store.increment('a', 60_000)
     await store.increment('b', 60_000, true)
     await store.set('c', 3, 60_000)

@@ -18,12 +18,13 @@ const fake = {
   disconnect () {}
 }
 
-t.test('the option is a client or { client, prefix, failOpen }, with defaults', async (t) => {
+t.test('the option is a client or { client, prefix, failOpen, stallTimeout }, with defaults', async (t) => {
   t.equal(parseRedis(undefined), null)
   t.equal(parseRedis(false), null)
-  t.same(parseRedis(fake), { client: fake, prefix: 'gk:', failOpen: true })
-  t.same(parseRedis({ client: fake }), { client: fake, prefix: 'gk:', failOpen: true })
-  t.same(parseRedis({ client: fake, prefix: 'app1:gk:', failOpen: false }), { client: fake, prefix: 'app1:gk:', failOpen: false })
+  t.same(parseRedis(fake), { client: fake, prefix: 'gk:', failOpen: true, stallMs: 200 })
+  t.same(parseRedis({ client: fake }), { client: fake, prefix: 'gk:', failOpen: true, stallMs: 200 })
+  t.same(parseRedis({ client: fake, prefix: 'app1:gk:', failOpen: false, stallTimeout: '50ms' }), { client: fake, prefix: 'app1:gk:', failOpen: false, stallMs: 50 })
+  t.same(parseRedis({ client: fake, stallTimeout: 1000 }), { client: fake, prefix: 'gk:', failOpen: true, stallMs: 1000 })
   t.ok(Object.isFrozen(parseRedis(fake)))
 })
 
@@ -36,7 +37,10 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['an empty prefix', { client: fake, prefix: '' }, /redis\.prefix/],
   ['a prefix with a space', { client: fake, prefix: 'my app:' }, /redis\.prefix/],
   ['a very long prefix', { client: fake, prefix: 'x'.repeat(65) }, /redis\.prefix/],
-  ['failOpen as a string', { client: fake, failOpen: 'yes' }, /redis\.failOpen must be a boolean/]
+  ['failOpen as a string', { client: fake, failOpen: 'yes' }, /redis\.failOpen must be a boolean/],
+  ['a stallTimeout under 10 ms', { client: fake, stallTimeout: '5ms' }, /redis\.stallTimeout must be between 10ms and 10s/],
+  ['a stallTimeout over 10 s', { client: fake, stallTimeout: '1m' }, /redis\.stallTimeout must be between/],
+  ['a stallTimeout that is no duration', { client: fake, stallTimeout: 'soon' }, /redis\.stallTimeout must be a duration/]
 ]
 
 for (const [name, value, message] of BAD) {

@@ -77,8 +77,9 @@ if (await requireRedis(t)) {
     const limited = await withKey(a.app, key)
     t.equal(limited.json().code, 'GK_RATE_LIMITED')
     t.equal(limited.headers['ratelimit-limit'], '3')
-    t.same(await keysUnder(admin, `${prefix}rl:`), [`${prefix}rl:key:${record.id}`])
-    t.ok(await admin.pttl(`${prefix}rl:key:${record.id}`) > 0, 'with a TTL')
+    t.ok(record.id, 'a key of alice')
+    t.same(await keysUnder(admin, `${prefix}rl:`), [`${prefix}rl:sub:${aliceId}`], 'counted against its owner')
+    t.ok(await admin.pttl(`${prefix}rl:sub:${aliceId}`) > 0, 'with a TTL')
   })
 
   t.test('a route with its own config.rateLimit counts under its own keys', async (t) => {

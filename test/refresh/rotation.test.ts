@@ -192,3 +192,25 @@ t.test('a successor that was not derived (rotated before the grace was on) is no
 t.test('a grace window without a key is a programming error', async (t) => {
   t.throws(() => new Rotation({ graceMs: 1 } as RotationDeps), TypeError)
 })
+
+t.test('a store failing during a refresh writes nothing: the retry is accepted, not taken for reuse (Postgres stopped mid-rotation)', async (t) => {
+  const store = memoryStore()
+  let failNext = false
+  const users = {
+    findById: async (id: string) => {
+      if (failNext) {
+        failNext = false
+        throw Object.assign(new Error('Authentication store unavailable'), { code: 'GK_STORE_UNAVAILABLE', statusCode: 503 })
+      }
+      return await store.users.findById(id)
+    }
+  }
+  const { user, rotation, repo } = await setup({ users }, store)
+  const s = await rotation.start(user.id, client)
+  failNext = true
+  await t.rejects(rotation.rotate(s.refreshToken), { code: 'GK_STORE_UNAVAILABLE' }, 'the client gets a 503 …')
+  t.match(await repo.findByHash(hashToken(s.refreshToken)), { consumedAt: null }, '… and the token is not consumed')
+  const retry = await rotation.rotate(s.refreshToken)
+  t.match(retry, { status: 'ok', familyId: s.familyId }, 'so its retry rotates it')
+  t.equal((await repo.findFamily(s.familyId))?.revokedAt, null, 'and the session lives on')
+})

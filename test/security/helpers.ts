@@ -186,7 +186,9 @@ export function setCookieHeaders (res: LightMyRequestResponse): string[] {
  */
 export function auditSweep (t: Test): void {
   t.test('audit: no secret used by this file appears in any captured log line or audit event', async (t) => {
-    const haystack = logLines.join('\n') + '\n' + auditEvents.map((e) => JSON.stringify(e)).join('\n')
+    // Bytes serialised as {"type":"Buffer","data":[…]} leak as much as text: decoded, they are searched too.
+    const buffers = logLines.flatMap((l) => [...l.matchAll(/\{"type":"Buffer","data":\[([\d,]*)\]\}/g)].map((m) => Buffer.from((m[1] as string).split(',').filter(Boolean).map(Number)).toString('latin1')))
+    const haystack = logLines.join('\n') + '\n' + buffers.join('\n') + '\n' + auditEvents.map((e) => JSON.stringify(e)).join('\n')
     t.ok(logLines.length > 0, `${logLines.length} log lines captured`)
     const needles = new Set<string>()
     for (const s of secrets) {

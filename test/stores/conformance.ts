@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
+import { accountsConformance } from './conformance-accounts.js'
 import type { GatekeeperStore, IdentityRepository, NewApiKey, OAuthClientRecord, OAuthClientRepository } from '../../lib/stores/types.js'
 
 const HOUR = 3_600_000
@@ -14,10 +15,11 @@ const uniq = (): string => randomUUID().slice(0, 8)
  *
  * A custom store (or a custom `users` repository over an existing database)
  * can run this same suite; one without the optional `oauthClients` and
- * `identities` repositories passes `{ oauth: false }`. Every bundled store
- * runs it with them.
+ * `identities` repositories passes `{ oauth: false }`, one without users'
+ * emails and `accountTokens` passes `{ accounts: false }`. Every bundled
+ * store runs it with them.
  */
-export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean } = {}): void {
+export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean, accounts?: boolean } = {}): void {
   t.test(`${name} store conformance`, async (t) => {
     async function open (t: Test): Promise<GatekeeperStore> {
       const store = await makeStore()
@@ -64,6 +66,25 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
           await t.rejects(store.users.create({ username: second, passwordHash: null }), { code: 'GK_CONFLICT', statusCode: 409 })
         })
       }
+
+      t.test('usernames are one form on every store: NFKC, trimmed, lower case; ill-formed Unicode and NUL are refused', async (t) => {
+        const store = await open(t)
+        for (const bad of ['carol\ud800', 'carol\udfff', '\udc00carol', 'car\u0000ol']) {
+          await t.rejects(store.users.create({ username: bad, passwordHash: null }), { code: 'GK_INVALID_REQUEST', statusCode: 400 }, `create ${JSON.stringify(bad)}`)
+          t.equal(await store.users.findByLogin(bad), null, `${JSON.stringify(bad)} finds nobody`)
+        }
+        const replacement = await store.users.create({ username: 'carol\ufffd', passwordHash: null })
+        t.equal(replacement.username, 'carol\ufffd', 'U+FFFD is a character like any other')
+        for (const bad of ['carol\ud800', 'carol\udfff', 'carol\udc00']) t.equal(await store.users.findByLogin(bad), null, `${JSON.stringify(bad)} does not find carol\ufffd`)
+        t.equal((await store.users.findByLogin(' CAROL\ufffd'))?.id, replacement.id)
+        await t.rejects(store.users.update(replacement.id, { username: 'carol\ud800' }), { code: 'GK_INVALID_REQUEST' }, 'nor by a rename')
+        const forms: Array<[string, string]> = [['Ｅｍｉｌｙ', 'emily'], ['Ǆemal', 'džemal'], ['ﬀion', 'FFION'], ['K\u212aelvin', 'kkelvin'], ['e\u0301va', '\u00e9va']]
+        for (const [created, lookup] of forms) {
+          const u = await store.users.create({ username: created, passwordHash: null })
+          t.equal((await store.users.findByLogin(lookup))?.id, u.id, `${JSON.stringify(created)} is found as ${JSON.stringify(lookup)}`)
+          t.equal(u.username, created, 'the username is kept as given')
+        }
+      })
 
       t.test('a duplicate id is a conflict', async (t) => {
         const store = await open(t)
@@ -490,6 +511,8 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
         })
       })
     }
+
+    if (opts.accounts !== false) accountsConformance(t, name, open)
 
     t.test('returned records are copies', async (t) => {
       const store = await open(t)

@@ -32,7 +32,7 @@ if (await requirePostgres(t)) {
   storeConformance('postgres', async () => {
     const store = open()
     await store.init?.()
-    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families, "${schema}".gk_oauth_clients, "${schema}".gk_identities`)
+    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families, "${schema}".gk_oauth_clients, "${schema}".gk_identities, "${schema}".gk_account_tokens`)
     return store
   })
 
@@ -47,7 +47,8 @@ if (await requirePostgres(t)) {
     t.same(await migratePostgres(admin, `"${s}"`, 10_000), [], 'nothing left to apply')
     const indexes = await admin.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [s])
     const names = indexes.rows.map((r: { indexname: string }) => r.indexname)
-    for (const ix of ['gk_users_login_key', 'gk_api_keys_hash_key', 'gk_api_keys_owner_idx', 'gk_refresh_tokens_hash_key', 'gk_refresh_tokens_family_idx', 'gk_refresh_families_user_idx', 'gk_refresh_families_expires_idx', 'gk_refresh_tokens_expires_idx', 'gk_oauth_clients_pkey', 'gk_identities_pkey', 'gk_identities_user_idx']) {
+    for (const ix of ['gk_users_login_key', 'gk_api_keys_hash_key', 'gk_api_keys_owner_idx', 'gk_refresh_tokens_hash_key', 'gk_refresh_tokens_family_idx', 'gk_refresh_families_user_idx', 'gk_refresh_families_expires_idx', 'gk_refresh_tokens_expires_idx', 'gk_oauth_clients_pkey', 'gk_identities_pkey', 'gk_identities_user_idx',
+      'gk_users_email_normalized_key', 'gk_account_tokens_hash_key', 'gk_account_tokens_live_idx', 'gk_account_tokens_user_idx', 'gk_account_tokens_expires_idx']) {
       t.ok(names.includes(ix), `index ${ix}`)
     }
   })
@@ -58,7 +59,7 @@ if (await requirePostgres(t)) {
     await admin.query(`INSERT INTO "${s}".gk_users (id, username, login, roles, created_at, updated_at) VALUES ('u1', 'Old', 'old', '{admin}', now(), now())`)
     const stale = open({ schema: s, migrate: false })
     t.teardown(() => stale.close())
-    await t.rejects(stale.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /version 1, this release needs 2/ })
+    await t.rejects(stale.init?.() as Promise<void>, { code: 'GK_CONFIG', message: new RegExp(`version 1, this release needs ${POSTGRES_MIGRATIONS.length}`) })
     const store = open({ schema: s })
     t.teardown(() => store.close())
     await store.init?.()
@@ -68,11 +69,40 @@ if (await requirePostgres(t)) {
     t.same(await store.oauthClients?.list(), [])
   })
 
+  t.test('a schema of version 2 is upgraded by init: users and their links kept, emails and account tokens usable', async (t) => {
+    const s = schemaFor('upgrade2')
+    t.same(await migratePostgres(admin, `"${s}"`, 10_000, POSTGRES_MIGRATIONS.slice(0, 2)), POSTGRES_MIGRATIONS.slice(0, 2).map((m) => ({ version: m.version, name: m.name })))
+    await admin.query(`INSERT INTO "${s}".gk_users (id, username, login, password_hash, roles, created_at, updated_at) VALUES ('u1', 'Old', 'old', '$argon2id$x', '{admin}', now(), now())`)
+    await admin.query(`INSERT INTO "${s}".gk_identities (issuer, subject, user_id, provider, created_at) VALUES ('https://sso.example', 's1', 'u1', 'corp', now())`)
+    const stale = open({ schema: s, migrate: false })
+    t.teardown(() => stale.close())
+    await t.rejects(stale.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /version 2, this release needs 3/ })
+    const store = open({ schema: s })
+    t.teardown(() => store.close())
+    await store.init?.()
+    t.match(await store.users.findByLogin('old'), { id: 'u1', roles: ['admin'], passwordHash: '$argon2id$x', email: null, emailVerifiedAt: null })
+    t.match(await store.identities?.find('https://sso.example', 's1'), { userId: 'u1' })
+    const at = new Date(Math.floor(Date.now()))
+    t.match(await store.users.update('u1', { email: 'old@example.org', emailVerifiedAt: at }), { email: 'old@example.org', emailVerifiedAt: at })
+    t.equal((await store.users.findByEmail?.('OLD@example.org'))?.id, 'u1')
+    const token = await store.accountTokens?.create({ hash: sha('upgraded'), userId: 'u1', kind: 'password_reset', expiresAt: new Date(Date.now() + HOUR) })
+    t.ok(await store.accountTokens?.consume(token?.hash as string, 'password_reset', new Date()))
+  })
+
+  t.test('two concurrent resets with one account token over two pools: exactly one wins', async (t) => {
+    const a = open()
+    const b = open()
+    t.teardown(() => Promise.all([a.close(), b.close()]))
+    await a.accountTokens?.create({ hash: sha('two-pools-reset'), userId: 'pools', kind: 'password_reset', expiresAt: new Date(Date.now() + HOUR) })
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).accountTokens?.consume(sha('two-pools-reset'), 'password_reset', new Date())))
+    t.equal(results.filter((r) => r != null).length, 1)
+  })
+
   t.test('text Postgres cannot hold (a NUL character) is GK_INVALID_REQUEST, and a login with it is a 400, not a 500', async (t) => {
     const store = open()
     t.teardown(() => store.close())
     await store.init?.()
-    await t.rejects(store.users.findByLogin('ad\u0000min'), { code: 'GK_INVALID_REQUEST', statusCode: 400 })
+    t.equal(await store.users.findByLogin('ad\u0000min'), null, 'a name no store can hold finds nobody (the conformance suite checks every store)')
     await t.rejects(store.users.create({ username: 'nul\u0000', passwordHash: null }), { code: 'GK_INVALID_REQUEST' })
     await t.rejects(store.identities!.find('https://sso.example', 'a\u0000b'), { code: 'GK_INVALID_REQUEST' })
     await t.rejects(store.oauthClients!.findById('cid_\u0000'), { code: 'GK_INVALID_REQUEST' })

@@ -69,6 +69,50 @@ t.test('a file of the first schema version is upgraded on open: its data kept, O
   t.same(db.prepare('SELECT version FROM gk_migrations ORDER BY version').all(), SQLITE_MIGRATIONS.map((m) => ({ version: m.version })))
 })
 
+t.test('a file of schema version 2 is upgraded on open: users, keys and links kept, emails and account tokens usable', async (t) => {
+  const filename = file()
+  const old = new Database(filename)
+  t.same(migrateSqlite(old, SQLITE_MIGRATIONS.slice(0, 2)).map((m) => m.version), [1, 2])
+  old.prepare("INSERT INTO gk_users (id, username, login, password_hash, roles, disabled, created_at, updated_at) VALUES ('u1', 'Old', 'old', '$argon2id$x', '[\"admin\"]', 0, 1, 1)").run()
+  old.prepare("INSERT INTO gk_identities (issuer, subject, user_id, provider, created_at) VALUES ('https://sso.example', 's1', 'u1', 'corp', 1)").run()
+  old.prepare("INSERT INTO gk_api_keys (id, owner_id, name, start, hash, created_at) VALUES ('k1', 'u1', 'ci', 'gk_abc', ?, 1)").run(sha('old-key'))
+  old.close()
+  const store = sqliteStore({ filename })
+  t.teardown(() => store.close())
+  t.match(await store.users.findByLogin('old'), { id: 'u1', roles: ['admin'], passwordHash: '$argon2id$x', email: null, emailVerifiedAt: null })
+  t.match(await store.identities?.find('https://sso.example', 's1'), { userId: 'u1' })
+  t.match(await store.apiKeys.findByHash(sha('old-key')), { id: 'k1', ownerId: 'u1' })
+  const at = new Date(Date.now() - 1000)
+  t.match(await store.users.update('u1', { email: 'old@example.org', emailVerifiedAt: at }), { email: 'old@example.org', emailVerifiedAt: at })
+  t.equal((await store.users.findByEmail?.('OLD@example.org'))?.id, 'u1')
+  await store.accountTokens?.create({ hash: sha('upgraded'), userId: 'u1', kind: 'password_reset', expiresAt: new Date(Date.now() + 60_000) })
+  t.ok(await store.accountTokens?.consume(sha('upgraded'), 'password_reset', new Date()))
+  const db = new Database(filename, { readonly: true })
+  t.teardown(() => db.close())
+  t.same(db.prepare('SELECT version FROM gk_migrations ORDER BY version').all(), SQLITE_MIGRATIONS.map((m) => ({ version: m.version })))
+})
+
+t.test('two processes consuming one account token of one file: exactly one gets it', async (t) => {
+  const filename = file()
+  const store = sqliteStore({ filename })
+  const hashes: string[] = []
+  for (let i = 0; i < 20; i++) {
+    hashes.push(sha(`account-${i}`))
+    await store.accountTokens?.create({ hash: sha(`account-${i}`), userId: `u${i}`, kind: 'password_reset', expiresAt: new Date(Date.now() + 600_000) })
+  }
+  await store.close()
+  const script = fileURLToPath(new URL('./fixtures/sqlite-consumer.ts', import.meta.url))
+  const children = [0, 1].map(() => fork(script, [filename, 'account'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  await Promise.all(children.map((c) => new Promise((resolve, reject) => { c.once('message', resolve); c.once('error', reject) })))
+  const done = children.map((c) => new Promise<{ statuses: string[] }>((resolve, reject) => {
+    c.once('message', (m) => resolve(m as { statuses: string[] }))
+    c.once('exit', (code) => code !== 0 && reject(new Error(`consumer exited with ${code}`)))
+  }))
+  for (const c of children) c.send({ hashes, now: Date.now() })
+  const [a, b] = await Promise.all(done)
+  t.same(hashes.map((_, i) => [a?.statuses[i], b?.statuses[i]].filter((s) => s === 'ok').length), hashes.map(() => 1), 'one process got each token')
+})
+
 t.test('a database from a newer release is refused with GK_CONFIG', async (t) => {
   const filename = file()
   await sqliteStore({ filename }).close()

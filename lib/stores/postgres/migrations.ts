@@ -101,6 +101,31 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       CREATE INDEX gk_identities_user_idx ON ${s}.gk_identities (user_id, created_at, seq);
     `
+  },
+  {
+    version: 3,
+    name: 'user emails and account tokens',
+    sql: (s) => `
+      ALTER TABLE ${s}.gk_users
+        ADD COLUMN email text,
+        ADD COLUMN email_normalized text,
+        ADD COLUMN email_verified_at timestamptz(3);
+      CREATE UNIQUE INDEX gk_users_email_normalized_key ON ${s}.gk_users (email_normalized);
+
+      CREATE TABLE ${s}.gk_account_tokens (
+        id text PRIMARY KEY,
+        hash text NOT NULL CONSTRAINT gk_account_tokens_hash_key UNIQUE,
+        user_id text NOT NULL,
+        kind text NOT NULL,
+        email text,
+        created_at timestamptz(3) NOT NULL,
+        expires_at timestamptz(3) NOT NULL,
+        consumed_at timestamptz(3)
+      );
+      CREATE UNIQUE INDEX gk_account_tokens_live_idx ON ${s}.gk_account_tokens (user_id, kind) WHERE consumed_at IS NULL AND kind <> 'email_revert';
+      CREATE INDEX gk_account_tokens_user_idx ON ${s}.gk_account_tokens (user_id);
+      CREATE INDEX gk_account_tokens_expires_idx ON ${s}.gk_account_tokens (expires_at);
+    `
   }
 ]
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { QueryResult } from 'pg'
 import {
+  assertStorableName,
+  isStorableName,
+  normalizeEmail,
   normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
@@ -13,6 +16,9 @@ export type Query = (text: string, values?: unknown[]) => Promise<QueryResult<Re
 export const CONFLICTS: Record<string, string> = {
   gk_users_login_key: 'username already taken',
   gk_users_pkey: 'user id already taken',
+  gk_users_email_normalized_key: 'email already taken',
+  gk_account_tokens_pkey: 'account token already exists',
+  gk_account_tokens_hash_key: 'account token already exists',
   gk_api_keys_pkey: 'api key already exists',
   gk_api_keys_hash_key: 'api key already exists',
   gk_refresh_families_pkey: 'refresh family already exists',
@@ -29,27 +35,37 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
     return rows.length === 0 ? null : map(rows[0] as Record<string, unknown>)
   }
   const count = async (text: string, values: unknown[]): Promise<number> => (await query(text, values)).rowCount ?? 0
+  const emailOf = (email: string | null | undefined): string | null => email == null ? null : normalizeEmail(email)
 
   const users: UserRepository = {
     async create (input) {
+      assertStorableName(input.username)
       const now = new Date()
-      return await one(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`,
-      [input.id ?? randomUUID(), input.username, normalizeLogin(input.username), input.passwordHash, input.roles ?? [], input.disabled === true, now], toUser) as Awaited<ReturnType<UserRepository['create']>>
+      return await one(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, email, email_normalized, email_verified_at, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10, $7, $7) RETURNING *`,
+      [input.id ?? randomUUID(), input.username, normalizeLogin(input.username), input.passwordHash, input.roles ?? [], input.disabled === true, now,
+        input.email ?? null, emailOf(input.email), input.emailVerifiedAt ?? null], toUser) as Awaited<ReturnType<UserRepository['create']>>
     },
     findById: (id) => one(`SELECT * FROM ${s}.gk_users WHERE id = $1`, [id], toUser),
-    findByLogin: (login) => one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser),
+    findByLogin: async (login) => isStorableName(login) ? await one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser) : null,
+    findByEmail: async (email) => isStorableName(email) ? await one(`SELECT * FROM ${s}.gk_users WHERE email_normalized = $1`, [normalizeEmail(email)], toUser) : null,
     async update (id, patch) {
       const values: unknown[] = [id, new Date()]
       const sets = ['updated_at = $2']
       const set = (column: string, value: unknown): void => { values.push(value); sets.push(`${column} = $${values.length}`) }
       if (patch.username !== undefined) {
+        assertStorableName(patch.username)
         set('username', patch.username)
         set('login', normalizeLogin(patch.username))
       }
       if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash)
       if (patch.roles !== undefined) set('roles', patch.roles)
       if (patch.disabled !== undefined) set('disabled', patch.disabled)
+      if (patch.email !== undefined) {
+        set('email', patch.email)
+        set('email_normalized', emailOf(patch.email))
+      }
+      if (patch.emailVerifiedAt !== undefined) set('email_verified_at', patch.emailVerifiedAt)
       return await one(`UPDATE ${s}.gk_users SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, values, toUser)
     },
     delete: async (id) => await count(`DELETE FROM ${s}.gk_users WHERE id = $1`, [id]) > 0

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
 
 // Rows come either from pg (timestamps parsed as Date) or from row_to_json in
 // a single-statement CTE (timestamps as ISO strings): both parse the same.
@@ -17,6 +17,8 @@ export function toUser (r: Row): UserRecord {
     passwordHash: text(r.password_hash),
     roles: [...(r.roles as string[])],
     disabled: r.disabled === true,
+    email: text(r.email),
+    emailVerifiedAt: maybeDate(r.email_verified_at),
     createdAt: date(r.created_at),
     updatedAt: date(r.updated_at)
   }
@@ -86,4 +88,18 @@ export function toOAuthClient (r: Row): OAuthClientRecord {
 /** A `gk_identities` row as a record. */
 export function toIdentity (r: Row): IdentityRecord {
   return { issuer: String(r.issuer), subject: String(r.subject), userId: String(r.user_id), provider: String(r.provider), createdAt: date(r.created_at) }
+}
+
+/** A `gk_account_tokens` row as a record. */
+export function toAccountToken (r: Row): AccountTokenRecord {
+  return {
+    id: String(r.id),
+    hash: String(r.hash),
+    userId: String(r.user_id),
+    kind: String(r.kind) as AccountTokenKind,
+    email: text(r.email),
+    createdAt: date(r.created_at),
+    expiresAt: date(r.expires_at),
+    consumedAt: maybeDate(r.consumed_at)
+  }
 }

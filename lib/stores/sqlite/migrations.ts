@@ -97,6 +97,31 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       );
       CREATE INDEX gk_identities_user ON gk_identities (user_id, created_at);
     `
+  },
+  {
+    version: 3,
+    name: 'user emails and account tokens',
+    sql: `
+      ALTER TABLE gk_users ADD COLUMN email TEXT;
+      ALTER TABLE gk_users ADD COLUMN email_normalized TEXT;
+      ALTER TABLE gk_users ADD COLUMN email_verified_at INTEGER;
+      CREATE UNIQUE INDEX gk_users_email ON gk_users (email_normalized);
+
+      CREATE TABLE gk_account_tokens (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        email TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        consumed_at INTEGER
+      );
+      CREATE UNIQUE INDEX gk_account_tokens_hash ON gk_account_tokens (hash);
+      CREATE UNIQUE INDEX gk_account_tokens_live ON gk_account_tokens (user_id, kind) WHERE consumed_at IS NULL AND kind <> 'email_revert';
+      CREATE INDEX gk_account_tokens_user ON gk_account_tokens (user_id);
+      CREATE INDEX gk_account_tokens_expires ON gk_account_tokens (expires_at);
+    `
   }
 ]
 

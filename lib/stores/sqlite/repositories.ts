@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import { errors } from '../../core/errors.js'
 import {
+  assertStorableName,
+  isStorableName,
+  normalizeEmail,
   normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type NewRefreshToken, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
@@ -29,8 +32,11 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
   const q = {
     userById: db.prepare<[string], UserRow>('SELECT * FROM gk_users WHERE id = ?'),
     userByLogin: db.prepare<[string], UserRow>('SELECT * FROM gk_users WHERE login = ?'),
-    insertUser: db.prepare('INSERT INTO gk_users (id, username, login, password_hash, roles, disabled, created_at, updated_at) VALUES (@id, @username, @login, @passwordHash, @roles, @disabled, @now, @now)'),
-    updateUser: db.prepare('UPDATE gk_users SET username = @username, login = @login, password_hash = @passwordHash, roles = @roles, disabled = @disabled, updated_at = @now WHERE id = @id'),
+    userByEmail: db.prepare<[string], UserRow>('SELECT * FROM gk_users WHERE email_normalized = ?'),
+    insertUser: db.prepare(`INSERT INTO gk_users (id, username, login, password_hash, roles, disabled, email, email_normalized, email_verified_at, created_at, updated_at)
+      VALUES (@id, @username, @login, @passwordHash, @roles, @disabled, @email, @emailNormalized, @emailVerifiedAt, @now, @now)`),
+    updateUser: db.prepare(`UPDATE gk_users SET username = @username, login = @login, password_hash = @passwordHash, roles = @roles, disabled = @disabled,
+      email = @email, email_normalized = @emailNormalized, email_verified_at = @emailVerifiedAt, updated_at = @now WHERE id = @id`),
     deleteUser: db.prepare('DELETE FROM gk_users WHERE id = ?'),
 
     keyByHash: db.prepare<[string], ApiKeyRow>('SELECT * FROM gk_api_keys WHERE hash = ?'),
@@ -59,11 +65,14 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
     deleteTokens: db.prepare('DELETE FROM gk_refresh_tokens WHERE expires_at <= @now OR family_id IN (SELECT id FROM gk_refresh_families WHERE expires_at <= @now)')
   }
 
-  const userConflict = (err: unknown): string => mentions(err, 'gk_users.login') ? 'username already taken' : 'user id already taken'
+  const userConflict = (err: unknown): string =>
+    mentions(err, 'gk_users.login') ? 'username already taken' : mentions(err, 'gk_users.email_normalized') ? 'email already taken' : 'user id already taken'
+  const emailOf = (email: string | null | undefined): string | null => email == null ? null : normalizeEmail(email)
   const familyConflict = (err: unknown): string => mentions(err, 'gk_refresh_families') ? 'refresh family already exists' : 'refresh token already exists'
 
   const users: UserRepository = {
     create: guarded(userConflict, (input) => {
+      assertStorableName(input.username)
       const id = input.id ?? randomUUID()
       q.insertUser.run({
         id,
@@ -72,6 +81,9 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         passwordHash: input.passwordHash,
         roles: JSON.stringify(input.roles ?? []),
         disabled: input.disabled === true ? 1 : 0,
+        email: input.email ?? null,
+        emailNormalized: emailOf(input.email),
+        emailVerifiedAt: ms(input.emailVerifiedAt),
         now: Date.now()
       })
       return toUser(q.userById.get(id) as UserRow)
@@ -81,13 +93,20 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
       return row === undefined ? null : toUser(row)
     }),
     findByLogin: guarded('', (login) => {
+      if (!isStorableName(login)) return null
       const row = q.userByLogin.get(normalizeLogin(login))
       return row === undefined ? null : toUser(row)
     }),
-    update: guarded('username already taken', (id, patch) => db.transaction(() => {
+    findByEmail: guarded('', (email) => {
+      if (!isStorableName(email)) return null
+      const row = q.userByEmail.get(normalizeEmail(email))
+      return row === undefined ? null : toUser(row)
+    }),
+    update: guarded(userConflict, (id, patch) => db.transaction(() => {
       const row = q.userById.get(id)
       if (row === undefined) return null
       const username = patch.username ?? row.username
+      if (patch.username !== undefined) assertStorableName(username)
       q.updateUser.run({
         id,
         username,
@@ -95,6 +114,9 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         passwordHash: patch.passwordHash === undefined ? row.password_hash : patch.passwordHash,
         roles: patch.roles === undefined ? row.roles : JSON.stringify(patch.roles),
         disabled: patch.disabled === undefined ? row.disabled : (patch.disabled ? 1 : 0),
+        email: patch.email === undefined ? row.email : patch.email,
+        emailNormalized: patch.email === undefined ? row.email_normalized : emailOf(patch.email),
+        emailVerifiedAt: patch.emailVerifiedAt === undefined ? row.email_verified_at : ms(patch.emailVerifiedAt),
         now: Date.now()
       })
       return toUser(q.userById.get(id) as UserRow)

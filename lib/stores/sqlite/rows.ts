@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
 
 /** A row of `gk_users`. */
 export interface UserRow {
@@ -8,6 +8,9 @@ export interface UserRow {
   password_hash: string | null
   roles: string
   disabled: number
+  email: string | null
+  email_normalized: string | null
+  email_verified_at: number | null
   created_at: number
   updated_at: number
 }
@@ -66,6 +69,18 @@ export interface OAuthClientRow {
   revoked_at: number | null
 }
 
+/** A row of `gk_account_tokens`. */
+export interface AccountTokenRow {
+  id: string
+  hash: string
+  user_id: string
+  kind: string
+  email: string | null
+  created_at: number
+  expires_at: number
+  consumed_at: number | null
+}
+
 /** A row of `gk_identities`. */
 export interface IdentityRow {
   issuer: string
@@ -88,6 +103,8 @@ export function toUser (r: UserRow): UserRecord {
     passwordHash: r.password_hash,
     roles: JSON.parse(r.roles) as string[],
     disabled: r.disabled !== 0,
+    email: r.email,
+    emailVerifiedAt: date(r.email_verified_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at)
   }
@@ -157,4 +174,18 @@ export function toOAuthClient (r: OAuthClientRow): OAuthClientRecord {
 /** An identity row as a record. */
 export function toIdentity (r: IdentityRow): IdentityRecord {
   return { issuer: r.issuer, subject: r.subject, userId: r.user_id, provider: r.provider, createdAt: new Date(r.created_at) }
+}
+
+/** An account token row as a record. */
+export function toAccountToken (r: AccountTokenRow): AccountTokenRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    userId: r.user_id,
+    kind: r.kind as AccountTokenKind,
+    email: r.email,
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+    consumedAt: date(r.consumed_at)
+  }
 }
