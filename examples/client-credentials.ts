@@ -11,6 +11,13 @@
  *     -d grant_type=client_credentials -d scope=reports:read | jq -r .access_token)
  *   curl -s localhost:3000/api/reports -H "authorization: Bearer $TOKEN"             # 200
  *   curl -s -X POST localhost:3000/api/reports -H "authorization: Bearer $TOKEN"     # 403: scope not granted
+ *
+ * OAuth client libraries need only the issuer: the token endpoint, the
+ * grant, the authentication methods and the scopes are published as RFC 8414
+ * metadata (openid-client: discovery(new URL(issuer), id, undefined,
+ * ClientSecretBasic(secret), { algorithm: 'oauth2' })):
+ *
+ *   curl -s 127.0.0.1:3000/.well-known/oauth-authorization-server
  */
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
@@ -22,9 +29,11 @@ const app = Fastify({ logger: secureLogger() })
 // Clients live in the store (store.oauthClients). memoryStore() forgets them on restart;
 // sqliteStore() and postgresStore() keep them in the gk_oauth_clients table.
 await app.register(gatekeeper, { store: memoryStore() })
+const PORT = Number(process.env.PORT ?? 3000)
 await app.register(jwt, {
   secret: process.env.JWT_SECRET ?? randomBytes(32),
-  issuer: 'client-credentials-example',
+  // The API's own URL (https in production): clients discover the token endpoint from it.
+  issuer: process.env.ISSUER ?? `http://127.0.0.1:${PORT}`,
   audience: 'api',
   accessTokenTtl: '15m'
 })
@@ -49,4 +58,4 @@ const client = await app.gatekeeper.oauth2!.clients.create({ name: 'reporting jo
 // Shown once, here for the demo only: hand it to the client over a secure channel.
 console.log(`demo client: CLIENT_ID=${client.id} CLIENT_SECRET=${client.secret}`)
 
-await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })
+await app.listen({ port: PORT, host: '127.0.0.1' })

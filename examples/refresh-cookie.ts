@@ -7,9 +7,11 @@
  *   npx tsx examples/refresh-cookie.ts
  *
  * Open http://localhost:3000 (browsers accept Secure cookies from localhost
- * over plain http) and sign in as alice / correct horse battery staple. The
- * page calls /api/profile every 20 seconds; after a minute you see it
- * refresh and retry on its own.
+ * and 127.0.0.1 over plain http, not from another address: docs/jwt.md)
+ * and sign in as alice / correct horse battery staple. The page calls
+ * /api/profile every 20 seconds; after a minute you see it refresh and
+ * retry on its own: every refresh renews the access cookie, so the page
+ * stays signed in without a reload.
  *
  * The same with curl (it sends Secure cookies to localhost too):
  *

@@ -37,6 +37,8 @@ test('config.auth accepts its four forms and refuses others', () => {
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom(true)
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ permissions: 'posts:read' })
   expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ strategy: 'jwt' })
+  expect<RouteAuthConfig>().type.toBeAssignableFrom({ kind: 'user' as const })
+  expect<RouteAuthConfig>().type.not.toBeAssignableFrom({ kind: 'robot' as const })
 })
 
 test('config.auth.anyOf takes alternatives of roles, permissions and scopes', () => {
@@ -59,6 +61,8 @@ test('the core and the plugins take their documented options', () => {
   expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', accessTokenTtl: '15m' })
   expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', checkUser: { cacheTtl: '5s' } })
   expect(app.register).type.not.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', checkUser: 'yes' })
+  expect(app.register).type.toBeCallableWith(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a', clientId: 'web-app' })
+  expect(app.register).type.toBeCallableWith(jwt, { keys: [{ kid: 'a', algorithm: 'EdDSA', privateKey: 'pem', publicKey: 'pem' }], nextKeys: [{ kid: 'b', algorithm: 'EdDSA', publicKey: 'pem' }], issuer: 'i', audience: 'a' })
   expect(app.register).type.toBeCallableWith(refresh, { ttl: '30d', idleTtl: '7d', transport: 'body' })
   expect(app.register).type.toBeCallableWith(apiKey, { prefix: 'gk', header: 'x-api-key' })
   expect(app.register).type.toBeCallableWith(rbac, { roles: { admin: { permissions: ['*'] }, user: { inherits: [], permissions: ['posts:read'] } } })
@@ -110,6 +114,8 @@ test('the accounts plugin takes its options; send and the adapter are typed; its
 test('the decorators are typed', () => {
   expect(app.gatekeeper.store).type.toBe<GatekeeperStore>()
   expect(app.gatekeeper.routes()).type.toBe<RouteProtection[]>()
+  expect(app.gatekeeper.publicPrefix).type.toBeCallableWith('/docs')
+  expect(app.gatekeeper.challengeFor(null, 'insufficient_scope')).type.toBe<string>()
   expect(app.gatekeeper.on('anomaly', () => {})).type.toBe<() => void>()
   expect(app.gatekeeper.users.create({ username: 'a', password: 'b', roles: [] })).type.toBe<ReturnType<typeof app.gatekeeper.users.create>>()
   expect(app.gatekeeper.apiKeys.revoke).type.toBeCallableWith('key-id')

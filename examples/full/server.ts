@@ -46,11 +46,9 @@ await app.register(gatekeeper, {
 })
 // OpenAPI: security schemes and per-route security come from config.auth.
 await app.register(swagger, gatekeeperOpenApi(app, { openapi: { info: { title: 'fastify-gatekeeper demo', version: '2.0.0' } } }))
-await app.register(async (docs) => {
-  // The documentation UI is public; its routes come from a third-party plugin.
-  docs.addHook('onRoute', (route) => { (route.config as { auth?: unknown }).auth = false })
-  await docs.register(swaggerUi, { routePrefix: '/docs' })
-})
+// The documentation UI is public; its routes come from a third-party plugin.
+app.gatekeeper.publicPrefix('/docs')
+await app.register(swaggerUi, { routePrefix: '/docs' })
 await app.register(jwt, {
   secret,
   issuer: 'gatekeeper.demo',

@@ -152,6 +152,7 @@ async function apiKeyPlugin (app: FastifyInstance, opts: ApiKeyOptions): Promise
   gk.registerStrategy({
     name: 'apiKey',
     scheme: 'ApiKey',
+    kinds: ['application'],
     securitySchemes: { apiKeyAuth: { type: 'apiKey', in: 'header', name: o.header } },
     authenticate (request): AuthContext | null | Promise<AuthContext> {
       const key = extract(request)

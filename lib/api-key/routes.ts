@@ -63,7 +63,8 @@ const schemaErrorFormatter = (errs: Array<{ instancePath?: string, message?: str
 export async function managementRoutes (app: FastifyInstance, opts: ManagementRoutesOptions): Promise<void> {
   const { service, permission } = opts
   const gk = app.gatekeeper
-  const auth = {}
+  // People only: an application (an API key, a client token) is refused by the core with 403.
+  const auth = { kind: 'user' } as const
 
   function person (request: FastifyRequest, reply: FastifyReply): AuthContext {
     const who = request.auth
@@ -73,7 +74,7 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
     }
     if (who.kind !== 'user') {
       gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, keyId: who.keyId ?? null }, request)
-      reply.header('www-authenticate', challenge('Bearer', gk.realm, 'insufficient_scope'))
+      reply.header('www-authenticate', gk.challengeFor(who, 'insufficient_scope'))
       throw new errors.GK_FORBIDDEN()
     }
     return who
@@ -81,7 +82,7 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
 
   function forbidden (request: FastifyRequest, reply: FastifyReply): never {
     gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, missingPermission: permission }, request)
-    reply.header('www-authenticate', challenge('Bearer', gk.realm, 'insufficient_scope'))
+    reply.header('www-authenticate', gk.challengeFor(request.auth, 'insufficient_scope'))
     throw new errors.GK_FORBIDDEN()
   }
 

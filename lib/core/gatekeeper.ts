@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { GatekeeperStore } from '../stores/types.js'
 import { AuditTrail, type AuditInput } from './audit.js'
-import { challenge, challengeErrorFor } from './challenge.js'
+import { challenge, challengeErrorFor, type ChallengeError } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
 import { compilePolicy, describe, describeEarly, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
@@ -42,6 +42,7 @@ export class Gatekeeper {
 
   readonly #strategies = new Map<string, Strategy>()
   readonly #extensions: RouteExtension[] = []
+  readonly #publicPrefixes: string[] = []
   readonly #routes: RouteEntry[] = []
   readonly #lazy = new WeakMap<object, RoutePolicy>()
   /** Policies of `authenticate()` hooks made before the app was ready: their strategies are resolved at start-up. */
@@ -74,6 +75,17 @@ export class Gatekeeper {
     return this.#strategies.get(name)
   }
 
+  /**
+   * The `WWW-Authenticate` challenge for a refusal of `auth`'s request: it
+   * names the scheme of the strategy that authenticated the caller (an API
+   * key's refusal says `ApiKey`, a token's `Bearer`), `Bearer` for an
+   * anonymous caller; `error` per RFC 6750 §3.1.
+   */
+  challengeFor (auth: AuthContext | null, error?: ChallengeError): string {
+    const scheme = auth === null ? 'Bearer' : this.#strategies.get(auth.strategy)?.scheme ?? 'Bearer'
+    return challenge(scheme, this.realm, error)
+  }
+
   /** The names of the registered strategies, in registration order. */
   strategies (): string[] {
     return [...this.#strategies.keys()]
@@ -92,6 +104,25 @@ export class Gatekeeper {
   /** The permissions `roles` grant under the model in force. */
   permissionsOf (roles: readonly string[]): readonly string[] {
     return this.#model.permissionsOf(roles)
+  }
+
+  /**
+   * Makes the routes registered from now on under `prefix` public unless
+   * they state their own `config.auth`: the one line that opens a
+   * third-party plugin's routes, such as a documentation UI
+   * (`app.gatekeeper.publicPrefix('/docs')` before registering it). Counts
+   * as an explicit policy in strict mode. Only give a prefix that plugin alone uses.
+   */
+  publicPrefix (prefix: string): void {
+    if (this.#ready) configError('publicPrefix must be called before the app is ready, and before the routes under it are registered')
+    if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9\-._~]+)+$/.test(prefix)) configError(`publicPrefix takes a path such as '/docs' (no trailing slash, no parameters); got ${JSON.stringify(prefix)}`)
+    this.#publicPrefixes.push(prefix)
+  }
+
+  /** @internal Whether a route at `url` falls under a {@link publicPrefix}. */
+  isPublicPath (url: string): boolean {
+    for (const p of this.#publicPrefixes) if (url === p || url.startsWith(`${p}/`)) return true
+    return false
   }
 
   /** Adds a route extension; it applies to every route, also those already added. */
@@ -205,7 +236,26 @@ export class Gatekeeper {
       const after = ext.afterAuthentication?.(url, method)
       if (after !== undefined) policy.after.push(...after)
     }
+    // First of the steps: a caller of the wrong kind is refused before anything is recorded of its call.
+    if (policy.kind !== null) policy.after.unshift(this.#kindCheck(policy.kind))
     return policy
+  }
+
+  /** `config.auth.kind`: the other kind of caller gets 403 (the core's onError hook adds the challenge). */
+  #kindCheck (kind: 'user' | 'application'): AfterAuthentication {
+    return (request) => {
+      const auth = request.auth
+      if (auth === null || auth.kind === kind) return
+      this.audit.record({
+        type: 'access.denied',
+        outcome: 'failure',
+        reason: 'GK_FORBIDDEN',
+        route: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        requiredKind: kind,
+        ...(auth.keyId === undefined ? {} : { keyId: auth.keyId })
+      }, request)
+      throw new errors.GK_FORBIDDEN()
+    }
   }
 
   /** @internal Resolves a policy's strategy names into strategy objects. */
@@ -311,8 +361,9 @@ export class Gatekeeper {
   #challengeFor (reply: FastifyReply, s: Strategy, err: unknown): void {
     const code = (err as { code?: string } | null)?.code
     const status = (err as { statusCode?: number } | null)?.statusCode
-    if (status !== 401 && status !== 400) return
-    reply.header('www-authenticate', challenge(s.scheme, this.realm, challengeErrorFor(code)))
+    if (status !== 401 && status !== 400 && status !== 403) return
+    // A 403 from a strategy is a refused request (a failed CSRF check), not a scope problem: no error code.
+    reply.header('www-authenticate', challenge(s.scheme, this.realm, status === 403 ? undefined : challengeErrorFor(code)))
   }
 
   /** @internal The preHandler half: roles, scopes, permissions, `anyOf` and ownership. */
@@ -400,7 +451,8 @@ export class Gatekeeper {
       route: `${request.method} ${request.routeOptions.url ?? request.url}`,
       ...detail
     }, request)
-    reply.header('www-authenticate', challenge('Bearer', this.realm, 'insufficient_scope'))
+    // The scheme of the credential that was presented (RFC 6750 §3, RFC 9110 §11.6.1).
+    reply.header('www-authenticate', this.challengeFor(request.auth, 'insufficient_scope'))
     throw new errors.GK_FORBIDDEN()
   }
 

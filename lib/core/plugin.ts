@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import { AuditTrail } from './audit.js'
 import { isValidRealm } from './challenge.js'
-import { configError } from './errors.js'
+import { configError, isGatekeeperError } from './errors.js'
 import { Gatekeeper } from './gatekeeper.js'
 import { parseDefaultAuth, type RoutePolicy } from './policy.js'
 import { parseRouteTable } from './route-table.js'
@@ -68,6 +68,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
 
   app.addHook('onRoute', (route) => {
     const installed: Record<string | symbol, unknown> = { ...route.config }
+    if (installed.auth === undefined && gk.isPublicPath(route.url)) installed.auth = false
     // `auth` is read when the policy is compiled (onReady), so a later onRoute
     // hook may still set `route.config.auth` in place (for third-party routes).
     const entry = { method: String(route.method), url: route.url, get auth () { return installed.auth }, policy: null }
@@ -107,6 +108,18 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
     }
     if (pending === undefined) return done()
     pending.then(() => done(), done)
+  })
+
+  // RFC 9110 §15.5.2: every 401 names a challenge; RFC 6750 §3 gives 403s one too. Refusals
+  // that set none themselves (a failed login, a CSRF check) get the caller's scheme.
+  // An onError hook: nothing runs on successful requests.
+  app.addHook('onError', function gatekeeperChallenge (request: FastifyRequest, reply: FastifyReply, err: Error, done: () => void) {
+    const status = (err as { statusCode?: number }).statusCode
+    if ((status === 401 || status === 403) && isGatekeeperError(err) && !reply.hasHeader('www-authenticate')) {
+      // A signed-in caller refused is short of a grant (RFC 6750 §3.1 insufficient_scope).
+      reply.header('www-authenticate', gk.challengeFor(request.auth, status === 403 && request.auth !== null ? 'insufficient_scope' : undefined))
+    }
+    done()
   })
 
   // Fastify's default not-found answer repeats the raw URL ("Route GET:/x?token=… not

@@ -11,7 +11,8 @@ export type Gate = (request: FastifyRequest, reply: FastifyReply) => void
 /**
  * A step that runs once a request is let in (authenticated, or anonymous on
  * a public or optional route), in the same hook, before authorization. It
- * must not throw.
+ * must not throw, except with a `GK_` error that refuses the request (the
+ * core's `config.auth.kind` check does).
  */
 export type AfterAuthentication = (request: FastifyRequest) => void
 
@@ -27,6 +28,8 @@ export interface RoutePolicy {
   readonly anyOf: readonly RouteRequirement[]
   readonly owner: OwnerResolver | null
   readonly optional: boolean
+  /** The only kind of caller let in (`config.auth.kind`), or `null`. */
+  readonly kind: 'user' | 'application' | null
   readonly explicit: boolean
   /** Checks run before authentication, in order. */
   readonly gates: Gate[]
@@ -38,7 +41,7 @@ export interface RoutePolicy {
   resolved: Strategy[] | null
 }
 
-const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'anyOf', 'owner', 'optional'])
+const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'anyOf', 'owner', 'optional', 'kind'])
 const REQUIREMENT_KEYS = ['roles', 'permissions', 'scopes'] as const
 
 function stringList (value: unknown, where: string, what: string): string[] {
@@ -90,6 +93,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
   let anyOf: RouteRequirement[] = []
   let owner: OwnerResolver | null = null
   let optional = false
+  let kind: RoutePolicy['kind'] = null
   let isPublic = false
 
   if (auth === undefined) {
@@ -129,6 +133,10 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
       if (typeof o.optional !== 'boolean') configError(`${where}: config.auth.optional must be a boolean`)
       optional = o.optional
     }
+    if (o.kind !== undefined) {
+      if (o.kind !== 'user' && o.kind !== 'application') configError(`${where}: config.auth.kind must be 'user' or 'application'`)
+      kind = o.kind
+    }
   } else {
     configError(`${where}: config.auth must be false, a strategy name, an array of names or an object`)
   }
@@ -149,6 +157,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
     anyOf,
     owner,
     optional,
+    kind,
     explicit,
     gates: [],
     after: [],
@@ -170,6 +179,7 @@ export function describe (method: string, url: string, p: RoutePolicy): RoutePro
     anyOf: p.anyOf,
     owner: p.owner !== null,
     optional: p.optional,
+    kind: p.kind,
     explicit: p.explicit,
     early: false
   }
@@ -192,6 +202,7 @@ export function describeEarly (method: string, url: string): RouteProtection {
     anyOf: [],
     owner: false,
     optional: false,
+    kind: null,
     explicit: false,
     early: true
   }

@@ -57,6 +57,12 @@ export interface Strategy {
    * satisfies it. Used by `gatekeeperOpenApi()`.
    */
   securitySchemes?: Record<string, Record<string, unknown>>
+  /**
+   * The kinds of caller this strategy can authenticate (default: both). The
+   * apiKey strategy authenticates applications only, so routes for people
+   * (`config.auth.kind: 'user'`) do not list it in the OpenAPI document.
+   */
+  kinds?: ReadonlyArray<AuthContext['kind']>
 }
 
 /** Resolves the owner id of the resource a request targets (for `:own` grants). */
@@ -100,6 +106,11 @@ export interface RouteAuthOptions {
   owner?: OwnerResolver
   /** Let anonymous callers through (with `request.auth === null`); a bad credential still fails. */
   optional?: boolean
+  /**
+   * Only this kind of caller passes: `'user'` (a person) or `'application'`;
+   * the other kind gets 403 `GK_FORBIDDEN` right after authentication.
+   */
+  kind?: AuthContext['kind']
 }
 
 /** Route config `config.auth`: `false` (public), a strategy, a list of strategies, or the detailed form. */
@@ -184,6 +195,8 @@ export interface RouteProtection {
   anyOf: readonly RouteRequirement[]
   owner: boolean
   optional: boolean
+  /** The only kind of caller let in, or `null` for both. */
+  kind: AuthContext['kind'] | null
   /** Whether `config.auth` was written on the route (rather than defaulted). */
   explicit: boolean
   /**

@@ -1,4 +1,4 @@
-export { jwt, JWKS_PATH, type JwtOptions } from './plugin.js'
+export { jwt, JWKS_MAX_AGE, JWKS_PATH, type JwtOptions } from './plugin.js'
 export { KEY_ALGORITHMS, MIN_RSA_BITS, MIN_SECRET_BYTES, type JwtKey, type KeyAlgorithm, type KeyInput } from './keys.js'
 export { OWASP_ARGON2, normalizePassword, type Argon2Params, type PasswordPolicy } from './passwords.js'
 export { ACCESS_TOKEN_TYP, TokenService } from './tokens.js'

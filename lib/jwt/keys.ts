@@ -92,12 +92,16 @@ function checkKeyType (key: KeyObject, algorithm: KeyAlgorithm, where: string): 
   }
 }
 
-/** Validates the `keys` option; the first key must have a private key (it signs). */
-export function resolveKeys (keys: unknown): ResolvedKey[] {
-  if (!Array.isArray(keys) || keys.length === 0) configError('keys must be a non-empty array of { kid, algorithm, privateKey?, publicKey }')
-  const seen = new Set<string>()
+/**
+ * Validates the `keys` option (`name` `'keys'`): the first key must have a
+ * private key (it signs). With `name` `'nextKeys'`, keys published before
+ * they sign: none signs, so none needs a private key. `seen` holds the kids
+ * already used, across both lists.
+ */
+export function resolveKeys (keys: unknown, name: 'keys' | 'nextKeys' = 'keys', seen = new Set<string>()): ResolvedKey[] {
+  if (!Array.isArray(keys) || keys.length === 0) configError(`${name} must be a non-empty array of { kid, algorithm, privateKey?, publicKey }`)
   return keys.map((raw: unknown, i: number): ResolvedKey => {
-    const where = `keys[${i}]`
+    const where = `${name}[${i}]`
     if (raw === null || typeof raw !== 'object') configError(`${where} must be an object { kid, algorithm, privateKey?, publicKey }`)
     const k = raw as Record<string, unknown>
     for (const name of Object.keys(k)) {
@@ -118,7 +122,7 @@ export function resolveKeys (keys: unknown): ResolvedKey[] {
       if (!derived.equals(verifyKey.export({ format: 'der', type: 'spki' }))) {
         configError(`${where}: privateKey and publicKey are not a pair`)
       }
-    } else if (i === 0) {
+    } else if (i === 0 && name === 'keys') {
       configError('keys[0] signs new tokens, so it needs a privateKey (list verify-only keys after it)')
     }
     return { kid: k.kid, algorithm, verifyKey, signKey }

@@ -10,6 +10,12 @@ export interface JwtOptions {
   secret?: string | Buffer
   /** Asymmetric keys: the first signs, all verify; served at `/.well-known/jwks.json`. */
   keys?: JwtKey[]
+  /**
+   * Keys published in the JWK Set (and accepted by verification) before they
+   * sign: the first step of a key rotation, so verifiers that cache the JWKS
+   * know the next key before any token uses it. Needs `keys`.
+   */
+  nextKeys?: JwtKey[]
   /** The `iss` claim: set on tokens, required on verification (exact match). */
   issuer: string
   /** The `aud` claim: set on tokens, required on verification (exact match). */
@@ -42,6 +48,13 @@ export interface JwtOptions {
   }
   /** Roles given to accounts created through the register route (default `['user']`). */
   defaultRoles?: string[]
+  /**
+   * The `client_id` claim (RFC 9068 §2.2, required) of tokens this app issues
+   * to itself: password and OpenID Connect logins, refreshes. Default: the
+   * `issuer` (a first-party token is issued by the app to the app). Tokens of
+   * the oauth2 token endpoint carry their OAuth client's id instead.
+   */
+  clientId?: string
   /** Extra claims for a user's tokens; registered claims cannot be overridden. */
   claims?: (user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>
   /** Bound of the verified-token cache (default 10000 entries; 0 disables it). */
@@ -61,10 +74,12 @@ export interface JwtOptions {
 
 /** The options after validation: frozen, every default filled. */
 export interface NormalizedJwtOptions {
+  /** The signing key first, then the verify-only ones, then the pre-published `nextKeys`. */
   keys: readonly ResolvedKey[]
   asymmetric: boolean
   issuer: string
   audience: string
+  clientId: string
   ttlMs: number
   toleranceMs: number
   cookieName: string | null
@@ -78,7 +93,7 @@ export interface NormalizedJwtOptions {
   checkUser: { cacheTtlMs: number } | null
 }
 
-const KEYS = new Set(['secret', 'keys', 'issuer', 'audience', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize', 'checkUser'])
+const KEYS = new Set(['secret', 'keys', 'nextKeys', 'issuer', 'audience', 'clientId', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize', 'checkUser'])
 const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
 const PATH = /^\/[A-Za-z0-9\-._~/]*$/
@@ -162,9 +177,19 @@ export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
   const o = object(opts, 'jwt options') as Record<string, unknown>
   for (const k of Object.keys(o)) if (!KEYS.has(k)) configError(`unknown jwt option '${k}' (allowed: ${[...KEYS].join(', ')})`)
   if ((o.secret === undefined) === (o.keys === undefined)) configError('give exactly one of secret (HS256, at least 32 bytes) or keys (EdDSA, ES256 or RS256)')
-  const keys = o.secret !== undefined ? [resolveSecret(o.secret)] : resolveKeys(o.keys)
+  const kids = new Set<string>()
+  const keys = o.secret !== undefined ? [resolveSecret(o.secret)] : resolveKeys(o.keys, 'keys', kids)
+  if (o.nextKeys !== undefined) {
+    // An HMAC secret is never published, so there is nothing to announce ahead.
+    if (o.keys === undefined) configError('nextKeys needs keys (EdDSA, ES256 or RS256): a secret is never published, rotate it by redeploying')
+    keys.push(...resolveKeys(o.nextKeys, 'nextKeys', kids))
+  }
   for (const name of ['issuer', 'audience'] as const) {
     if (typeof o[name] !== 'string' || (o[name] as string).length === 0) configError(`${name} is required: a non-empty string checked exactly on every token`)
+  }
+  // RFC 6749 Appendix A.1: client_id is 1*VSCHAR (printable ASCII and space).
+  if (o.clientId !== undefined && (typeof o.clientId !== 'string' || !/^[\x20-\x7e]{1,256}$/.test(o.clientId))) {
+    configError("clientId must be 1-256 printable ASCII characters, such as 'web-app' (default: the issuer)")
   }
   let cookieName: string | null = null
   if (o.cookie !== undefined && o.cookie !== false) {
@@ -190,6 +215,7 @@ export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
     asymmetric: o.keys !== undefined,
     issuer: o.issuer as string,
     audience: o.audience as string,
+    clientId: (o.clientId ?? o.issuer) as string,
     ttlMs: boundedMs(o.accessTokenTtl as Duration | undefined, 'accessTokenTtl', '15m', 1000, 3_600_000),
     toleranceMs: boundedMs(o.clockTolerance as Duration | undefined, 'clockTolerance', '5s', 0, 300_000),
     cookieName,

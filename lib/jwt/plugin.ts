@@ -9,7 +9,7 @@ import { createCsrfChecks } from './csrf.js'
 import { toJwks } from './jwks.js'
 import { normalizeOptions, type JwtOptions } from './options.js'
 import { Passwords } from './passwords.js'
-import { completeLogin, registerRoutes, type JwtRuntime } from './routes.js'
+import { completeLogin, registerRoutes, setAccessCookie, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
 import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, RegisterExtension, RoleFilter, SessionsEnded, TokenSubject, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
@@ -30,6 +30,11 @@ declare module '../core/gatekeeper.js' {
 
 /** The path of the JWK Set (RFC 8615 well-known URI). */
 export const JWKS_PATH = '/.well-known/jwks.json'
+/**
+ * How long verifiers may cache the JWK Set (`Cache-Control: max-age`, seconds).
+ * A key rotation waits longer than this between publishing a key and signing with it.
+ */
+export const JWKS_MAX_AGE = 300
 
 async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void> {
   const options = normalizeOptions(opts)
@@ -43,6 +48,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     keys: options.keys,
     issuer: options.issuer,
     audience: options.audience,
+    clientId: options.clientId,
     ttlMs: options.ttlMs,
     toleranceMs: options.toleranceMs,
     now: gk.now,
@@ -51,7 +57,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     rolesOf,
     cacheMax: options.cacheSize
   })
-  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs, rolesOf)
+  const userCheck = options.checkUser === null ? null : new UserCheck(gk, options.checkUser.cacheTtlMs, options.clientId, rolesOf)
   /** Sessions ended here: forgotten at once, and told to the other instances over the Redis bus. */
   function endSessions (ended: SessionsEnded): void {
     if (userCheck === null) return
@@ -138,7 +144,11 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
       userCheck?.forget(userId)
     },
     checkCsrf: csrf.full,
+    checkOrigin: csrf.origin,
+    setAccessCookie: (reply, issued) => { setAccessCookie(options.cookieName, reply, issued) },
     cookieName,
+    issuer: options.issuer,
+    jwksPath: options.asymmetric ? JWKS_PATH : null,
     checkUser: userCheck !== null,
     completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details),
     endSessions,
@@ -155,7 +165,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   if (options.asymmetric) {
     const jwks = JSON.stringify(toJwks(options.keys))
     app.get(JWKS_PATH, { config: { auth: false } }, async (_request, reply) => {
-      reply.type('application/jwk-set+json').header('cache-control', 'public, max-age=300')
+      reply.type('application/jwk-set+json').header('cache-control', `public, max-age=${JWKS_MAX_AGE}`)
       return jwks
     })
   }

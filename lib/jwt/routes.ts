@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors, isGatekeeperError } from '../core/errors.js'
+import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Strategy } from '../core/types.js'
 import { clientAddress } from '../protection/ip.js'
@@ -10,7 +11,7 @@ import type { Passwords } from './passwords.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
 import type { TokenService } from './tokens.js'
 import { isValidEmail, MAX_EMAIL_LENGTH } from './email.js'
-import type { LoginExtension, LoginGuard, LogoutExtension, PublicUser, RegisterExtension } from './types.js'
+import type { IssuedToken, LoginExtension, LoginGuard, LogoutExtension, PublicUser, RegisterExtension } from './types.js'
 import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -46,17 +47,22 @@ function invalidRequestErrors (err: FastifyError, _request: FastifyRequest, _rep
   throw err
 }
 
-function bodyRoute (fields: Record<string, StringField>): Record<string, unknown> {
+function bodyRoute (fields: Record<string, StringField>, responses: readonly number[]): Record<string, unknown> {
   const validate = stringBodyValidator(fields)
   return {
     bodyLimit: BODY_LIMIT,
-    schema: { body: stringBodySchema(fields) },
+    // The GK_ errors the route answers, for the OpenAPI document (gatekeeperOpenApi).
+    schema: withResponses({ body: stringBodySchema(fields) }, [400, ...responses]),
     validatorCompiler: () => validate,
     errorHandler: invalidRequestErrors
   }
 }
 
-/** Registers login, logout and, when enabled, register and password-change routes. */
+/** Sets the access-token cookie when the cookie transport is on (`cookieName` not `null`). */
+export function setAccessCookie (cookieName: string | null, reply: FastifyReply, issued: IssuedToken): void {
+  if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
+}
+
 /**
  * Finishes a login whoever checked the credentials (the password route, an
  * OpenID Connect callback): success guards, the access token, login
@@ -69,14 +75,14 @@ export async function completeLogin (rt: JwtRuntime, user: PublicUser, request: 
   for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply))
   const sid = rt.options.checkUser !== null && typeof extra.sessionId === 'string' ? extra.sessionId : undefined
   const issued = await rt.tokens.issue(user, sid === undefined ? {} : { sessionId: sid })
-  const cookieName = rt.options.cookieName
-  if (cookieName !== null) reply.setCookie(cookieName, issued.accessToken, { ...COOKIE_ATTRIBUTES, maxAge: issued.expiresIn })
+  setAccessCookie(rt.options.cookieName, reply, issued)
   rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
   // RFC 6749 §5.1: responses carrying tokens must not be cached.
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
   return { ...extra, ...issued }
 }
 
+/** Registers login, logout and, when enabled, register and password-change routes. */
 export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const routes = rt.options.routes
   if (routes === null) return
@@ -89,7 +95,10 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     password: { minLength: 1, maxLength: maxPassword }
   }
 
-  app.post(routes.login, { ...bodyRoute(credentials), config: { auth: false } }, async function login (request, reply) {
+  const csrf403 = cookieName === null ? [] : [403]
+  // Brute-force protection answers 429 GK_ACCOUNT_LOCKED at the login route.
+  const locked429 = gk.protection?.bruteForce === null || gk.protection === undefined ? [] : [429]
+  app.post(routes.login, { ...bodyRoute(credentials, [401, ...csrf403, ...locked429]), config: { auth: false } }, async function login (request, reply) {
     const { username, password } = request.body as { username: string, password: string }
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
@@ -137,9 +146,23 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     }
   })
 
-  app.post(routes.logout, { bodyLimit: BODY_LIMIT, config: { auth: false } }, async function logout (request, reply) {
-    // A cookie-carried logout is a state change a cross-site page must not trigger.
-    if (request.headers.authorization === undefined && request.headers.cookie !== undefined) rt.csrf.full(request)
+  // Checked before the body is read, so a cross-site form gets the same 403 whatever its media type.
+  function logoutCsrf (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+    try {
+      // A cross-site page must not sign anybody out: refused whether or not cookies came
+      // with it (SameSite=Strict keeps them off a cross-site form POST, which would
+      // otherwise pass and clear them all, leaving the server-side session alive).
+      if (cookieName !== null) rt.csrf.origin(request)
+      // A cookie-carried logout is a state change a cross-site page must not trigger.
+      if (request.headers.authorization === undefined && request.headers.cookie !== undefined) rt.csrf.full(request)
+      done()
+    } catch (err) {
+      done(err as Error)
+    }
+  }
+
+  app.post(routes.logout, { bodyLimit: BODY_LIMIT, onRequest: logoutCsrf, schema: withResponses({}, csrf403), config: { auth: false } }, async function logout (request, reply) {
+    const hadCookie = cookieName !== null && request.headers.cookie !== undefined && app.parseCookie(request.headers.cookie)[cookieName] !== undefined
     let subject: string | null = null
     try {
       const ctx = await rt.strategy.authenticate(request, reply)
@@ -151,7 +174,8 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       // An expired or broken access token must not stop anyone from logging out.
     }
     for (const ext of rt.logoutExtensions) await ext(request, reply)
-    if (cookieName !== null) reply.clearCookie(cookieName, COOKIE_ATTRIBUTES)
+    // A logout that ends nothing clears nothing.
+    if (hadCookie && cookieName !== null) reply.clearCookie(cookieName, COOKIE_ATTRIBUTES)
     gk.record({ type: 'logout', outcome: 'success', subject }, request)
     reply.header('cache-control', 'no-store').code(204).send()
   })
@@ -162,7 +186,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       password: { minLength: 1, maxLength: maxPassword },
       email: { minLength: 1, maxLength: MAX_EMAIL_LENGTH, optional: true }
     }
-    app.post(routes.register, { ...bodyRoute(fields), config: { auth: false } }, async function register (request, reply) {
+    app.post(routes.register, { ...bodyRoute(fields, [...csrf403, 409]), config: { auth: false } }, async function register (request, reply) {
       if (cookieName !== null) rt.csrf.origin(request)
       const { username, password, email } = request.body as { username: string, password: string, email?: string }
       // A username that is an address is the account's email too, unless another one is given.
@@ -179,10 +203,13 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       currentPassword: { minLength: 1, maxLength: maxPassword },
       newPassword: { minLength: 1, maxLength: maxPassword }
     }
-    app.post(routes.password, { ...bodyRoute(fields), config: { auth: { strategies: ['jwt'] } } }, async function changePassword (request, reply) {
+    app.post(routes.password, { ...bodyRoute(fields, []), config: { auth: { strategies: ['jwt'], kind: 'user' } } }, async function changePassword (request, reply) {
       const { currentPassword, newPassword } = request.body as { currentPassword: string, newPassword: string }
       const auth = request.auth
-      if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+      if (auth === null || auth.kind !== 'user') {
+        reply.header('www-authenticate', gk.challengeFor(auth, 'insufficient_scope'))
+        throw new errors.GK_FORBIDDEN()
+      }
       await users.changePassword(auth.subject, currentPassword, newPassword, request)
       reply.header('cache-control', 'no-store').code(204).send()
     })

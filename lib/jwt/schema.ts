@@ -17,7 +17,9 @@ export interface StringField {
 export function stringBodySchema (fields: Record<string, StringField>): Record<string, unknown> {
   const properties: Record<string, unknown> = {}
   for (const [name, f] of Object.entries(fields)) properties[name] = { type: 'string', minLength: f.minLength, maxLength: f.maxLength }
-  return { type: 'object', required: Object.keys(fields).filter((k) => fields[k]?.optional !== true), properties, additionalProperties: false }
+  const required = Object.keys(fields).filter((k) => fields[k]?.optional !== true)
+  // OpenAPI 3.0 (and JSON Schema draft 4) refuse an empty `required` list: leave it out.
+  return { type: 'object', ...(required.length === 0 ? {} : { required }), properties, additionalProperties: false }
 }
 
 type Result = { value: Record<string, string> } | { error: Error }

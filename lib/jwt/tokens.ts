@@ -26,6 +26,8 @@ export interface TokenServiceOptions {
   keys: readonly ResolvedKey[]
   issuer: string
   audience: string
+  /** The `client_id` of tokens issued without `extra.clientId` (first-party logins). */
+  clientId: string
   ttlMs: number
   toleranceMs: number
   now: () => number
@@ -135,7 +137,8 @@ export class TokenService implements TokenApi {
     payload.roles = [...(extra.kind === 'application' || o.rolesOf === undefined ? user.roles : o.rolesOf(user))]
     if (extra.kind === 'application') payload.kind = 'application'
     if (extra.scopes !== undefined) payload.scopes = [...extra.scopes]
-    if (extra.clientId !== undefined) payload.client_id = extra.clientId
+    // RFC 9068 §2.2: every access token names the client it was issued to.
+    payload.client_id = extra.clientId ?? o.clientId
     if (extra.sessionId !== undefined) payload.sid = extra.sessionId
     payload.iss = o.issuer
     payload.aud = o.audience

@@ -190,6 +190,18 @@ export interface JwtApi {
   forgetUser (userId: string): void
   /** Throws `GK_FORBIDDEN` when an unsafe (POST, PUT, PATCH, DELETE…) request fails the CSRF defence. */
   checkCsrf (request: FastifyRequest): void
+  /**
+   * Throws `GK_FORBIDDEN` when the browser says an unsafe request comes from
+   * another site (`Sec-Fetch-Site`, `Origin`), whether or not it carries
+   * cookies; clients that are not browsers send neither and pass.
+   */
+  checkOrigin (request: FastifyRequest): void
+  /** Sets the access-token cookie for `issued` when the cookie transport is on (login and every refresh do); does nothing otherwise. */
+  setAccessCookie (reply: FastifyReply, issued: IssuedToken): void
+  /** The `iss` of access tokens (the `issuer` option). */
+  readonly issuer: string
+  /** The path of the JWK Set (`/.well-known/jwks.json`), or `null` when tokens are signed with a secret. */
+  readonly jwksPath: string | null
   /** The access-token cookie name, or `null` when the cookie transport is off. */
   readonly cookieName: string | null
   /** Whether `checkUser` is on: tokens are checked against the store on every request. */

@@ -96,9 +96,13 @@ export class UserCheck {
   readonly #clients: SubjectCache<SubjectState> | null
   readonly #sessions: SubjectCache<SessionState | null>
 
-  /** `rolesOf`: the roles a user acts with (the jwt plugin's role filters). */
-  constructor (gk: Gatekeeper, ttlMs: number, rolesOf: (user: TokenSubject) => readonly string[] = (user) => user.roles) {
+  /** The `client_id` of the app's own tokens: no OAuth client to look up. */
+  readonly #firstParty: string
+
+  /** `firstPartyClientId`: the jwt plugin's `clientId`; `rolesOf`: the roles a user acts with (the jwt plugin's role filters). */
+  constructor (gk: Gatekeeper, ttlMs: number, firstPartyClientId: string, rolesOf: (user: TokenSubject) => readonly string[] = (user) => user.roles) {
     this.#gk = gk
+    this.#firstParty = firstPartyClientId
     const now = (): number => gk.now()
     const { users, oauthClients } = gk.store
     this.#users = new SubjectCache(now, ttlMs, async (id) => {
@@ -130,7 +134,7 @@ export class UserCheck {
     } else {
       // Application tokens are checked when they name an OAuth client and the store keeps clients.
       const clientId = ctx.claims?.client_id
-      if (typeof clientId !== 'string' || this.#clients === null) return ctx
+      if (typeof clientId !== 'string' || clientId === this.#firstParty || this.#clients === null) return ctx
       cache = this.#clients
       id = clientId
     }

@@ -8,4 +8,5 @@ export type { ClientApi, ClientInfo, CreateClientInput, CreatedClient, RotatedCl
 export type { IdentityRecord, IdentityRepository, OAuthClientPatch, OAuthClientRecord, OAuthClientRepository } from '../stores/types.js'
 export type { OidcOptions, OidcProviderOptions } from './oidc-options.js'
 export { STATE_COOKIE } from './state.js'
+export { METADATA_PATH, type AuthorizationServerMetadata } from './metadata.js'
 export { OAuthError, OAUTH_ERRORS, type OAuthErrorName } from './errors.js'

@@ -6,6 +6,7 @@ import { isValidPrefix } from '../api-key/format.js'
 import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
 import { tokenEndpoint } from './client-credentials.js'
 import { clientService, type ClientApi } from './clients.js'
+import { buildMetadata, issuerUrl, METADATA_PATH, metadataPath } from './metadata.js'
 import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from './oidc-options.js'
 import { loadOpenIdClient, oidcRoutes } from './oidc-routes.js'
 import type { GatekeeperStore } from '../stores/types.js'
@@ -98,6 +99,40 @@ function repository<K extends keyof typeof METHODS> (store: GatekeeperStore, par
   return repo as unknown as NonNullable<GatekeeperStore[K]>
 }
 
+/** RFC 8414 metadata of the token endpoint, so OAuth clients can configure themselves by discovery. */
+function serveMetadata (app: FastifyInstance, tokenPath: string): void {
+  const gk = app.gatekeeper
+  const issuer = issuerUrl(gk.jwt.issuer)
+  if (issuer === null) {
+    app.log.warn({ issuer: gk.jwt.issuer }, `gatekeeper: no ${METADATA_PATH} metadata: the jwt issuer is not an https URL (RFC 8414 §2); set issuer to the API's URL, such as 'https://api.example', to let OAuth clients discover the token endpoint`)
+    return
+  }
+  let body: string | null = null
+  app.get(metadataPath(issuer), { config: { auth: false } }, async (_request, reply) => {
+    // Built on first use, once every route (and the scopes they require) is known.
+    body ??= JSON.stringify(buildMetadata({ issuer: gk.jwt.issuer, tokenPath, jwksPath: gk.jwt.jwksPath, scopes: gk.routes().flatMap((r) => r.scopes) }, issuer))
+    reply.type('application/json').header('cache-control', 'public, max-age=300')
+    return body
+  })
+}
+
+/**
+ * OpenAPI: the jwt strategy also takes the tokens of this endpoint, so it
+ * gains an OAuth 2.0 client-credentials scheme; routes list their required
+ * scopes in its requirements (gatekeeperOpenApi fills the flow's scope map).
+ */
+function documentFlow (app: FastifyInstance, tokenPath: string): void {
+  const gk = app.gatekeeper
+  const jwtStrategy = gk.strategy('jwt')
+  if (jwtStrategy === undefined) return
+  const issuer = issuerUrl(gk.jwt.issuer)
+  const tokenUrl = issuer === null ? tokenPath : new URL(tokenPath, issuer.origin).href
+  jwtStrategy.securitySchemes = {
+    ...jwtStrategy.securitySchemes,
+    oauth2ClientCredentials: { type: 'oauth2', description: 'Access tokens of the client-credentials grant', flows: { clientCredentials: { tokenUrl, scopes: {} } } }
+  }
+}
+
 async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise<void> {
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
@@ -107,7 +142,11 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   gk.oauth2 = api
   const path = o.tokenPath
   // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
-  if (path !== null) await app.register(tokenEndpoint, { gk, clients, path })
+  if (path !== null) {
+    await app.register(tokenEndpoint, { gk, clients, path })
+    serveMetadata(app, path)
+    documentFlow(app, path)
+  }
   if (o.oidc !== null) {
     const client = await loadOpenIdClient()
     if (!app.hasDecorator('parseCookie')) await app.register(cookie)

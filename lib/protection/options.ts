@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { RATE_LIMIT_HEADERS, type RateLimitHeaders } from './ratelimit-headers.js'
 
 /** The `rateLimit` option of the core: a request budget per caller, enforced by `@fastify/rate-limit`. */
 export interface RateLimitOptions {
@@ -26,6 +27,12 @@ export interface RateLimitOptions {
   allowList?: string[] | ((request: FastifyRequest, key: string) => boolean | Promise<boolean>)
   /** Most callers tracked in memory (default 10000); the least recently seen are forgotten. */
   maxKeys?: number
+  /**
+   * The response fields (default `'separate'`: `RateLimit-Limit`, `-Remaining`,
+   * `-Reset`); `'structured'`: `RateLimit` and `RateLimit-Policy` structured
+   * fields of the current draft-ietf-httpapi-ratelimit-headers; `'both'`.
+   */
+  headers?: RateLimitHeaders
 }
 
 /** Failure limit of one kind (per account or per address). */
@@ -63,6 +70,7 @@ export interface RateLimitSettings {
   readonly per: 'owner' | 'credential'
   readonly allowList: RateLimitOptions['allowList'] | undefined
   readonly maxKeys: number
+  readonly headers: RateLimitHeaders
 }
 
 /** Normalised `bruteForce`. */
@@ -94,8 +102,11 @@ function int (value: unknown, name: string, dflt: number, min: number, max: numb
 /** Validates `rateLimit`; `null` when rate limiting is off. */
 export function parseRateLimit (value: unknown): RateLimitSettings | null {
   if (value === undefined || value === false) return null
-  const o = object(value === true ? {} : value, 'rateLimit', ['max', 'timeWindow', 'global', 'perKey', 'per', 'allowList', 'maxKeys'])
+  const o = object(value === true ? {} : value, 'rateLimit', ['max', 'timeWindow', 'global', 'perKey', 'per', 'allowList', 'maxKeys', 'headers'])
   if (o.per !== undefined && o.per !== 'owner' && o.per !== 'credential') configError("rateLimit.per must be 'owner' or 'credential'")
+  if (o.headers !== undefined && !(RATE_LIMIT_HEADERS as readonly unknown[]).includes(o.headers)) {
+    configError(`rateLimit.headers must be one of ${RATE_LIMIT_HEADERS.map((h) => `'${h}'`).join(', ')}`)
+  }
   for (const k of ['global', 'perKey'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') configError(`rateLimit.${k} must be a boolean`)
   const allowList = o.allowList
   if (allowList !== undefined && typeof allowList !== 'function' && !(Array.isArray(allowList) && allowList.every((k) => typeof k === 'string'))) {
@@ -108,7 +119,8 @@ export function parseRateLimit (value: unknown): RateLimitSettings | null {
     perKey: o.perKey !== false,
     per: o.per === 'credential' ? 'credential' as const : 'owner' as const,
     allowList: allowList as RateLimitSettings['allowList'],
-    maxKeys: int(o.maxKeys, 'rateLimit.maxKeys', 10_000, 100, 10_000_000)
+    maxKeys: int(o.maxKeys, 'rateLimit.maxKeys', 10_000, 100, 10_000_000),
+    headers: (o.headers ?? 'separate') as RateLimitHeaders
   })
 }
 

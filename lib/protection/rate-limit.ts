@@ -5,6 +5,7 @@ import type { GatekeeperStore } from '../stores/types.js'
 import type { CounterStore } from './counters.js'
 import { clientAddress } from './ip.js'
 import type { RateLimitSettings } from './options.js'
+import { addStructuredHeaders } from './ratelimit-headers.js'
 
 /**
  * The caller a request is counted against: the authenticated subject
@@ -59,6 +60,9 @@ export function rateLimitStore (counters: CounterStore, now: () => number): new 
 }
 
 interface KeyLimit { max: number, timeWindow: number }
+
+/** The window a key's own budget counts in (never shorter than the operator's), or `null` without one. */
+const keyWindow = (limit: KeyLimit | null, operator: number): number | null => limit === null ? null : Math.max(limit.timeWindow, operator)
 
 /**
  * Per-key limits: an API key's record may carry its own `rateLimit`. Looked
@@ -143,4 +147,8 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) => new errors.GK_RATE_LIMITED(context.after)
   })
+  if (settings.headers !== 'separate') {
+    addStructuredHeaders(app, settings.headers, settings.timeWindow, async (request) =>
+      keys === null || request.auth?.keyId === undefined ? null : keyWindow(await keys.of(request), settings.timeWindow))
+  }
 }

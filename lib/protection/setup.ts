@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Gatekeeper } from '../core/gatekeeper.js'
+import { withResponses } from '../core/openapi.js'
 import type { LoginGuard } from '../jwt/types.js'
 import { normalizeLogin } from '../stores/types.js'
 import { StuffingDetector } from './anomaly.js'
@@ -55,6 +56,13 @@ export interface SharedProtection {
  */
 export async function setupProtection (app: FastifyInstance, gk: Gatekeeper, settings: ProtectionSettings, shared: SharedProtection | null = null): Promise<void> {
   if (settings.rateLimit !== null) {
+    const global = settings.rateLimit.global
+    // OpenAPI: the routes the limiter counts may answer 429 (gatekeeperOpenApi).
+    app.addHook('onRoute', (route) => {
+      const own = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit
+      if (own === false || (own === undefined && !global)) return
+      route.schema = withResponses(route.schema, [429])
+    })
     await registerRateLimit(app, settings.rateLimit, memoryCounters({ now: gk.now, maxKeys: settings.rateLimit.maxKeys }), gk.now, shared?.rateLimit ?? null)
   }
   const bf = settings.bruteForce

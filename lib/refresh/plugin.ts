@@ -118,11 +118,16 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
 
   // POST /api/logout belongs to the jwt plugin; this ends the session it was called from.
   jwtApi.addLogoutExtension(async (request, reply) => {
+    // Refused from another site whether or not the cookie came along (the jwt
+    // route checks this too when the access token is in a cookie).
+    if (usesCookie) jwtApi.checkOrigin(request)
     let presented: unknown = null
     const body = request.body as Record<string, unknown> | null | undefined
+    const cookie = usesCookie ? readCookie(request, REFRESH_COOKIE) : null
     if (usesBody && body !== null && typeof body === 'object' && typeof body.refreshToken === 'string') presented = body.refreshToken
-    else if (usesCookie) presented = readCookie(request, REFRESH_COOKIE)
-    if (usesCookie) clearCookies(reply, paths)
+    else presented = cookie
+    // A logout that ends nothing clears nothing: only a request that brought the cookie has one to clear.
+    if (cookie !== null) clearCookies(reply, paths)
     let session: { familyId: string, userId: string } | null = null
     if (isTokenFormat(presented)) {
       const token = await store.findByHash(hashToken(presented))
@@ -138,12 +143,13 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
       session = { familyId: family.id, userId: family.userId }
     }
     if (await store.revokeFamily(session.familyId, new Date(gk.now()), 'logout')) {
+      if (usesCookie && cookie === null) clearCookies(reply, paths)
       jwtApi.endSessions({ sessionId: session.familyId })
       gk.record({ type: 'session.revoked', outcome: 'success', subject: session.userId, userId: session.userId, familyId: session.familyId, reason: 'logout' }, request)
     }
   })
 
-  const runtime: RefreshRuntime = { gk, options: o, rotation, api, paths, usesBody, usesCookie, checkCsrf: jwtApi.checkCsrf, deliver }
+  const runtime: RefreshRuntime = { gk, options: o, rotation, api, paths, usesBody, usesCookie, checkCsrf: jwtApi.checkCsrf, checkOrigin: jwtApi.checkOrigin, setAccessCookie: jwtApi.setAccessCookie, deliver }
   await app.register(registerRefreshRoutes, runtime)
 
   if (o.purgeMs !== null) {

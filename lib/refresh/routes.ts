@@ -1,10 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { challenge } from '../core/challenge.js'
 import { errors } from '../core/errors.js'
+import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { clearCookies, readCookie, REFRESH_COOKIE, SESSION_COOKIE, type CookiePaths } from './cookies.js'
 import type { ResolvedRefreshOptions } from './options.js'
 import type { RefreshApi } from './plugin.js'
+import type { IssuedToken } from '../jwt/types.js'
 import type { Rotation } from './rotation.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -17,6 +19,8 @@ export interface RefreshRuntime {
   usesBody: boolean
   usesCookie: boolean
   checkCsrf: (request: FastifyRequest) => void
+  checkOrigin: (request: FastifyRequest) => void
+  setAccessCookie: (reply: FastifyReply, issued: IssuedToken) => void
   deliver: (reply: FastifyReply, token: string, sessionId: string, expiresAt: Date) => Record<string, unknown>
 }
 
@@ -29,9 +33,12 @@ function noStore (reply: FastifyReply): void {
 }
 
 /** The caller, who must be a person: sessions are people's, not applications'. */
-function person (request: FastifyRequest): string {
+function person (gk: Gatekeeper, request: FastifyRequest, reply: FastifyReply): string {
   const auth = request.auth
-  if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
+  if (auth === null || auth.kind !== 'user') {
+    reply.header('www-authenticate', gk.challengeFor(auth, 'insufficient_scope'))
+    throw new errors.GK_FORBIDDEN()
+  }
   return auth.subject
 }
 
@@ -60,7 +67,9 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     throw err
   }
 
-  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, errorHandler, config: { auth: false } }, async function refreshToken (request, reply) {
+  // The GK_ errors the route answers, for the OpenAPI document (gatekeeperOpenApi).
+  const schema = withResponses({}, rt.usesCookie ? [400, 401, 403] : [400, 401])
+  app.post(options.routes.refresh, { bodyLimit: BODY_LIMIT, errorHandler, schema, config: { auth: false } }, async function refreshToken (request, reply) {
     noStore(reply)
     let presented: unknown
     let fromCookie = false
@@ -73,6 +82,8 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     }
     // The browser attaches the cookie to cross-site requests on its own: demand the CSRF defence.
     if (fromCookie) rt.checkCsrf(request)
+    // A cross-site page gets nothing here even without the cookie.
+    else if (rt.usesCookie) rt.checkOrigin(request)
     const result = await rotation.rotate(presented)
     if (result.status !== 'ok') {
       if (result.status === 'reuse') {
@@ -95,15 +106,18 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
       invalidGrant(reply)
     }
     gk.record({ type: 'token.refreshed', outcome: 'success', subject: result.userId, userId: result.userId, familyId: result.familyId, replay: result.replay }, request)
+    // Whatever login sets, a refresh renews: the access cookie too, or a browser on the
+    // cookie transport would be signed out at the first access-token expiry.
+    rt.setAccessCookie(reply, result.access)
     return { ...result.access, ...rt.deliver(reply, result.refreshToken, result.familyId, result.expiresAt) }
   })
 
-  // `auth: {}` states the core's default explicitly, so these routes pass strict mode;
-  // `person()` then refuses applications with 403.
+  // Sessions are people's: `kind: 'user'` refuses applications (403) and keeps API keys
+  // out of the OpenAPI document of these routes; `person()` checks it again.
   const logoutAll = options.routes.logoutAll
   if (logoutAll !== false) {
-    app.post(logoutAll, { bodyLimit: BODY_LIMIT, config: { auth: {} } }, async function logoutEverywhere (request, reply) {
-      const userId = person(request)
+    app.post(logoutAll, { bodyLimit: BODY_LIMIT, config: { auth: { kind: 'user' } } }, async function logoutEverywhere (request, reply) {
+      const userId = person(gk, request, reply)
       const revoked = await api.revokeAll(userId, 'logout_all', request)
       gk.record({ type: 'logout', outcome: 'success', subject: userId, userId, scope: 'all', sessions: revoked }, request)
       if (rt.usesCookie) clearCookies(reply, paths)
@@ -116,14 +130,14 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
   if (sessions !== false) {
     const currentOf = (request: FastifyRequest): string | null => rt.usesCookie ? readCookie(request, SESSION_COOKIE) : null
 
-    app.get(sessions, { config: { auth: {} } }, async function listSessions (request, reply) {
-      const userId = person(request)
+    app.get(sessions, { config: { auth: { kind: 'user' } } }, async function listSessions (request, reply) {
+      const userId = person(gk, request, reply)
       noStore(reply)
       return { sessions: await api.sessions(userId, currentOf(request)) }
     })
 
-    app.delete(`${sessions}/:id`, { config: { auth: {} } }, async function revokeSession (request, reply) {
-      const userId = person(request)
+    app.delete(`${sessions}/:id`, { config: { auth: { kind: 'user' } } }, async function revokeSession (request, reply) {
+      const userId = person(gk, request, reply)
       const { id } = request.params as { id: string }
       // Another user's session is answered exactly like an unknown one.
       if (!await api.revokeSession(userId, id, request)) throw new errors.GK_NOT_FOUND('session')

@@ -4,6 +4,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError, errors } from '../core/errors.js'
+import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Gate } from '../core/policy.js'
 import { deprecationValue, encodeUriReference, linkValue, sunsetValue } from './headers.js'
@@ -136,12 +137,14 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
 
   app.decorateRequest('apiVersion', null)
 
-  // OpenAPI: @fastify/swagger reads `schema.deprecated` from the route options.
+  // OpenAPI: @fastify/swagger reads `schema.deprecated` from the route options; a
+  // version with a sunset answers 410 from then on.
   app.addHook('onRoute', (route) => {
     const m = matchVersion(route.url, prefix)
     const v = m === null ? undefined : runtimes.get(m.version)
-    if (v === undefined || v.spec.deprecatedAt === null) return
-    route.schema = { ...route.schema, deprecated: true } as typeof route.schema
+    if (v === undefined) return
+    if (v.spec.deprecatedAt !== null) route.schema = { ...route.schema, deprecated: true } as typeof route.schema
+    if (v.spec.sunsetAt !== null) route.schema = withResponses(route.schema, [410])
   })
 
   // Fastify's 404 handler is public to the core, so versioned paths that

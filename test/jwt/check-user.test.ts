@@ -157,7 +157,7 @@ t.test('the per-user cache holds at most 10,000 users, dropping the oldest first
     permissionsOf: () => [],
     store: { users: { findById: async (id: string) => { lookups++; return { id, roles: ['user'], disabled: false } } } }
   }
-  const check = new UserCheck(gk as never, 60_000)
+  const check = new UserCheck(gk as never, 60_000, 'https://issuer.test')
   const ctx = (subject: string): never => ({ strategy: 'jwt', kind: 'user', subject, roles: ['user'], permissions: [] }) as never
   for (let i = 0; i <= 10_000; i++) await check.check(ctx(`u${i}`))
   t.equal(lookups, 10_001)

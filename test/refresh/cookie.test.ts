@@ -129,3 +129,42 @@ t.test('custom routes move the cookie paths', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/api/sessions' })).statusCode, 404)
   t.equal((await app.inject({ method: 'POST', url: '/api/logout/all' })).statusCode, 404)
 })
+
+t.test('a refresh on the cookie transport renews the access cookie, as login sets it', async (t) => {
+  const { app } = await cookieApp()
+  t.teardown(() => app.close())
+  await createUser(app)
+  const { res: loginRes } = await login(app)
+  const token = cookieValue(loginRes, REFRESH_COOKIE, '/api/token/refresh') as string
+  const res = await app.inject({ method: 'POST', url: '/api/token/refresh', headers: { cookie: `${REFRESH_COOKIE}=${token}`, ...CSRF } })
+  t.equal(res.statusCode, 200)
+  const access = setCookies(res).find((c) => c.startsWith('__Host-gk_access='))
+  t.ok(access !== undefined, 'the access cookie is set')
+  t.match(access, new RegExp(`^__Host-gk_access=${res.json().accessToken as string}; Max-Age=900; Path=/; HttpOnly; Secure; SameSite=Strict$`))
+  const me = await app.inject({ url: '/me', headers: { cookie: `__Host-gk_access=${res.json().accessToken as string}` } })
+  t.equal(me.statusCode, 200, 'and it lets the browser in')
+})
+
+t.test('logout and refresh refuse a cross-site request even without cookies, and a logout that ends nothing clears nothing', async (t) => {
+  const { app, store } = await cookieApp()
+  t.teardown(() => app.close())
+  const id = await createUser(app)
+  await login(app)
+  const crossSite = [
+    ['a cross-site Sec-Fetch-Site', { 'sec-fetch-site': 'cross-site' }],
+    ['a same-site (other origin) Sec-Fetch-Site', { 'sec-fetch-site': 'same-site' }],
+    ['a foreign Origin', { origin: 'http://127.0.0.1:1234' }],
+    ['an opaque Origin', { origin: 'null' }]
+  ] as const
+  for (const url of ['/api/logout', '/api/token/refresh']) {
+    for (const [name, headers] of crossSite) {
+      const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'text/plain', ...headers }, payload: 'a=b' })
+      t.equal(res.statusCode, 403, `${url}, ${name}: 403`)
+      t.same(setCookies(res), [], `${url}, ${name}: no cookie cleared`)
+    }
+  }
+  const plain = await app.inject({ method: 'POST', url: '/api/logout' })
+  t.equal(plain.statusCode, 204, 'a logout with nothing to end still answers 204')
+  t.same(setCookies(plain), [], 'and clears nothing')
+  t.equal((await store.refreshTokens.listActive(id, new Date(Date.UTC(2030, 0, 1)))).length, 1, 'the session is alive')
+})

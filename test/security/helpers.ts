@@ -261,7 +261,8 @@ async function checkRow (t: Test, app: FastifyInstance, row: Row, label: string,
   }
   if (row.challenge !== undefined) {
     const h = String(res.headers['www-authenticate'] ?? '')
-    t.match(h, /^(Bearer|ApiKey) realm="[^"]+"/, `${label}: WWW-Authenticate challenge`)
+    // The scheme is that of the credential presented: Bearer, ApiKey, or a custom strategy's.
+    t.match(h, /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ realm="[^"]+"/, `${label}: WWW-Authenticate challenge`)
     if (row.challenge === null) t.notMatch(h, /error=/, `${label}: no error= (RFC 6750 §3.1: no credential, no error code)`)
     else t.ok(h.includes(`error="${row.challenge}"`), `${label}: error="${row.challenge}" in ${h}`)
   }
