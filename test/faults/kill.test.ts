@@ -16,6 +16,9 @@ const PASSWORD = 'correct horse battery staple'
 const STORM_MS = Number(process.env.GK_FAULT_STORM_MS ?? 12_000)
 const STORM_MAX_MS = Math.max(STORM_MS, 60_000)
 const SESSIONS = 8
+// Each refresh answer leaves 40 ms after its rotation committed (a slow network on the way
+// back), so a kill lands in that window in most storms of a few seconds, on a busy machine too.
+const ANSWER_DELAY_MS = '40'
 
 const tools = requireTools(t)
 if (tools !== null) {
@@ -25,7 +28,7 @@ if (tools !== null) {
   const postgres = new PostgresServer(sandbox, tools)
   const redis = new RedisServer(sandbox, tools)
   await Promise.all([postgres.start(), redis.start()])
-  const base = { GK_PG_URL: postgres.url, GK_REDIS_URL: redis.url, GK_REDIS_PREFIX: 'faults:', GK_JWT_SECRET: randomBytes(32).toString('base64url') }
+  const base = { GK_PG_URL: postgres.url, GK_REDIS_URL: redis.url, GK_REDIS_PREFIX: 'faults:', GK_JWT_SECRET: randomBytes(32).toString('base64url'), GK_ANSWER_DELAY_MS: ANSWER_DELAY_MS }
   const graceEnv = { ...base, GK_REUSE_GRACE: '10s', GK_REFRESH_SECRET: randomBytes(32).toString('base64url') }
   const groups = [
     { name: 'reuseGrace 0s', nodes: ['A0', 'B0', 'C0'].map((n) => new Instance(n, sandbox, base)) },
