@@ -168,6 +168,22 @@ export class TokenService implements TokenApi {
     return hit
   }
 
+  /**
+   * Whether `token` names another issuer in its (unverified) `iss`: it can
+   * never pass this service's checks, so it is left to another strategy
+   * (tokens of an external authorization server) instead of refused here.
+   */
+  isForeign (token: string): boolean {
+    const text = jwsText(token)
+    if (text === null) return false
+    try {
+      const iss: unknown = (JSON.parse(text.payload) as { iss?: unknown } | null)?.iss
+      return typeof iss === 'string' && iss !== this.#opts.issuer
+    } catch {
+      return false
+    }
+  }
+
   /** Verifies a token that is not cached and caches it when it passes. */
   verifyFresh (token: string): AuthContext {
     const o = this.#opts

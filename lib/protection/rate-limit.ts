@@ -8,14 +8,16 @@ import type { RateLimitSettings } from './options.js'
 
 /**
  * The caller a request is counted against: the API key (`key:<id>`), else
- * the authenticated subject (`sub:<id>`), else the client address
- * (`ip:<address>`, IPv6 per /64). Prefixes keep the three kinds apart.
+ * the authenticated subject (`sub:<id>`; for a token of another issuer,
+ * `iss:["<issuer>","<subject>"]`), else the client address
+ * (`ip:<address>`, IPv6 per /64). Prefixes keep the kinds apart.
  */
 export function rateLimitKey (request: FastifyRequest): string {
   const auth = request.auth
   if (auth !== null && auth !== undefined) {
     if (typeof auth.keyId === 'string') return `key:${auth.keyId}`
-    return `sub:${auth.subject}`
+    // A subject is unique within its issuer only: an external token counts under its issuer and subject.
+    return auth.issuer === undefined ? `sub:${auth.subject}` : `iss:${JSON.stringify([auth.issuer, auth.subject])}`
   }
   return `ip:${clientAddress(request.ip)}`
 }
