@@ -19,7 +19,14 @@ export function boundedFetch (inner: FetchLike, maxBytes: number, timeoutMs: num
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = init.signal === undefined || init.signal === null ? timeout : AbortSignal.any([init.signal, timeout])
-    const response = await inner(input, { ...init, signal, redirect: 'manual' })
+    let response: Response
+    try {
+      response = await inner(input, { ...init, signal, redirect: 'manual' })
+    } catch (err) {
+      // A pooled connection the provider closed (a restart) fails at once: a GET is tried once more on a new one.
+      if ((init.method ?? 'GET') !== 'GET' || signal.aborted) throw err
+      response = await inner(input, { ...init, signal, redirect: 'manual' })
+    }
     const declared = Number(response.headers.get('content-length'))
     if (Number.isFinite(declared) && declared > maxBytes) {
       await response.body?.cancel().catch(() => {})

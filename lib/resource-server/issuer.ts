@@ -86,6 +86,11 @@ export class IssuerRuntime {
     return await this.#discovering
   }
 
+  /** The key set if it was made, else `null` (never fetches). */
+  get knownKeys (): RemoteKeys | null {
+    return this.#keys
+  }
+
   /** The metadata if it was read, else `null` (never fetches). */
   get knownMetadata (): IssuerMetadata | null {
     return this.#metadata

@@ -122,6 +122,20 @@ export class RemoteKeys {
     await this.reload()
   }
 
+  /** When the set in use stops being fresh (our clock); `-Infinity` before the first fetch. */
+  get staleAt (): number {
+    return this.#fetchedAt === null ? Number.NEGATIVE_INFINITY : this.#fetchedAt + this.#freshForMs
+  }
+
+  /**
+   * Starts a refresh behind the caller when the set is stale and the
+   * cooldown allows (a cached token's use calls it, so a withdrawn key is
+   * noticed even while no new token arrives).
+   */
+  refreshIfStale (): void {
+    if (this.#fetchedAt !== null && this.#o.now() >= this.staleAt && this.#mayFetch()) this.reload().catch(() => {})
+  }
+
   #mayFetch (): boolean {
     return this.#o.now() - this.#lastAttempt >= this.#o.settings.cooldownMs
   }

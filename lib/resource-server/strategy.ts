@@ -6,7 +6,7 @@ import { assertB64Token, bearerCredential } from '../jwt/bearer.js'
 import { TokenCache, tokenKey } from '../jwt/cache.js'
 import { STRATEGY_NAME, toCaller, type CallerDeps } from './claims.js'
 import type { IssuerRuntime } from './issuer.js'
-import { ProviderUnavailable } from './keys.js'
+import { ProviderUnavailable, type RemoteKeys } from './keys.js'
 import type { Claims } from './presets.js'
 import { checkIntrospected, peekIssuer, verifyJwt } from './verify.js'
 
@@ -16,6 +16,8 @@ interface Cached {
   issuer: string
   /** The key that verified it; `undefined` for an introspected token. */
   kid: string | null | undefined
+  /** Its issuer's key set, refreshed behind a use once stale (`null`: a shared secret or introspection). */
+  keys: RemoteKeys | null
 }
 
 /** What the strategy is built from. */
@@ -102,6 +104,8 @@ export class ResourceServerStrategy implements Strategy {
     const hit = this.#cache.get(key, now)
     if (hit !== undefined) {
       if (hit === 'expired') throw new errors.GK_TOKEN_EXPIRED()
+      const keys = hit.keys
+      if (keys !== null && now >= keys.staleAt) keys.refreshIfStale()
       return hit.ctx
     }
     assertB64Token(token)
@@ -133,7 +137,7 @@ export class ResourceServerStrategy implements Strategy {
     const cfg = issuer.config
     const { claims, kid } = await verifyJwt(token, cfg, issuer.key, this.#d.now())
     const ctx = toCaller(claims, cfg, this.#d.caller)
-    this.#cache.set(key, { ctx, issuer: cfg.issuer, kid }, (claims.exp as number) * 1000 + cfg.toleranceMs)
+    this.#cache.set(key, { ctx, issuer: cfg.issuer, kid, keys: issuer.knownKeys }, (claims.exp as number) * 1000 + cfg.toleranceMs)
     return ctx
   }
 
@@ -150,7 +154,7 @@ export class ResourceServerStrategy implements Strategy {
     const ctx = toCaller(claims, cfg, this.#d.caller, 'introspection')
     // Reused no longer than the configured time, and never past the token's own expiry.
     const until = typeof claims.exp === 'number' ? Math.min(now + settings.cacheTtlMs, claims.exp * 1000) : now + settings.cacheTtlMs
-    if (until > now) this.#cache.set(key, { ctx, issuer: cfg.issuer, kid: undefined }, until)
+    if (until > now) this.#cache.set(key, { ctx, issuer: cfg.issuer, kid: undefined, keys: null }, until)
     return ctx
   }
 

@@ -131,13 +131,22 @@ export async function startProvider (o: { keys?: SigningKey[], port?: number, jw
   }
 }
 
+/** `fetch`, tried once more when a pooled connection to a restarted provider fails. */
+async function post (url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch {
+    return await fetch(url, init)
+  }
+}
+
 function basic (id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
 }
 
 /** A client-credentials token of {@link SERVICE} for `resource`. */
 export async function serviceToken (issuer: string, resource: string = RESOURCE, scope = 'posts:read tools:read'): Promise<string> {
-  const res = await fetch(`${issuer}/token`, {
+  const res = await post(`${issuer}/token`, {
     method: 'POST',
     headers: { authorization: basic(SERVICE.id, SERVICE.secret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource })
