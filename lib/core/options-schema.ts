@@ -22,16 +22,21 @@ function nodeAt (schema: Node, pointer: string): Node | undefined {
   return node !== null && typeof node === 'object' ? node as Node : undefined
 }
 
-/** The nearest `errorMessage` for a failing schema path: the node's own, or that of the union it is a branch of. */
+/**
+ * The `errorMessage` for a failing schema path: that of the outermost union
+ * the failing node is a branch of (a value that fits no branch is described
+ * by the union), else the node's own.
+ */
 function messageFor (schema: Node, schemaPath: string, fallback: string): string {
   let pointer = schemaPath
-  for (;;) {
-    const node = nodeAt(schema, pointer)
-    if (typeof node?.errorMessage === 'string') return node.errorMessage
-    const branch = /\/(anyOf|oneOf|allOf)\/\d+$/.exec(pointer)
-    if (branch === null) return fallback
+  const own = nodeAt(schema, pointer)?.errorMessage
+  let message = typeof own === 'string' ? own : fallback
+  for (let branch = /\/(anyOf|oneOf)\/\d+$/.exec(pointer); branch !== null; branch = /\/(anyOf|oneOf)\/\d+$/.exec(pointer)) {
     pointer = pointer.slice(0, branch.index)
+    const union = nodeAt(schema, pointer)?.errorMessage
+    if (typeof union === 'string') message = union
   }
+  return message
 }
 
 /** `/issuers/0/audience` → `issuers[0].audience`. */
