@@ -97,7 +97,7 @@ export class RemoteKeys {
       return await this.#remote(header, token)
     } catch (err) {
       // A kid we do not know: the provider may have rotated. One fetch per cooldown, whatever tokens say.
-      if (!(err instanceof jose.JWKSNoMatchingKey) || !this.#mayFetch()) throw err
+      if (!(err instanceof jose.JWKSNoMatchingKey) || (this.#inflight === null && !this.#mayFetch())) throw err
       await this.reload()
       return await this.#remote(header, token)
     }
@@ -105,8 +105,8 @@ export class RemoteKeys {
 
   async #usable (): Promise<void> {
     if (this.#fetchedAt === null) {
-      // Never fetched: fetch now, unless a fetch failed within the cooldown.
-      if (!this.#mayFetch()) throw new ProviderUnavailable('jwks')
+      // Never fetched: fetch now (or wait for the fetch in flight), unless a fetch failed within the cooldown.
+      if (this.#inflight === null && !this.#mayFetch()) throw new ProviderUnavailable('jwks')
       await this.reload()
       return
     }
@@ -118,7 +118,7 @@ export class RemoteKeys {
       return
     }
     // Too old to trust while the provider is away: a fresh set, or no verification at all.
-    if (!this.#mayFetch()) throw new ProviderUnavailable('jwks')
+    if (this.#inflight === null && !this.#mayFetch()) throw new ProviderUnavailable('jwks')
     await this.reload()
   }
 
