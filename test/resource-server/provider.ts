@@ -24,7 +24,7 @@ export const USERS: Record<string, { roles: string[] }> = {
 }
 
 /** Scopes the provider grants for our resources. */
-export const SCOPES = 'posts:read posts:write tools:read tools:call'
+export const SCOPES = 'posts:read posts:write tools:read tools:call mcp:tools'
 
 /** A signing key of the provider: private JWK with `kid` and `alg`. */
 export type SigningKey = JWK & { kid: string, alg: string }
@@ -51,9 +51,9 @@ export interface TestProvider {
  * tokens for {@link RESOURCE} are ES256 JWT access tokens (RFC 9068),
  * tokens for {@link OPAQUE_RESOURCE} opaque and introspectable. `keys` are
  * its signing keys (the first of an algorithm signs); `port` restarts it
- * where it was (a key rotation).
+ * where it was (a key rotation); `jwtResources` adds resources with JWT tokens.
  */
-export async function startProvider (o: { keys?: SigningKey[], port?: number, jwtAlg?: 'ES256' | 'RS256' } = {}): Promise<TestProvider> {
+export async function startProvider (o: { keys?: SigningKey[], port?: number, jwtAlg?: 'ES256' | 'RS256', jwtResources?: string[] } = {}): Promise<TestProvider> {
   const warn = console.warn
   console.warn = () => {}
   const moduleName = 'oidc-provider'
@@ -66,6 +66,7 @@ export async function startProvider (o: { keys?: SigningKey[], port?: number, jw
     [OTHER_RESOURCE]: { scope: SCOPES, audience: OTHER_RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: o.jwtAlg ?? 'ES256' } } },
     [OPAQUE_RESOURCE]: { scope: SCOPES, audience: OPAQUE_RESOURCE, accessTokenFormat: 'opaque' }
   }
+  for (const r of o.jwtResources ?? []) resources[r] = { scope: SCOPES, audience: r, accessTokenFormat: 'jwt', jwt: { sign: { alg: o.jwtAlg ?? 'ES256' } } }
   const provider = new Provider(issuer, {
     jwks: { keys },
     clients: [
