@@ -128,19 +128,20 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
       if (!r.public && (r.strategies === null || r.strategies.includes(STRATEGY_NAME))) routes.set(`${r.method} ${r.url}`, scopeOf(r))
     }
   })
-  app.addHook('onSend', function resourceServerChallenge (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) {
-    const status = reply.statusCode
-    if ((status !== 401 && status !== 403) || request.is404) return done(null, payload)
+  // An onError hook: refusals are thrown errors, and nothing runs on a request that succeeds.
+  app.addHook('onError', function resourceServerChallenge (request: FastifyRequest, reply: FastifyReply, error: Error, done: () => void) {
+    const status = (error as { statusCode?: unknown }).statusCode
+    if ((status !== 401 && status !== 403) || request.is404) return done()
     const scope = routes.get(`${request.method} ${request.routeOptions.url ?? ''}`)
-    if (scope === undefined) return done(null, payload)
+    if (scope === undefined) return done()
     const current = reply.getHeader('www-authenticate')
     const header = typeof current === 'string' ? current : Array.isArray(current) ? current.join(', ') : ''
     // A 403 that is not about scope (a failed CSRF check) keeps its challenge as it is.
-    if (status === 403 && !isInsufficientScope(header)) return done(null, payload)
+    if (status === 403 && !isInsufficientScope(header)) return done()
     const params: Array<[string, string]> = [['resource_metadata', url]]
     if (scope !== null) params.push(['scope', scope])
     reply.header('www-authenticate', withBearerParams(header, params, status === 401 ? { realm: gk.realm } : null))
-    done(null, payload)
+    done()
   })
 
   const api: ResourceServerApi = Object.freeze({
