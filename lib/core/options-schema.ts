@@ -12,7 +12,7 @@ import { configError } from './errors.js'
 type Node = Record<string, unknown>
 
 /** The schema node a JSON pointer (`#/properties/a/anyOf/0`) names. */
-function nodeAt (schema: Node, pointer: string): Node | undefined {
+function nodeAt (schema: unknown, pointer: string): Node | undefined {
   let node: unknown = schema
   for (const raw of pointer.replace(/^#\/?/, '').split('/').filter((s) => s.length > 0)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
@@ -27,7 +27,7 @@ function nodeAt (schema: Node, pointer: string): Node | undefined {
  * the failing node is a branch of (a value that fits no branch is described
  * by the union), else the node's own.
  */
-function messageFor (schema: Node, schemaPath: string, fallback: string): string {
+function messageFor (schema: unknown, schemaPath: string, fallback: string): string {
   let pointer = schemaPath
   const own = nodeAt(schema, pointer)?.errorMessage
   let message = typeof own === 'string' ? own : fallback
@@ -71,7 +71,7 @@ function valueAt (root: unknown, instancePath: string): unknown {
  */
 export function checkOptions<T extends TSchema> (schema: T, value: unknown, plugin: string): Static<T> {
   if (Value.Check(schema, value)) return value as Static<T>
-  const root = schema as unknown as Node
+  const root: unknown = schema
   const errors = [...Value.Errors(schema, value)].filter((e) => e.keyword !== 'boolean')
   const unknown = errors.find((e) => e.keyword === 'additionalProperties')
   if (unknown !== undefined) {
