@@ -13,6 +13,16 @@ export interface ResourceServerEvents {
   'resource.claims_mapping_failed': { issuer: string, cause: string }
 }
 
+/** How each event is recorded: its outcome and reason code. */
+export const EVENT_OUTCOMES: { readonly [K in keyof ResourceServerEvents]: { outcome: 'info' | 'failure', reason?: string } } = {
+  'resource.keys_changed': { outcome: 'info' },
+  'resource.provider_unavailable': { outcome: 'failure', reason: 'GK_PROVIDER_UNAVAILABLE' },
+  'resource.claims_mapping_failed': { outcome: 'failure', reason: 'GK_TOKEN_INVALID' }
+}
+
+/** Records one event of the catalogue: the payload must be the one its name declares. */
+export type RecordEvent = <K extends keyof ResourceServerEvents>(type: K, payload: ResourceServerEvents[K]) => void
+
 /** The event names, for listeners and docs. */
 export const RESOURCE_SERVER_EVENTS = ['resource.keys_changed', 'resource.provider_unavailable', 'resource.claims_mapping_failed'] as const satisfies ReadonlyArray<keyof ResourceServerEvents>
 

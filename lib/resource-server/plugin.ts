@@ -7,7 +7,7 @@ import '../core/augment.js'
 import { isInsufficientScope, withBearerParams } from './challenge.js'
 import { STRATEGY_NAME } from './claims.js'
 import { IssuerMismatch } from './discovery.js'
-import { causeOf, Throttle } from './events.js'
+import { causeOf, EVENT_OUTCOMES, Throttle, type RecordEvent } from './events.js'
 import { IssuerRuntime, type IssuerEvents, type IssuerStatus } from './issuer.js'
 import { metadataDocument, metadataPaths, metadataUrl } from './metadata.js'
 import { normalizeOptions, type ResourceServerOptions } from './options.js'
@@ -63,6 +63,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
   const gk = app.gatekeeper
   if (services.has(gk)) configError('resourceServer: the plugin is already registered; register it once, with every issuer')
   const throttle = new Throttle(gk.now)
+  const record: RecordEvent = (type, payload) => { gk.record({ type, ...EVENT_OUTCOMES[type], ...payload }) }
   let strategy: ResourceServerStrategy | null = null
 
   const events: IssuerEvents = {
@@ -70,13 +71,13 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
       // A key the provider withdrew voids the tokens it verified, cached or not.
       strategy?.evictWithdrawn(issuer, kids)
       const name = (k: string | null): string => k ?? '(no kid)'
-      gk.record({ type: 'resource.keys_changed', outcome: 'info', issuer, keys: kids.size, added: [...kids].filter((k) => !before.has(k)).map(name), removed: [...before].filter((k) => !kids.has(k)).map(name) })
+      record('resource.keys_changed', { issuer, keys: kids.size, added: [...kids].filter((k) => !before.has(k)).map(name), removed: [...before].filter((k) => !kids.has(k)).map(name) })
     },
     failed (issuer, endpoint, err) {
       if (!throttle.allow(`${endpoint} ${issuer}`)) return
       const cause = causeOf(err)
       app.log.warn({ issuer, endpoint, cause }, `resourceServer: ${endpoint} of ${issuer} failed`)
-      gk.record({ type: 'resource.provider_unavailable', outcome: 'failure', reason: 'GK_PROVIDER_UNAVAILABLE', issuer, endpoint, cause })
+      record('resource.provider_unavailable', { issuer, endpoint, cause })
     }
   }
   const issuers = o.issuers.map((config) => new IssuerRuntime(config, { fetch: o.fetch, jwks: o.jwks, now: gk.now, events }))
@@ -92,7 +93,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
       onMappingError (issuer, err) {
         if (!throttle.allow(`claims ${issuer}`)) return
         app.log.error({ issuer, err }, 'resourceServer: the claims function of an issuer failed; its tokens are refused')
-        gk.record({ type: 'resource.claims_mapping_failed', outcome: 'failure', reason: 'GK_TOKEN_INVALID', issuer, cause: causeOf(err) })
+        record('resource.claims_mapping_failed', { issuer, cause: causeOf(err) })
       }
     }
   })
