@@ -1,4 +1,4 @@
-import { errors as jose, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { errors as jose, jwtVerify, type CryptoKey, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { errors } from '../core/errors.js'
 import { hasDuplicateKeys } from '../jwt/duplicate-keys.js'
 import { jwsText } from '../jwt/segments.js'
@@ -66,7 +66,7 @@ export async function verifyJwt (token: string, issuer: NormalizedIssuer, key: J
       ...(audienceInAud ? { audience: [...issuer.audiences] } : {}),
       ...(issuer.requireTyp ? { typ: 'at+jwt' } : {})
     }
-    result = key instanceof Uint8Array ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options)
+    result = key instanceof Uint8Array ? await jwtVerify(token, key, options) : await verifyWithSet(token, key, options)
   } catch (err) {
     if (err instanceof ProviderUnavailable) throw err
     if (err instanceof jose.JWTExpired) throw new errors.GK_TOKEN_EXPIRED()
@@ -76,6 +76,27 @@ export async function verifyJwt (token: string, issuer: NormalizedIssuer, key: J
   // RFC 7519 §4.1.6: a token issued in the future (past the tolerance) was not issued by a sane clock.
   if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat * 1000 > now + issuer.toleranceMs)) invalid()
   return { claims: payload, kid: typeof protectedHeader.kid === 'string' ? protectedHeader.kid : null }
+}
+
+/**
+ * jose's `jwtVerify` with a key set; a token without `kid` that several keys
+ * of the set could have signed is tried against each of them (jose leaves
+ * that loop to its caller), so a set of several keys still verifies it.
+ */
+async function verifyWithSet (token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions): ReturnType<typeof jwtVerify> {
+  try {
+    return await jwtVerify(token, keys, options)
+  } catch (err) {
+    if (!(err instanceof jose.JWKSMultipleMatchingKeys)) throw err
+    for await (const key of err as jose.JWKSMultipleMatchingKeys & AsyncIterable<CryptoKey>) {
+      try {
+        return await jwtVerify(token, key, options)
+      } catch (inner) {
+        if (!(inner instanceof jose.JWSSignatureVerificationFailed)) throw inner
+      }
+    }
+    throw new jose.JWSSignatureVerificationFailed()
+  }
 }
 
 function audiences (value: unknown): string[] {

@@ -202,3 +202,15 @@ t.test('a symmetric algorithm is refused for an issuer with published keys, and 
   t.equal((await app.inject({ url: '/me', headers: bearer(await fake.sign(claims(fake, RESOURCE))) })).statusCode, 401, 'an ES256 token is not accepted for an HS256 issuer')
   t.equal(fake.hits.get('/jwks') ?? 0, 0, 'an issuer with a secret fetches no keys')
 })
+
+t.test('a token without kid is tried against each key of its type in the set: the right one verifies it, no other does', async (t) => {
+  const fake = await startFakeIssuer({ keys: [await fakeKey('k1'), await fakeKey('k2')] })
+  t.teardown(fake.close)
+  const attacker = await fakeKey('k3')
+  const app = await resourceApp({ issuers: [{ issuer: fake.issuer }] })
+  t.teardown(() => app.close())
+  const second = await fake.sign(claims(fake, RESOURCE), { key: fake.keys[1], header: { kid: undefined } })
+  t.equal((await app.inject({ url: '/me', headers: bearer(second) })).statusCode, 200)
+  const forged = await fake.sign(claims(fake, RESOURCE), { key: attacker, header: { kid: undefined } })
+  t.equal((await app.inject({ url: '/me', headers: bearer(forged) })).statusCode, 401)
+})
