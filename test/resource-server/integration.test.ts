@@ -147,6 +147,28 @@ t.test('beside the jwt and apiKey plugins: each credential goes to its strategy,
   t.equal(foreign.json().code, 'GK_TOKEN_INVALID')
 })
 
+t.test('with the jwt plugin registered first, a JWT of another issuer passes it by and reaches resourceServer', async (t) => {
+  const fake = await issuer(t)
+  const app = Fastify()
+  await app.register(gatekeeper, { store: memoryStore() })
+  await app.register(jwt, { secret: 's'.repeat(32), issuer: 'https://api.test', audience: 'api' })
+  await app.register(resourceServer, { resource: RESOURCE, issuers: [{ issuer: fake.issuer }] })
+  app.get('/who', async (request) => ({ strategy: request.auth?.strategy, subject: request.auth?.subject }))
+  app.get('/jwt-only', { config: { auth: 'jwt' } }, async () => 'x')
+  t.teardown(() => app.close())
+  const external = await fake.sign(claims(fake, RESOURCE, { sub: 'gina' }))
+  t.same((await app.inject({ url: '/who', headers: bearer(external) })).json(), { strategy: 'resourceServer', subject: 'gina' })
+  const jwtOnly = await app.inject({ url: '/jwt-only', headers: bearer(external) })
+  t.equal(jwtOnly.statusCode, 401, 'a route of the jwt strategy alone refuses it as before')
+  t.equal(jwtOnly.json().code, 'GK_TOKEN_INVALID')
+  t.equal(jwtOnly.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token"', 'no resource metadata on a route the strategy does not serve')
+  const user = await app.gatekeeper.users.create({ username: 'hal', password: 'hal-password-12345', roles: [] })
+  const own = await app.gatekeeper.tokens.issue(user)
+  t.same((await app.inject({ url: '/who', headers: bearer(own.accessToken) })).json(), { strategy: 'jwt', subject: user.id })
+  const forged = `${own.accessToken.split('.').slice(0, 2).join('.')}.AAAA`
+  t.equal((await app.inject({ url: '/who', headers: bearer(forged) })).statusCode, 401, 'our own issuer with a bad signature is still the jwt strategy\'s refusal')
+})
+
 t.test('the service: verify(), refreshKeys(), evict(), issuers() and the metadata routes', async (t) => {
   const fake = await issuer(t)
   const app = await resourceApp({ issuers: [{ issuer: fake.issuer }], metadata: { resourceName: 'MCP tools', documentation: 'https://docs.api.test/mcp' } })
