@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { resourceServer } from '../../lib/resource-server/plugin.js'
@@ -17,8 +17,8 @@ export function clock (start = Date.now()): { now: () => number, advance: (ms: n
  * with routes: `GET /me` (any caller of the strategy), `GET /tools` (scope
  * `tools:read`), `GET /posts` (permission `posts:read` or scope `posts:read`).
  */
-export async function resourceApp (rs: Partial<ResourceServerOptions> & { issuers: ResourceServerOptions['issuers'] }, core: Partial<GatekeeperOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
+export async function resourceApp (rs: Partial<ResourceServerOptions> & { issuers: ResourceServerOptions['issuers'] }, core: Partial<GatekeeperOptions> = {}, fastify: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastify)
   await app.register(gatekeeper, { store: memoryStore(), ...core })
   await app.register(resourceServer, { resource: RESOURCE, scopes: ['tools:read', 'tools:call', 'posts:read'], ...rs })
   app.get('/me', { config: { auth: 'resourceServer' } }, async (request) => request.auth)

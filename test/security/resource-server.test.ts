@@ -1,13 +1,17 @@
 import { createHash, createPublicKey, KeyObject, sign, type JsonWebKey } from 'node:crypto'
 import { SignJWT, type CryptoKey, type JWTPayload } from 'jose'
 import t, { type Test } from 'tap'
-import { bearer, clock, resourceApp } from '../resource-server/helpers.js'
+import { bearer, clock, resourceApp as baseApp } from '../resource-server/helpers.js'
+import { auditEvents, auditSweep, capturedLogger, remember } from './helpers.js'
 import { claims, fakeKey, nowS, startFakeIssuer, type FakeIssuer } from '../resource-server/fake-issuer.js'
 import { RESOURCE } from '../resource-server/provider.js'
 
 // Attacks on the resourceServer strategy, one row each: the token a caller
 // presents and the answer the API must give. The issuer is a loopback
 // server under the test's control, so every row can bend one thing.
+
+/** The resource app with this suite's log and audit capture (swept for secrets at the end). */
+const resourceApp: typeof baseApp = async (rs, core = {}) => await baseApp(rs, { ...core, audit: { onEvent: (e) => { auditEvents.push(e); return core.audit?.onEvent?.(e) } } }, { logger: capturedLogger() })
 
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
 
@@ -88,7 +92,7 @@ const ROWS: Row[] = [
 for (const [name, make, status, code] of ROWS) {
   t.test(`${name} → ${status}${code === undefined ? '' : ` ${code}`}`, async (t) => {
     const { fake, attacker, app } = await setup(t)
-    const token = await make(fake, attacker)
+    const token = remember(await make(fake, attacker))
     const res = await app.inject({ url: '/me', headers: bearer(token) })
     t.equal(res.statusCode, status, res.body)
     if (code !== undefined) t.equal(res.json().code, code)
@@ -214,3 +218,19 @@ t.test('a token without kid is tried against each key of its type in the set: th
   const forged = await fake.sign(claims(fake, RESOURCE), { key: attacker, header: { kid: undefined } })
   t.equal((await app.inject({ url: '/me', headers: bearer(forged) })).statusCode, 401)
 })
+
+t.test('introspection failures are logged and audited without the token or the client secret', async (t) => {
+  const fake = await startFakeIssuer()
+  t.teardown(fake.close)
+  const clientSecret = remember(`introspection-secret-${Math.random().toString(36).slice(2)}`)
+  fake.introspection = (token) => ({ status: 500, body: { error: 'server_error', error_description: `could not check ${token}` } })
+  const app = await resourceApp({ issuers: [{ issuer: fake.issuer, introspection: { clientId: 'api', clientSecret } }] })
+  t.teardown(() => app.close())
+  const token = remember(`opaque-${Math.random().toString(36).slice(2)}-0123456789`)
+  const res = await app.inject({ url: '/me', headers: bearer(token) })
+  t.equal(res.statusCode, 503)
+  t.notOk(res.body.includes(token))
+  t.ok(auditEvents.some((e) => (e as { type?: string }).type === 'resource.provider_unavailable'), 'the outage is an audit event')
+})
+
+auditSweep(t)
