@@ -16,6 +16,36 @@ function invalid (): never {
   throw new errors.GK_TOKEN_INVALID()
 }
 
+/** Values of the base64url alphabet (RFC 4648 §5), -1 outside it. */
+const B64URL = new Int8Array(128).fill(-1)
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) B64URL[c.charCodeAt(0)] = i
+
+/**
+ * Whether every segment of a compact JWS is canonical unpadded base64url
+ * (RFC 7515 §2, RFC 4648 §3.5): the unused low bits of the last character
+ * are zero. A decoder ignores them, so without this check one token would
+ * have several spellings, each verifying (a fuzz target found one).
+ */
+export function isCanonicalJws (token: string): boolean {
+  let start = 0
+  for (let i = 0; i <= token.length; i++) {
+    if (i < token.length && token.charCodeAt(i) !== 0x2e) {
+      const c = token.charCodeAt(i)
+      if (c >= 128 || (B64URL[c] as number) < 0) return false
+      continue
+    }
+    const length = i - start
+    const rest = length % 4
+    if (rest === 1) return false
+    if (rest !== 0) {
+      const last = B64URL[token.charCodeAt(i - 1)] as number
+      if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0) return false
+    }
+    start = i + 1
+  }
+  return true
+}
+
 /**
  * The `iss` of a compact JWS, read before anything is verified or fetched
  * so that the issuer (and only its keys) can be chosen: `null` when the
@@ -51,7 +81,7 @@ export interface Verified {
  * {@link ProviderUnavailable}.
  */
 export async function verifyJwt (token: string, issuer: NormalizedIssuer, key: JWTVerifyGetKey | Uint8Array, now: number): Promise<Verified> {
-  if (token.length > MAX_TOKEN_LENGTH) invalid()
+  if (token.length > MAX_TOKEN_LENGTH || !isCanonicalJws(token)) invalid()
   const text = jwsText(token)
   if (text === null || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
   const audienceInAud = issuer.preset === null || PRESETS[issuer.preset].audienceClaim === 'aud'

@@ -4,7 +4,7 @@ import { boundedFetch, maxAgeOf, ResponseTooLarge } from '../../lib/resource-ser
 import { metadataPaths, metadataUrl } from '../../lib/resource-server/metadata.js'
 import { genericMapping, looksLikeIdToken, scopesOf } from '../../lib/resource-server/presets.js'
 import { Throttle, causeOf } from '../../lib/resource-server/events.js'
-import { checkIntrospected, peekIssuer } from '../../lib/resource-server/verify.js'
+import { checkIntrospected, isCanonicalJws, peekIssuer } from '../../lib/resource-server/verify.js'
 import { normalizeOptions } from '../../lib/resource-server/options.js'
 
 const RM = ['resource_metadata', 'https://api.test/.well-known/oauth-protected-resource'] as const
@@ -122,4 +122,16 @@ t.test('failure events are throttled per key; causes are short and secret-free',
   t.equal(th.allow('a'), true)
   t.equal(causeOf(new Error('outer', { cause: new TypeError('fetch failed') })), 'TypeError: fetch failed')
   t.equal(causeOf('x'.repeat(500)).length, 200)
+})
+
+t.test('canonical base64url: every segment, unused bits zero, no padding, no other alphabet', async (t) => {
+  t.equal(isCanonicalJws('eyJ0.eyJ0.AA'), true)
+  t.equal(isCanonicalJws('eyJ0.eyJ0.AB'), false, 'low bits set after 2 characters')
+  t.equal(isCanonicalJws('eyJ0.eyJ0.AAA'), true)
+  t.equal(isCanonicalJws('eyJ0.eyJ0.AAB'), false, 'low bits set after 3 characters')
+  t.equal(isCanonicalJws('eyJ0.eyJ0.A'), false, 'a length that is 1 modulo 4')
+  t.equal(isCanonicalJws('eyJ0.eyJ0.AA=='), false, 'padding')
+  t.equal(isCanonicalJws('ey+0.eyJ0.AA'), false, 'base64, not base64url')
+  t.equal(isCanonicalJws('eyJ0.eyJ0.'), true, 'an empty signature is canonical (alg none is refused elsewhere)')
+  t.equal(isCanonicalJws('eyJ0.eyJ0.\u00e9A'), false)
 })

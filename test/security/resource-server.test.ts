@@ -83,6 +83,14 @@ const ROWS: Row[] = [
     rawSign(f, { alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, Buffer.from(JSON.stringify(claims(f, RESOURCE)).replace('{', '{"sub":"admin",'))), 401, 'GK_TOKEN_INVALID'],
   ['a payload that is not UTF-8, correctly signed', async (f) =>
     rawSign(f, { alg: 'ES256', typ: 'at+jwt', kid: 'k1' }, Buffer.concat([Buffer.from(JSON.stringify(claims(f, RESOURCE)).slice(0, -1)), Buffer.from(',"n":"\xff\xfe"}', 'latin1')])), 401, 'GK_TOKEN_INVALID'],
+  ['the signature spelled another way: a last character whose unused bits are set (non-canonical base64url)', async (f) => {
+    const token = await f.sign(claims(f, RESOURCE))
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    // An ES256 signature is 64 bytes: 86 characters, the last carrying 2 bits and 4 unused ones.
+    const last = alphabet.indexOf(token.at(-1) as string)
+    return token.slice(0, -1) + (alphabet[last | 0x01] as string)
+  }, 401, 'GK_TOKEN_INVALID'],
+  ['a padded signature (=)', async (f) => `${await f.sign(claims(f, RESOURCE))}==`, 401, 'GK_TOKEN_INVALID'],
   ['a JWE (five parts)', async () => `${b64({ alg: 'dir', enc: 'A256GCM' })}.${'a'.repeat(10)}.${'b'.repeat(16)}.${'c'.repeat(20)}.${'d'.repeat(22)}`, 401, 'GK_TOKEN_INVALID'],
   ['garbage with dots', async () => 'not.a.token', 401, 'GK_TOKEN_INVALID'],
   ['characters outside the b64token syntax', async () => 'abc.def.ghi!', 400, 'GK_INVALID_REQUEST'],
