@@ -5,7 +5,7 @@ import type { AuthContext } from '../core/types.js'
 import { TokenCache, tokenKey } from './cache.js'
 import { hasDuplicateKeys } from './duplicate-keys.js'
 import type { ResolvedKey } from './keys.js'
-import { jwsText } from './segments.js'
+import { isCanonicalJws, jwsText } from './segments.js'
 import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject } from './types.js'
 
 /** The `typ` header of access tokens (RFC 9068 §2.1). */
@@ -202,7 +202,7 @@ export class TokenService implements TokenApi {
     }
     // RFC 7519 §7.2: header and payload are UTF-8; RFC 8725 §3.2: one meaning per token, so no duplicate member names.
     const text = jwsText(token)
-    if (text === null || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
+    if (text === null || !isCanonicalJws(token) || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
     const header = decoded.header
     // RFC 8725 §3.1: the algorithm comes from our key, never from the token; `none` in any case is refused here.
     if (typeof header.alg !== 'string') invalid()

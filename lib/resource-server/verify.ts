@@ -1,10 +1,12 @@
 import { errors as jose, jwtVerify, type CryptoKey, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { errors } from '../core/errors.js'
 import { hasDuplicateKeys } from '../jwt/duplicate-keys.js'
-import { jwsText } from '../jwt/segments.js'
+import { isCanonicalJws, jwsText } from '../jwt/segments.js'
 import { ProviderUnavailable } from './keys.js'
 import type { NormalizedIssuer } from './options.js'
 import { PRESETS, type Claims } from './presets.js'
+
+export { isCanonicalJws }
 
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192
@@ -14,36 +16,6 @@ const ACCESS_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:o
 
 function invalid (): never {
   throw new errors.GK_TOKEN_INVALID()
-}
-
-/** Values of the base64url alphabet (RFC 4648 §5), -1 outside it. */
-const B64URL = new Int8Array(128).fill(-1)
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) B64URL[c.charCodeAt(0)] = i
-
-/**
- * Whether every segment of a compact JWS is canonical unpadded base64url
- * (RFC 7515 §2, RFC 4648 §3.5): the unused low bits of the last character
- * are zero. A decoder ignores them, so without this check one token would
- * have several spellings, each verifying (a fuzz target found one).
- */
-export function isCanonicalJws (token: string): boolean {
-  let start = 0
-  for (let i = 0; i <= token.length; i++) {
-    if (i < token.length && token.charCodeAt(i) !== 0x2e) {
-      const c = token.charCodeAt(i)
-      if (c >= 128 || (B64URL[c] as number) < 0) return false
-      continue
-    }
-    const length = i - start
-    const rest = length % 4
-    if (rest === 1) return false
-    if (rest !== 0) {
-      const last = B64URL[token.charCodeAt(i - 1)] as number
-      if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0) return false
-    }
-    start = i + 1
-  }
-  return true
 }
 
 /**
