@@ -47,6 +47,8 @@ export interface RatioTarget {
   min: number
   /** Where the figure comes from (issue text), printed beside the result. */
   label: string
+  /** What decides the status: the req/s ratio (default), or the ratio of server CPU per request (`against µs / variant µs`). */
+  metric?: 'rps' | 'cpu'
 }
 
 /** The outcome of one target. */
@@ -120,7 +122,9 @@ export function checkRatios (summaries: readonly Summary[], targets: readonly Ra
     }
     const measured = a.rps / b.rps
     const cpuMeasured = a.cpuUs > 0 && b.cpuUs > 0 ? b.cpuUs / a.cpuUs : Number.NaN
-    return { label: t.label, measured, status: measured >= t.min ? 'pass' : 'miss', wanted, cpuMeasured }
+    const decisive = t.metric === 'cpu' ? cpuMeasured : measured
+    if (!Number.isFinite(decisive)) return { label: t.label, measured, status: 'n/a', wanted, cpuMeasured }
+    return { label: t.label, measured, status: decisive >= t.min ? 'pass' : 'miss', wanted, cpuMeasured }
   })
 }
 

@@ -15,6 +15,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'bearer-auth', about: '@fastify/bearer-auth (in-memory key set)' },
   { name: 'jwt-hs256', about: 'gatekeeper + jwt, HS256 access token' },
   { name: 'jwt-eddsa', about: 'gatekeeper + jwt, EdDSA (Ed25519) access token' },
+  { name: 'resource-server', about: 'gatekeeper + resourceServer, ES256 access token of a loopback oidc-provider, keys warm' },
   { name: 'jwt-check-user', about: 'gatekeeper + jwt (HS256) with checkUser, SQLite store, 5 s per-user cache' },
   { name: 'api-key', about: 'gatekeeper + apiKey, SQLite store, warm cache' },
   { name: 'jwt-rbac', about: 'gatekeeper + jwt + rbac, permission check on the route' },
@@ -33,7 +34,9 @@ export const RATIO_TARGETS: readonly RatioTarget[] = [
   { variant: 'api-key', against: 'bare', min: 0.85, label: 'apiKey / bare' },
   { variant: 'api-key', against: 'bearer-auth', min: 0.95, label: 'apiKey / @fastify/bearer-auth' },
   { variant: 'jwt-rbac', against: 'bare', min: 0.75, label: 'jwt + rbac / bare' },
-  { variant: 'versioned', against: 'unversioned', min: 0.95, label: 'versioned / unversioned' }
+  { variant: 'versioned', against: 'unversioned', min: 0.95, label: 'versioned / unversioned' },
+  // An external ES256 token, once verified, costs what our own HS256 token costs: judged on server CPU per request.
+  { variant: 'resource-server', against: 'jwt-hs256', min: 0.95, label: 'resource-server / jwt HS256 (CPU per request)', metric: 'cpu' }
 ]
 
 /** Login storm: the JWT route's p99 under the storm (ms) must stay below this. */

@@ -70,7 +70,10 @@ export class AuditTrail {
             ip: request.ip,
             userAgent: headerValue(request.headers['user-agent']),
             requestId: request.id,
-            subject: request.auth?.subject ?? null
+            subject: request.auth?.subject ?? null,
+            // Which authorization server and client a token of another issuer came from.
+            ...(request.auth?.issuer === undefined ? {} : { issuer: request.auth.issuer }),
+            ...(request.auth?.clientId === undefined ? {} : { clientId: request.auth.clientId })
           }),
       ...input
     } as AuditEvent

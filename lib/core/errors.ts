@@ -33,8 +33,8 @@ export const errors = {
   GK_STORE_UNAVAILABLE: createError('GK_STORE_UNAVAILABLE', 'Authentication store unavailable', 503),
   /** The requested resource does not exist (404). */
   GK_NOT_FOUND: createError('GK_NOT_FOUND', 'Not found: %s', 404),
-  /** An upstream identity provider could not be reached or answered with a server error (502). */
-  GK_PROVIDER_UNAVAILABLE: createError('GK_PROVIDER_UNAVAILABLE', 'Identity provider unavailable', 502),
+  /** An identity provider (its metadata, keys, token or introspection endpoint) could not be reached or answered with a server error; nobody is let in by accident (503). */
+  GK_PROVIDER_UNAVAILABLE: createError('GK_PROVIDER_UNAVAILABLE', 'Identity provider unavailable', 503),
   /** A plugin option is wrong; thrown at registration, the message says what to change. */
   GK_CONFIG: createError('GK_CONFIG', 'Invalid gatekeeper configuration: %s', 500)
 } as const

@@ -37,6 +37,10 @@ export interface AuthContext {
   tokenId?: string
   /** The API key's id. */
   keyId?: string
+  /** The authorization server that issued the token, for tokens of another issuer (the resourceServer strategy). */
+  issuer?: string
+  /** The OAuth client that obtained the token, when the token says. */
+  clientId?: string
   /** The verified token claims. */
   claims?: Record<string, unknown> & Partial<GatekeeperUser>
 }

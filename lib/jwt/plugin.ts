@@ -105,8 +105,9 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
       const hit = tokens.cached(fromHeader)
       if (hit !== null) return hit
       assertB64Token(fromHeader)
-      // A JWS compact token always has dots; a Bearer value without any (an API key) is another strategy's.
-      if (!fromHeader.includes('.')) return null
+      // A JWS compact token always has dots; a Bearer value without any (an API key), or a JWT of
+      // another issuer (the resourceServer strategy's), is another strategy's.
+      if (!fromHeader.includes('.') || tokens.isForeign(fromHeader)) return null
       return tokens.verifyFresh(fromHeader)
     }
     if (fromCookie === null) return null

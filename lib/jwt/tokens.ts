@@ -5,7 +5,7 @@ import type { AuthContext } from '../core/types.js'
 import { TokenCache, tokenKey } from './cache.js'
 import { hasDuplicateKeys } from './duplicate-keys.js'
 import type { ResolvedKey } from './keys.js'
-import { jwsText } from './segments.js'
+import { isCanonicalJws, jwsText } from './segments.js'
 import type { AccessTokenClaims, IssuedToken, IssueExtra, TokenApi, TokenSubject } from './types.js'
 
 /** The `typ` header of access tokens (RFC 9068 §2.1). */
@@ -173,6 +173,22 @@ export class TokenService implements TokenApi {
     return hit
   }
 
+  /**
+   * Whether `token` names another issuer in its (unverified) `iss`: it can
+   * never pass this service's checks, so it is left to another strategy
+   * (tokens of an external authorization server) instead of refused here.
+   */
+  isForeign (token: string): boolean {
+    const text = jwsText(token)
+    if (text === null) return false
+    try {
+      const iss: unknown = (JSON.parse(text.payload) as { iss?: unknown } | null)?.iss
+      return typeof iss === 'string' && iss !== this.#opts.issuer
+    } catch {
+      return false
+    }
+  }
+
   /** Verifies a token that is not cached and caches it when it passes. */
   verifyFresh (token: string): AuthContext {
     const o = this.#opts
@@ -191,7 +207,7 @@ export class TokenService implements TokenApi {
     }
     // RFC 7519 §7.2: header and payload are UTF-8; RFC 8725 §3.2: one meaning per token, so no duplicate member names.
     const text = jwsText(token)
-    if (text === null || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
+    if (text === null || !isCanonicalJws(token) || hasDuplicateKeys(text.header) || hasDuplicateKeys(text.payload)) invalid()
     const header = decoded.header
     // RFC 8725 §3.1: the algorithm comes from our key, never from the token; `none` in any case is refused here.
     if (typeof header.alg !== 'string') invalid()

@@ -19,7 +19,7 @@ const SUBJECT = /^[\x20-\x7e]{1,255}$/
 /** The claims of a validated ID token this module reads. */
 interface IdClaims { iss: string, sub: string, email?: unknown, email_verified?: unknown }
 
-/** Maps an openid-client failure: the provider unreachable or failing is 502, anything about the response is an invalid grant. */
+/** Maps an openid-client failure: the provider unreachable or failing is 503, anything about the response is an invalid grant. */
 function providerError (client: OpenIdClient, err: unknown): Error {
   if (isGatekeeperError(err)) return err
   if (err instanceof client.ResponseBodyError) return err.status >= 500 ? new errors.GK_PROVIDER_UNAVAILABLE() : new errors.GK_INVALID_GRANT()

@@ -9,7 +9,8 @@ import { addStructuredHeaders } from './ratelimit-headers.js'
 
 /**
  * The caller a request is counted against: the authenticated subject
- * (`sub:<id>`: every credential of one owner shares its budget), or with
+ * (`sub:<id>`: every credential of one owner shares its budget; for a token
+ * of another issuer, `iss:["<issuer>","<subject>"]`), or with
  * `per: 'credential'` an API key on its own (`key:<id>`), else the client
  * address (`ip:<address>`, IPv6 per /64). Prefixes keep the kinds apart.
  */
@@ -17,7 +18,8 @@ export function rateLimitKey (request: FastifyRequest, per: 'owner' | 'credentia
   const auth = request.auth
   if (auth !== null && auth !== undefined) {
     if (per === 'credential' && typeof auth.keyId === 'string') return `key:${auth.keyId}`
-    return `sub:${auth.subject}`
+    // A subject is unique within its issuer only: an external token counts under its issuer and subject.
+    return auth.issuer === undefined ? `sub:${auth.subject}` : `iss:${JSON.stringify([auth.issuer, auth.subject])}`
   }
   return `ip:${clientAddress(request.ip)}`
 }

@@ -205,13 +205,13 @@ t.test('the token endpoint answering an OAuth error (400 invalid_grant) is an in
   await refused(t, h, await login(h), 401, 'GK_INVALID_GRANT')
 })
 
-t.test('the token endpoint failing (500) is 502 GK_PROVIDER_UNAVAILABLE', async (t) => {
+t.test('the token endpoint failing (500) is 503 GK_PROVIDER_UNAVAILABLE', async (t) => {
   const h = await harness(t)
   onTokenResponse(h, (r) => {
     r.statusCode = 500
     r.body = { error: 'server_error' }
   })
-  await refused(t, h, await login(h), 502, 'GK_PROVIDER_UNAVAILABLE')
+  await refused(t, h, await login(h), 503, 'GK_PROVIDER_UNAVAILABLE')
 })
 
 t.test('an error redirect from the authorize endpoint (access_denied, no code) is refused', async (t) => {
@@ -235,14 +235,14 @@ t.test('UserInfo naming another sub than the ID token is refused (the ID token h
   t.equal(await h.app.gatekeeper.store.users.findByLogin('victim@example.com'), null, 'not under the other sub\'s email either')
 })
 
-t.test('UserInfo failing (500) is 502 GK_PROVIDER_UNAVAILABLE', async (t) => {
+t.test('UserInfo failing (500) is 503 GK_PROVIDER_UNAVAILABLE', async (t) => {
   const h = await harness(t)
   h.mock.service.once('beforeUserinfo', (r: MutableResponse) => {
     r.statusCode = 500
     r.body = { error: 'server_error' }
     h.bent = true
   })
-  await refused(t, h, await login(h), 502, 'GK_PROVIDER_UNAVAILABLE')
+  await refused(t, h, await login(h), 503, 'GK_PROVIDER_UNAVAILABLE')
 })
 
 t.test('an ID token whose sub is not 1-255 printable ASCII characters is refused before any lookup (OIDC Core §2)', async (t) => {

@@ -265,13 +265,13 @@ t.test('a replayed callback is refused: the code is single-use at the provider',
   t.equal(replay.json().code, 'GK_INVALID_GRANT')
 })
 
-t.test('a provider that cannot be reached is 502 GK_PROVIDER_UNAVAILABLE, and discovery is retried later', async (t) => {
+t.test('a provider that cannot be reached is 503 GK_PROVIDER_UNAVAILABLE, and discovery is retried later', async (t) => {
   const port = await freePort()
   const { app } = await rpApp({}, `http://127.0.0.1:${port}`)
   t.teardown(() => app.close())
   for (let i = 0; i < 2; i++) {
     const res = await app.inject({ url: '/api/oauth/test/start' })
-    t.equal(res.statusCode, 502)
+    t.equal(res.statusCode, 503)
     t.equal(res.json().code, 'GK_PROVIDER_UNAVAILABLE')
   }
 })
@@ -295,14 +295,14 @@ t.test('with the refresh plugin (body transport) the login also opens a session'
   t.equal(renewed.statusCode, 200, 'the refresh token works')
 })
 
-t.test('a provider whose token endpoint fails is 502, whatever its error page looks like', async (t) => {
+t.test('a provider whose token endpoint fails is 503, whatever its error page looks like', async (t) => {
   for (const [status, json] of [[500, true], [503, false], [502, true]] as const) {
     const failing = await startFailingProvider(status, json)
     const { app } = await rpApp({}, failing.issuer)
     const s = await start(app)
     const state = new URL(s.location).searchParams.get('state') as string
     const res = await app.inject({ url: `/api/oauth/test/callback?code=abc&state=${state}`, headers: { cookie: s.cookie } })
-    t.equal(res.statusCode, 502, `${status} ${json ? 'JSON' : 'HTML'}: ${res.body}`)
+    t.equal(res.statusCode, 503, `${status} ${json ? 'JSON' : 'HTML'}: ${res.body}`)
     t.equal(res.json().code, 'GK_PROVIDER_UNAVAILABLE')
     await app.close()
     await failing.close()
