@@ -114,7 +114,8 @@ t.test('OpenAPI: each issuer is a security scheme with its own URLs, and routes 
     }
   })
   t.same(doc.components.securitySchemes.partners, { type: 'openIdConnect', description: `Access tokens of ${keycloakLike.issuer}`, openIdConnectUrl: `${keycloakLike.issuer}/.well-known/openid-configuration` })
-  t.same(doc.paths['/tools']?.get?.security, [{ corp: [] }, { partners: [] }])
+  // OpenAPI 3.0 §4.8.30: OAuth 2.0 and OpenID Connect requirements list the scopes the route needs.
+  t.same(doc.paths['/tools']?.get?.security, [{ corp: ['tools:read'] }, { partners: ['tools:read'] }])
 })
 
 t.test('beside the jwt and apiKey plugins: each credential goes to its strategy, and an API key is never sent to the provider', async (t) => {
