@@ -1,17 +1,19 @@
 /**
  * Benchmark driver: `npm run bench` (full), `npm run bench -- --quick` (CI
  * smoke run, under a minute), `npm run bench -- --memory` (RSS over
- * 1,000,000 requests). Every variant runs in its own process; autocannon
+ * 1,000,000 requests), `npm run bench -- --scale` (cost as routes and rows
+ * grow, see lib/scale.ts). Every variant runs in its own process; autocannon
  * drives them in interleaved rounds after a warm-up, and every figure that
  * is compared is a ratio of medians measured in this same run.
  */
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { startServer, type Server } from './lib/child.js'
+import { ROOT, startServer, type Server } from './lib/child.js'
 import { load } from './lib/load.js'
 import { memoryMode } from './lib/memory.js'
 import { parseOptions, type BenchOptions } from './lib/options.js'
+import { scaleMode } from './lib/scale.js'
 import { refreshRotations, storeRotations, type RotationResult } from './lib/rotations.js'
 import { checkRatios, checkValue, fmt, schedule, summarize, table, targetTable, variantTable, type Sample, type TargetResult } from './lib/stats.js'
 import { loginStorm, type StormResult } from './lib/storm.js'
@@ -37,6 +39,9 @@ async function startAll (names: readonly string[], o: BenchOptions): Promise<{ s
       // One folder per variant: tsx's loader thread writes a profile of its own beside the main thread's (the larger file).
       const nodeArgs = o.profile.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, name)}`] : []
       try {
+        if (name.startsWith('better-auth-') && !existsSync(path.join(ROOT, 'bench/peers/node_modules/better-auth'))) {
+          throw new Error(`${name}: the peers are not installed (npm ci --prefix bench/peers)`)
+        }
         const s = await startServer(name, { nodeArgs })
         servers.set(name, s)
         await verify(s)
@@ -81,6 +86,7 @@ async function main (): Promise<number> {
   }
   const started = Date.now()
   if (o.mode === 'memory') return await memoryMode(o, log)
+  if (o.mode === 'scale') return await scaleMode(o, log)
 
   const wanted = VARIANTS.map((v) => v.name).filter((n) => o.only.length === 0 || n === BASELINE || o.only.includes(n))
   const extras = o.variantsOnly ? [] : ['refresh'].filter((n) => o.only.length === 0 || o.only.includes(n))

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseReady, type ReadyInfo } from './protocol.js'
+import { variantCommand } from './variants.js'
 
 /** The project root (two levels above this file). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -60,9 +61,9 @@ function stopper (child: ChildProcess): () => Promise<void> {
   }
 }
 
-/** Starts `bench/servers/<variant>.ts`; rejects with the tail of its stderr when it exits or stalls before announcing. */
+/** Starts the variant's server (`bench/servers/<variant>.ts`, see `variantCommand`); rejects with the tail of its stderr when it exits or stalls before announcing. */
 export async function startServer (variant: string, opts: StartOptions = {}): Promise<Server> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', `bench/servers/${variant}.ts`], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...variantCommand(variant)], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe']

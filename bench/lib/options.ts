@@ -2,7 +2,7 @@
 
 /** How long and how hard each mode runs. */
 export interface BenchOptions {
-  mode: 'full' | 'quick' | 'memory'
+  mode: 'full' | 'quick' | 'memory' | 'scale'
   /** Seconds of warm-up per variant before the measured rounds. */
   warmup: number
   /** Measured rounds (each runs every variant once). */
@@ -25,18 +25,25 @@ export interface BenchOptions {
   strict: boolean
   /** Also write the results as JSON to this file. */
   json: string | null
+  /** Scale mode: protected route counts. */
+  scaleRoutes: number[]
+  /** Scale mode: rows per table (users, API keys, refresh sessions). */
+  scaleRows: number[]
+  /** Scale mode: samples per latency figure. */
+  scaleSamples: number
 }
 
 /** The presets of each mode. */
 export const PRESETS = {
   full: { warmup: 3, rounds: 5, duration: 5 },
   quick: { warmup: 0.3, rounds: 2, duration: 0.5 },
-  memory: { warmup: 5, rounds: 0, duration: 0 }
+  memory: { warmup: 5, rounds: 0, duration: 0 },
+  scale: { warmup: 2, rounds: 3, duration: 3 }
 } as const
 
-const USAGE = `usage: tsx bench/run.ts [--quick | --memory] [--only a,b] [--rounds n] [--duration s] [--warmup s]
+const USAGE = `usage: tsx bench/run.ts [--quick | --memory | --scale] [--only a,b] [--rounds n] [--duration s] [--warmup s]
                       [--connections n] [--profile a,b] [--variants-only] [--strict] [--json file]
-                      [--requests n] [--invalid-keys n]`
+                      [--requests n] [--invalid-keys n] [--rows a,b,c] [--routes a,b,c] [--samples n]`
 
 function number (flag: string, value: string | undefined, min: number): number {
   const n = Number(value)
@@ -53,9 +60,10 @@ function list (flag: string, value: string | undefined): string[] {
 export function parseOptions (argv: readonly string[]): BenchOptions {
   let mode: BenchOptions['mode'] = 'full'
   if (argv.includes('--quick')) mode = 'quick'
-  if (argv.includes('--memory')) {
-    if (mode === 'quick') throw new Error(`--quick and --memory exclude each other\n${USAGE}`)
-    mode = 'memory'
+  for (const m of ['memory', 'scale'] as const) {
+    if (!argv.includes(`--${m}`)) continue
+    if (mode !== 'full') throw new Error(`--quick, --memory and --scale exclude each other\n${USAGE}`)
+    mode = m
   }
   const o: BenchOptions = {
     mode,
@@ -67,12 +75,18 @@ export function parseOptions (argv: readonly string[]): BenchOptions {
     invalidKeys: 100_000,
     variantsOnly: false,
     strict: false,
-    json: null
+    json: null,
+    scaleRoutes: [10, 1000, 10_000],
+    scaleRows: [1000, 100_000, 1_000_000],
+    scaleSamples: 100
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string
     switch (flag) {
-      case '--quick': case '--memory': break
+      case '--quick': case '--memory': case '--scale': break
+      case '--rows': o.scaleRows = list(flag, argv[++i]).map((v) => number(flag, v, 1)); break
+      case '--routes': o.scaleRoutes = list(flag, argv[++i]).map((v) => number(flag, v, 1)); break
+      case '--samples': o.scaleSamples = number(flag, argv[++i], 1); break
       case '--rounds': o.rounds = number(flag, argv[++i], 1); break
       case '--duration': o.duration = number(flag, argv[++i], 0.2); break
       case '--warmup': o.warmup = number(flag, argv[++i], 0); break

@@ -116,7 +116,7 @@ export function checkRatios (summaries: readonly Summary[], targets: readonly Ra
   return targets.map((t) => {
     const a = byName.get(t.variant)
     const b = byName.get(t.against)
-    const wanted = `≥ ${t.min.toFixed(2)}`
+    const wanted = `≥ ${t.min.toFixed(2)}${t.metric === 'cpu' ? ' (CPU)' : ''}`
     if (a === undefined || b === undefined || a.failures > 0 || b.failures > 0 || !(b.rps > 0)) {
       return { label: t.label, measured: Number.NaN, status: 'n/a', wanted, cpuMeasured: Number.NaN }
     }
@@ -158,7 +158,7 @@ export function variantTable (summaries: readonly Summary[]): string {
 
 /** The table of targets: the status follows the measured figure; the CPU-based ratio is shown beside it. */
 export function targetTable (results: readonly TargetResult[]): string {
-  return table(['target', 'wanted', 'measured', 'status', 'from server CPU/req'], results.map((r) => [
+  return table(['target', 'wanted', 'measured (req/s)', 'status', 'server CPU ratio'], results.map((r) => [
     r.label, r.wanted, fmt(r.measured, Math.abs(r.measured) < 10 ? 2 : 0), r.status, fmt(r.cpuMeasured, 2)
   ]))
 }

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs'
 import t from 'tap'
+import { curve } from '../../bench/lib/scale.js'
 import { parseOptions, PRESETS } from '../../bench/lib/options.js'
 import { formatReady, parseReady, READY_PREFIX } from '../../bench/lib/protocol.js'
 import { checkRatios, checkValue, fmt, median, schedule, summarize, table, type Sample } from '../../bench/lib/stats.js'
-import { RATIO_TARGETS, VARIANTS } from '../../bench/lib/variants.js'
+import { RATIO_TARGETS, VARIANTS, variantCommand } from '../../bench/lib/variants.js'
 
 const s = (rps: number, p99 = 1, non2xx = 0, cpuUs?: number): Sample => ({ rps, p99, non2xx, errors: 0, ...(cpuUs === undefined ? {} : { cpuUs }) })
 
@@ -142,5 +144,34 @@ t.test('every target names variants that exist', async (t) => {
   for (const target of RATIO_TARGETS) {
     t.ok(names.has(target.variant), target.variant)
     t.ok(names.has(target.against), target.against)
+  }
+})
+
+t.test('the scale mode takes its sizes from flags and excludes the other modes', async (t) => {
+  const scale = parseOptions(['--scale'])
+  t.equal(scale.mode, 'scale')
+  t.same(scale.scaleRoutes, [10, 1000, 10_000])
+  t.same(scale.scaleRows, [1000, 100_000, 1_000_000])
+  const small = parseOptions(['--scale', '--rows', '10,20', '--routes', '5', '--samples', '7'])
+  t.same(small.scaleRows, [10, 20])
+  t.same(small.scaleRoutes, [5])
+  t.equal(small.scaleSamples, 7)
+  t.throws(() => parseOptions(['--scale', '--memory']), { message: /exclude each other/ })
+  t.throws(() => parseOptions(['--scale', '--rows', '10,x']), { message: /--rows needs a number/ })
+})
+
+t.test('a growth ratio is classed flat, logarithmic or linear', async (t) => {
+  t.equal(curve(1.2), 'flat')
+  t.equal(curve(3), 'logarithmic')
+  t.equal(curve(40), 'linear')
+  t.equal(curve(Number.NaN), '—')
+})
+
+t.test('our variants run under tsx from bench/servers, the peers as plain JavaScript from their own package', async (t) => {
+  t.same(variantCommand('jwt-hs256'), ['--import', 'tsx', 'bench/servers/jwt-hs256.ts'])
+  t.same(variantCommand('better-auth-cookie-cache'), ['bench/peers/servers/better-auth.mjs', 'cookie-cache'])
+  for (const v of VARIANTS) {
+    const file = variantCommand(v.name).find((a) => a.startsWith('bench/')) as string
+    t.ok(existsSync(new URL(`../../${file}`, import.meta.url)), `${v.name}: ${file} exists`)
   }
 })
