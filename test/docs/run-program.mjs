@@ -4,7 +4,10 @@
 // ephemeral port on 127.0.0.1 (the port is printed as `GK_DOCS_LISTENING <port>`),
 // and once the program's top level has finished, each instance is made ready
 // (so registration errors surface even in programs that never listen), then
-// closed: at once when nothing listens, or when the parent closes stdin.
+// closed: when the parent closes stdin (a program that listens), or when the
+// program has nothing left to do (its event loop drains; at most 5 s later,
+// for one that keeps a connection open). A program that is a node:test file
+// thus finishes its tests; its exit code is the program's `process.exitCode`.
 import { channel } from 'node:diagnostics_channel'
 import { pathToFileURL } from 'node:url'
 
@@ -28,7 +31,7 @@ const stop = async (code) => {
   for (const app of apps) {
     if (!closed.has(app)) await app.close().catch(() => {})
   }
-  process.exit(code)
+  process.exit(code ?? process.exitCode ?? 0)
 }
 
 try {
@@ -43,8 +46,15 @@ try {
 process.stdout.write('\nGK_DOCS_DONE\n')
 if (listening) {
   process.stdin.resume()
-  process.stdin.on('end', () => { stop(0) })
-  process.stdin.on('close', () => { stop(0) })
+  process.stdin.on('end', () => { stop() })
+  process.stdin.on('close', () => { stop() })
 } else {
-  await stop(0)
+  let once = false
+  const finish = () => {
+    if (once) return
+    once = true
+    stop()
+  }
+  process.once('beforeExit', finish)
+  setTimeout(finish, 5000).unref()
 }

@@ -52,7 +52,9 @@ export function runProgram (program: Program, js: string, timeoutMs = 60_000): P
         started = true
         ;(async () => {
           if (result.listened) {
-            for (const b of program.shell) result.shell.push({ line: b.line, ...await runShell(b.code, port, cwd) })
+            // One shell session, as in a reader's terminal: variables set in one block are there in the next.
+            const first = program.shell[0]
+            if (first !== undefined) result.shell.push({ line: first.line, ...await runShell(program.shell.map((b) => b.code).join('\n'), port, cwd) })
           }
           child.stdin.end()
         })()
