@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Program } from './programs.js'
+import { bare, readerEnv } from './run.js'
 
 /**
  * The compiler options of a consumer who starts a strict ESM project on Node:
@@ -80,7 +81,7 @@ function parse (output: string, programs: Program[]): Diagnostic[] {
 function tscRun (tsc: string, dir: string, project: string, emit: boolean): Promise<string> {
   const args = [tsc, '-p', join(dir, project), '--pretty', 'false', ...(emit ? [] : ['--noEmit'])]
   return new Promise<string>((resolve) => {
-    execFile(process.execPath, args, { cwd: dir, maxBuffer: 64 * 1024 * 1024 }, (_err, stdout, stderr) => { resolve(stdout + stderr) })
+    execFile(...bare(process.execPath, args), { cwd: dir, env: readerEnv(), maxBuffer: 64 * 1024 * 1024 }, (_err, stdout, stderr) => { resolve(stdout + stderr) })
   })
 }
 
@@ -126,7 +127,7 @@ export async function typescript7 (): Promise<{ tsc: string, version: string } |
     mkdirSync(cache, { recursive: true })
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
     const result = await new Promise<string | null>((resolve) => {
-      execFile(npm, ['install', '--prefix', cache, '--no-audit', '--no-fund', '--loglevel=error', 'typescript@7'], { timeout: 180_000 }, (err, _out, stderr) => {
+      execFile(...bare(npm, ['install', '--prefix', cache, '--no-audit', '--no-fund', '--loglevel=error', 'typescript@7']), { timeout: 180_000, env: readerEnv() }, (err, _out, stderr) => {
         resolve(err === null ? null : `${err.message}\n${stderr}`)
       })
     })
