@@ -12,7 +12,8 @@
 // - ```ts norun is type-checked but not run (it needs a service that a test
 //   cannot provide, e.g. a real identity provider or mail server).
 // - Every other ```ts program is run with Node in an empty folder of its own,
-//   with JWT_SECRET, DATABASE_URL (Postgres) and REDIS_URL set. `listen()` is
+//   with JWT_SECRET, DATABASE_URL (Postgres), REDIS_URL and the other variables
+//   the pages read set (DOCS_ENV in run.ts). `listen()` is
 //   moved to a free port on 127.0.0.1; once the program's top level is done,
 //   each Fastify instance it made is made ready (so registration errors
 //   surface) and closed — at once, or after the page's shell blocks ran.

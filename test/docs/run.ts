@@ -32,7 +32,9 @@ export function bare (cmd: string, args: string[]): [string, string[]] {
 export const DOCS_ENV: Record<string, string> = {
   JWT_SECRET: 'docs-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
   DATABASE_URL: process.env.GK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  REDIS_URL: process.env.GK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+  REDIS_URL: process.env.GK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  // docs/resource-server.md: this API's client secret at the authorization server.
+  INTROSPECTION_SECRET: 'docs-test-introspection-secret'
 }
 
 /** What a run gave: the program's exit code and output, and the shell session's. */
