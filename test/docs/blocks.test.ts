@@ -16,7 +16,8 @@
 //   the pages read set (DOCS_ENV in run.ts). `listen()` is
 //   moved to a free port on 127.0.0.1; once the program's top level is done,
 //   each Fastify instance it made is made ready (so registration errors
-//   surface) and closed — at once, or after the page's shell blocks ran.
+//   surface) and closed: after the page's shell blocks ran when it listens,
+//   else once it has nothing left to do (a node:test file finishes its tests).
 // - ```sh / ```bash blocks are run, with bash -e, against the server of the
 //   program before them (`localhost:3000` becomes the free port): the program
 //   must listen. Blocks that must not run (installs, commands of this
