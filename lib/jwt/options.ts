@@ -176,6 +176,8 @@ function normalizePassword (value: unknown): PasswordPolicy {
 export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
   const o = object(opts, 'jwt options') as Record<string, unknown>
   for (const k of Object.keys(o)) if (!KEYS.has(k)) configError(`unknown jwt option '${k}' (allowed: ${[...KEYS].join(', ')})`)
+  // `secret: process.env.JWT_SECRET` with the variable unset: say so, not "give one of".
+  if ('secret' in o && o.secret === undefined && o.keys === undefined) configError('secret is undefined: when it comes from the environment (secret: process.env.JWT_SECRET), set that variable to at least 32 random bytes (`openssl rand -base64 48`); or give keys (EdDSA, ES256 or RS256)')
   if ((o.secret === undefined) === (o.keys === undefined)) configError('give exactly one of secret (HS256, at least 32 bytes) or keys (EdDSA, ES256 or RS256)')
   const kids = new Set<string>()
   const keys = o.secret !== undefined ? [resolveSecret(o.secret)] : resolveKeys(o.keys, 'keys', kids)

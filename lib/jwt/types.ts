@@ -210,7 +210,9 @@ export interface JwtApi {
    * Finishes a login for a user whose credentials another plugin checked (an
    * OpenID Connect callback): runs success guards, issues the access token,
    * runs login extensions (refresh tokens), sets the access cookie, records
-   * `login.success` with `details`, and returns the response body.
+   * `login.success` with `details`, and returns the response body
+   * (`{ accessToken, tokenType, expiresIn, ... }`): return it from the handler,
+   * as nothing is sent otherwise.
    */
   completeLogin (user: PublicUser, request: FastifyRequest, reply: FastifyReply, details?: Record<string, unknown>): Promise<Record<string, unknown>>
   /**

@@ -35,6 +35,7 @@ t.test('defaults follow the documented values', async (t) => {
 t.test('bad options are refused at registration with GK_CONFIG saying what to change', async (t) => {
   const rows: Array<[string, Record<string, unknown>, RegExp]> = [
     ['no key at all', { ...base }, /exactly one of secret/],
+    ['a secret read from an unset environment variable', { ...base, secret: undefined }, /secret is undefined: .*process\.env\.JWT_SECRET/],
     ['both secret and keys', { ...base, secret: SECRET, keys: [] }, /exactly one of secret/],
     ['a 31-byte secret', { ...base, secret: 'x'.repeat(31) }, /31 bytes; HS256 needs at least 32/],
     ['a secret that is a number', { ...base, secret: 12345 }, /secret must be a string or a Buffer/],
