@@ -49,7 +49,8 @@ function describe (url: string): string {
 }
 
 async function migratePostgresUrl (url: string, schema: string, out: Output): Promise<void> {
-  const { default: pg } = await import('pg')
+  const { loadDriver } = await import('../stores/driver.js')
+  const pg = loadDriver<typeof import('pg')>('pg')
   const { POSTGRES_MIGRATIONS, migratePostgres } = await import('../stores/postgres/migrations.js')
   const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000, application_name: 'fastify-gatekeeper migrate' })
   pool.on('error', () => {})
@@ -71,7 +72,6 @@ async function migrateSqliteFile (filename: string, out: Output): Promise<void> 
 
 function failure (err: unknown, target: string): string {
   const e = err as { code?: string, message?: string, cause?: { message?: string } }
-  if (e.code === 'ERR_MODULE_NOT_FOUND') return `a database driver is missing: ${e.message ?? ''} (npm install pg or better-sqlite3)`
   if (e.code === 'GK_STORE_UNAVAILABLE') return `cannot reach ${target} (${e.cause?.message ?? 'no answer'})`
   const cause = e.cause?.message !== undefined && e.cause.message !== '' ? ` (${e.cause.message})` : ''
   return `${e.message ?? String(err)}${cause}`
