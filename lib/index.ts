@@ -37,3 +37,6 @@ export { accounts, nodemailerSender, type AccountsApi, type AccountsOptions, typ
 export type { BruteForceOptions, CounterStore, ProtectionApi, RateLimitOptions } from './protection/index.js'
 export type { RedisClient, RedisOption, RedisOptions } from './redis/index.js'
 export { gatekeeperOpenApi, type SwaggerOptionsLike } from './core/openapi.js'
+
+/** The gatekeeper plugin, as the default export: `app.register(import('fastify-gatekeeper'), options)`. */
+export { gatekeeper as default } from './core/plugin.js'

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
 // Exit codes of the command line.
@@ -8,6 +9,7 @@ const USAGE = `Usage:
   fastify-gatekeeper migrate --url <postgres-url> [--schema <name>]
   fastify-gatekeeper migrate --sqlite <file>
   fastify-gatekeeper --help
+  fastify-gatekeeper --version
 
 Applies the pending schema migrations of the gatekeeper store and prints what
 it applied. Safe to run again (nothing to do) and from several machines at once.
@@ -18,6 +20,7 @@ Options:
   --schema <name>   Postgres schema holding the tables (default: gatekeeper).
   --sqlite <file>   SQLite database file (created when missing).
   -h, --help        Show this help.
+  -v, --version     Print the version of fastify-gatekeeper.
 
 Exit codes: 0 done (or nothing to do), 1 migration failed, 2 wrong usage.
 `
@@ -46,7 +49,8 @@ function describe (url: string): string {
 }
 
 async function migratePostgresUrl (url: string, schema: string, out: Output): Promise<void> {
-  const { default: pg } = await import('pg')
+  const { loadDriver } = await import('../stores/driver.js')
+  const pg = loadDriver<typeof import('pg')>('pg')
   const { POSTGRES_MIGRATIONS, migratePostgres } = await import('../stores/postgres/migrations.js')
   const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000, application_name: 'fastify-gatekeeper migrate' })
   pool.on('error', () => {})
@@ -68,10 +72,27 @@ async function migrateSqliteFile (filename: string, out: Output): Promise<void> 
 
 function failure (err: unknown, target: string): string {
   const e = err as { code?: string, message?: string, cause?: { message?: string } }
-  if (e.code === 'ERR_MODULE_NOT_FOUND') return `a database driver is missing: ${e.message ?? ''} (npm install pg or better-sqlite3)`
   if (e.code === 'GK_STORE_UNAVAILABLE') return `cannot reach ${target} (${e.cause?.message ?? 'no answer'})`
   const cause = e.cause?.message !== undefined && e.cause.message !== '' ? ` (${e.cause.message})` : ''
   return `${e.message ?? String(err)}${cause}`
+}
+
+/** The package's version, from the package.json shipped beside dist/ (and beside lib/ in the repository). */
+function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** parseArgs' own messages name Node internals and suggest '--' for positionals; say it in the CLI's words. */
+function usageError (e: unknown): string {
+  const { code, message } = e as { code?: string, message: string }
+  const option = /'(-[^']*)'/.exec(message)?.[1]
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `Unknown option '${option}'.`
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const name = /--[a-z]+/.exec(option)?.[0] ?? option
+    return /does not take an argument/.test(message) ? `${name} takes no value.` : `${name} needs a value.`
+  }
+  return 'Wrong usage.'
 }
 
 // Returns the exit code. Never prints a password: Postgres targets are shown as host, port and database.
@@ -81,15 +102,19 @@ async function main (argv: string[], out: Output = process.stdout, err: Output =
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { url: { type: 'string' }, schema: { type: 'string' }, sqlite: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
+      options: { url: { type: 'string' }, schema: { type: 'string' }, sqlite: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } }
     })
   } catch (e) {
-    err.write(`${(e as Error).message}\n\n${USAGE}`)
+    err.write(`${usageError(e)}\n\n${USAGE}`)
     return EXIT.usage
   }
   const { values, positionals } = parsed
   if (values.help === true) {
     out.write(USAGE)
+    return EXIT.ok
+  }
+  if (values.version === true) {
+    out.write(`fastify-gatekeeper ${version()}\n`)
     return EXIT.ok
   }
   if (positionals.length !== 1 || positionals[0] !== 'migrate') {

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /**
  * Every error the gatekeeper raises. Callers match on `err.code`, never on the

@@ -27,3 +27,6 @@ export type {
   TokenSubject,
   UserApi
 } from './types.js'
+
+/** The jwt plugin, as the default export: `app.register(import('fastify-gatekeeper/jwt'), options)`. */
+export { jwt as default } from './plugin.js'

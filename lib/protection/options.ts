@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { isIP } from 'node:net'
+import { clientAddress } from './ip.js'
 import { RATE_LIMIT_HEADERS, type RateLimitHeaders } from './ratelimit-headers.js'
 
 /** The `rateLimit` option of the core: a request budget per caller, enforced by `@fastify/rate-limit`. */
@@ -23,7 +25,11 @@ export interface RateLimitOptions {
    * user's budget; `'credential'` — each API key has a budget of its own.
    */
   per?: 'owner' | 'credential'
-  /** Callers never limited: rate-limit keys (`'ip:10.0.0.1'`, `'sub:42'`, `'key:…'`) or a predicate. */
+  /**
+   * Callers never limited: rate-limit keys — `'ip:<address>'` (an IPv6 address
+   * stands for its /64, as the limits count it), `'sub:<user id>'`, `'key:<API key id>'`
+   * — or a predicate `(request, key) => boolean`. Other entries are refused at start-up.
+   */
   allowList?: string[] | ((request: FastifyRequest, key: string) => boolean | Promise<boolean>)
   /** Most callers tracked in memory (default 10000); the least recently seen are forgotten. */
   maxKeys?: number
@@ -68,6 +74,7 @@ export interface RateLimitSettings {
   readonly global: boolean
   readonly perKey: boolean
   readonly per: 'owner' | 'credential'
+  /** The allow list with each entry in the form the limits count (see {@link RateLimitOptions.allowList}). */
   readonly allowList: RateLimitOptions['allowList'] | undefined
   readonly maxKeys: number
   readonly headers: RateLimitHeaders
@@ -99,6 +106,41 @@ function int (value: unknown, name: string, dflt: number, min: number, max: numb
   return v as number
 }
 
+const IPV6_64 = /^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){3}::\/64$/
+const KEY_FORMS = "'ip:<address>', 'sub:<user id>' or 'key:<API key id>'"
+
+/**
+ * One `allowList` entry as the rate-limit key it must equal: an address in the
+ * form the limits count it (IPv4-mapped IPv6 as IPv4, IPv6 as its /64), so an
+ * entry that can never match is refused at start-up rather than silently ignored.
+ */
+function allowListKey (entry: string): string {
+  const colon = entry.indexOf(':')
+  const kind = colon === -1 ? '' : entry.slice(0, colon)
+  const rest = entry.slice(colon + 1)
+  if (kind === 'ip') {
+    if (isIP(rest) !== 0) return `ip:${clientAddress(rest)}`
+    if (IPV6_64.test(rest)) return entry
+    configError(`rateLimit.allowList entry '${entry}' is no address: write 'ip:' and an IPv4 or IPv6 address, such as 'ip:10.0.0.5' or 'ip:2001:db8::1' (which stands for its /64)`)
+  }
+  if ((kind === 'sub' || kind === 'key') && rest.trim() !== '') return entry
+  if (kind === 'iss') {
+    const pair = parseJson(rest)
+    if (Array.isArray(pair) && pair.length === 2 && pair.every((p) => typeof p === 'string' && p !== '')) return `iss:${JSON.stringify(pair)}`
+    configError(`rateLimit.allowList entry '${entry}' is no issuer key: write 'iss:["<issuer>","<subject>"]' for a caller with a token of another authorization server`)
+  }
+  if (isIP(entry) !== 0) configError(`rateLimit.allowList entry '${entry}' is an address without its kind: write 'ip:${entry}' (entries are ${KEY_FORMS})`)
+  return configError(`rateLimit.allowList entry '${entry}' never matches a caller: entries are rate-limit keys, ${KEY_FORMS}`)
+}
+
+function parseJson (text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 /** Validates `rateLimit`; `null` when rate limiting is off. */
 export function parseRateLimit (value: unknown): RateLimitSettings | null {
   if (value === undefined || value === false) return null
@@ -118,7 +160,7 @@ export function parseRateLimit (value: unknown): RateLimitSettings | null {
     global: o.global !== false,
     perKey: o.perKey !== false,
     per: o.per === 'credential' ? 'credential' as const : 'owner' as const,
-    allowList: allowList as RateLimitSettings['allowList'],
+    allowList: Array.isArray(allowList) ? Object.freeze(allowList.map(allowListKey)) as string[] : allowList as RateLimitSettings['allowList'],
     maxKeys: int(o.maxKeys, 'rateLimit.maxKeys', 10_000, 100, 10_000_000),
     headers: (o.headers ?? 'separate') as RateLimitHeaders
   })

@@ -1,6 +1,8 @@
-import pg from 'pg'
+import type pg from 'pg'
+import type { ConnectionOptions } from 'node:tls'
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { loadDriver, type PgPool } from './driver.js'
 import { postgresAccountTokens } from './postgres/account-tokens.js'
 import { mapPgError } from './postgres/errors.js'
 import { postgresMfa } from './postgres/mfa.js'
@@ -12,7 +14,7 @@ import type { GatekeeperStore } from './types.js'
 /** Options of {@link postgresStore}: give either `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
   /** Your own `pg.Pool`. The store never ends it; its timeouts and size are yours to set. */
-  pool?: pg.Pool
+  pool?: PgPool
   /** `postgres://user:password@host:5432/db`; the store then creates and ends its own pool. */
   connectionString?: string
   /** The Postgres schema holding the store's tables, created by the migrations. Default `'gatekeeper'`. */
@@ -24,7 +26,7 @@ export interface PostgresStoreOptions {
   /** Pool size. Default `10`. Own pool only. */
   max?: number
   /** TLS settings passed to `pg` (`true`, or `{ ca, rejectUnauthorized }`). Own pool only. */
-  ssl?: pg.PoolConfig['ssl']
+  ssl?: boolean | ConnectionOptions
   /** `application_name` shown in `pg_stat_activity`. Default `'fastify-gatekeeper'`. Own pool only. */
   applicationName?: string
   /**
@@ -78,7 +80,7 @@ export function postgresStore (options: PostgresStoreOptions): GatekeeperStore {
   const migrationTimeout = boundedMs(options.migrationTimeout, 'postgresStore migrationTimeout', '60s', 1000, 3_600_000)
 
   const schema = `"${schemaName}"`
-  const pool = options.pool ?? new pg.Pool({
+  const pool: PgPool = options.pool ?? new (loadDriver<typeof pg>('pg').Pool)({
     connectionString: options.connectionString,
     max: options.max ?? 10,
     ssl: options.ssl,

@@ -10,6 +10,13 @@ t.test('rateLimit defaults', async (t) => {
   t.match(parseRateLimit({ max: 5, timeWindow: '10s', global: false, perKey: false }), { max: 5, timeWindow: 10_000, global: false, perKey: false })
 })
 
+t.test('allowList entries are kept in the form the limits count them', async (t) => {
+  t.same(parseRateLimit({ allowList: ['ip:10.0.0.5', 'sub:42', 'key:k1', 'ip:::ffff:192.0.2.7', 'ip:2001:DB8::1', 'ip:2001:db8:0:0::/64', 'iss:["https://idp", "u"]'] })?.allowList,
+    ['ip:10.0.0.5', 'sub:42', 'key:k1', 'ip:192.0.2.7', 'ip:2001:db8:0:0::/64', 'ip:2001:db8:0:0::/64', 'iss:["https://idp","u"]'])
+  const fn = (): boolean => true
+  t.equal(parseRateLimit({ allowList: fn })?.allowList, fn)
+})
+
 t.test('bruteForce defaults: on unless false', async (t) => {
   t.equal(parseBruteForce(false), null)
   const d = parseBruteForce(undefined)
@@ -37,6 +44,14 @@ t.test('bad options fail at registration with GK_CONFIG naming the option', asyn
     ['rateLimit.timeWindow too short', { rateLimit: { timeWindow: 10 } }, /rateLimit\.timeWindow must be between/],
     ['rateLimit.global not boolean', { rateLimit: { global: 1 } }, /rateLimit\.global must be a boolean/],
     ['rateLimit.allowList of numbers', { rateLimit: { allowList: [1] } }, /rateLimit\.allowList/],
+    ['rateLimit.allowList of a bare IPv4 address', { rateLimit: { allowList: ['127.0.0.1'] } }, /allowList entry '127\.0\.0\.1' is an address without its kind: write 'ip:127\.0\.0\.1'/],
+    ['rateLimit.allowList of a bare IPv6 address', { rateLimit: { allowList: ['::1'] } }, /write 'ip:::1'/],
+    ['rateLimit.allowList of a user id without its kind', { rateLimit: { allowList: ['monitoring'] } }, /entry 'monitoring' never matches a caller: entries are rate-limit keys, 'ip:<address>', 'sub:<user id>' or 'key:<API key id>'/],
+    ['rateLimit.allowList of a CIDR range', { rateLimit: { allowList: ['ip:10.0.0.0/8'] } }, /entry 'ip:10\.0\.0\.0\/8' is no address/],
+    ['rateLimit.allowList of a host name', { rateLimit: { allowList: ['ip:localhost'] } }, /is no address/],
+    ['rateLimit.allowList of an empty subject', { rateLimit: { allowList: ['sub:'] } }, /never matches a caller/],
+    ['rateLimit.allowList of an unknown kind', { rateLimit: { allowList: ['user:42'] } }, /never matches a caller/],
+    ['rateLimit.allowList of a malformed issuer key', { rateLimit: { allowList: ['iss:https://idp'] } }, /is no issuer key: write 'iss:\["<issuer>","<subject>"\]'/],
     ['rateLimit.per unknown', { rateLimit: { per: 'key' } }, /rateLimit\.per must be 'owner' or 'credential'/],
     ['unknown bruteForce key', { bruteForce: { tries: 3 } }, /unknown option bruteForce\.tries/],
     ['bruteForce.account.max zero', { bruteForce: { account: { max: 0 } } }, /bruteForce\.account\.max/],

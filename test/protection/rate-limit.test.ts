@@ -101,6 +101,14 @@ t.test('the allow list exempts callers by rate-limit key', async (t) => {
   for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/me', headers: { 'x-test-user': 'monitor' } })).statusCode, 200)
 })
 
+t.test('an allow-listed IPv6 address exempts its /64, as the limits count it', async (t) => {
+  const { app } = await limitedApp({ max: 1, allowList: ['ip:2001:db8::1'] })
+  t.teardown(() => app.close())
+  for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/open', remoteAddress: '2001:db8::99' })).statusCode, 200)
+  await app.inject({ url: '/open', remoteAddress: '2001:db9::1' })
+  t.equal((await app.inject({ url: '/open', remoteAddress: '2001:db9::1' })).statusCode, 429, 'another /64 is limited')
+})
+
 t.test('an unauthenticated request to a protected route is refused by authentication first (401, not counted)', async (t) => {
   const { app } = await limitedApp({ max: 1 })
   t.teardown(() => app.close())

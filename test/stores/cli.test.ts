@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +28,32 @@ t.test('--help prints the usage and exits 0', async (t) => {
   t.equal(run.code, 0)
   t.match(run.stdout, /fastify-gatekeeper migrate --url <postgres-url> \[--schema <name>\]/)
   t.match(run.stdout, /--sqlite <file>/)
+})
+
+t.test('--version and -v print the package version and exit 0', async (t) => {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+  for (const flag of ['--version', '-v']) {
+    const run = await cli([flag])
+    t.equal(run.code, 0, flag)
+    t.equal(run.stdout, `fastify-gatekeeper ${version}\n`)
+    t.equal(run.stderr, '')
+  }
+})
+
+t.test('a wrong flag is named in the command\'s words, never with parseArgs\' internals', async (t) => {
+  const rows: Array<[string[], string]> = [
+    [['--versoin'], "Unknown option '--versoin'."],
+    [['migrate', '-x'], "Unknown option '-x'."],
+    [['migrate', '--url'], '--url needs a value.'],
+    [['--help=yes'], '--help takes no value.']
+  ]
+  for (const [args, first] of rows) {
+    const run = await cli(args)
+    t.equal(run.code, 2, args.join(' '))
+    t.equal(run.stderr.split('\n')[0], first)
+    t.notMatch(run.stderr, /positional|ERR_PARSE_ARGS|'--'/)
+    t.match(run.stderr, /Usage:/)
+  }
 })
 
 t.test('wrong usage exits 2 with a reason and the usage', async (t) => {

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg'
+import type { PgClient, PgPool } from '../driver.js'
 import { errors } from '../../core/errors.js'
 import { mapPgError } from './errors.js'
 
@@ -201,7 +201,7 @@ const latest = (migrations: readonly PostgresMigration[]): number => migrations.
  * the schema name, so instances starting together apply each migration once
  * and a failed migration leaves nothing half done.
  */
-export async function migratePostgres (pool: Pool, schema: string, timeoutMs: number, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<AppliedMigration[]> {
+export async function migratePostgres (pool: PgPool, schema: string, timeoutMs: number, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<AppliedMigration[]> {
   const client = await connect(pool)
   let failure: Error | undefined
   // query_timeout is a client-side backstop for a server that stopped answering.
@@ -240,7 +240,7 @@ export async function migratePostgres (pool: Pool, schema: string, timeoutMs: nu
  * Checks that `schema` is at the latest version without changing anything
  * (for `migrate: false`, when migrations run from the command line).
  */
-export async function checkPostgresSchema (pool: Pool, schema: string, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<void> {
+export async function checkPostgresSchema (pool: PgPool, schema: string, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<void> {
   let current = 0
   try {
     const { rows } = await pool.query(`SELECT coalesce(max(version), 0)::int AS v FROM ${schema}.gk_migrations`)
@@ -255,7 +255,7 @@ export async function checkPostgresSchema (pool: Pool, schema: string, migration
   }
 }
 
-async function connect (pool: Pool): Promise<PoolClient> {
+async function connect (pool: PgPool): Promise<PgClient> {
   try {
     return await pool.connect()
   } catch (err) {

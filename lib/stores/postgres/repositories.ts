@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { QueryResult } from 'pg'
+import type { PgResult } from '../driver.js'
 import {
   assertStorableName,
   isStorableName,
@@ -10,7 +10,7 @@ import {
 import { toApiKey, toFamily, toToken, toUser } from './rows.js'
 
 /** Runs one parameterised statement; driver errors come back as GK_ errors. */
-export type Query = (text: string, values?: unknown[]) => Promise<QueryResult<Record<string, unknown>>>
+export type Query = (text: string, values?: unknown[]) => Promise<PgResult>
 
 /** What a unique violation means, by constraint name. */
 export const CONFLICTS: Record<string, string> = {

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3'
+import type { SqliteDatabase } from '../driver.js'
 
 /** One schema change of the SQLite store. Versions only ever grow; a released migration is never edited. */
 export interface SqliteMigration {
@@ -192,7 +192,7 @@ export interface AppliedMigration {
  * applied (empty when already current). Runs in one IMMEDIATE transaction, so
  * two processes opening the same file at once apply each migration once.
  */
-export function migrateSqlite (db: Database, migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS): AppliedMigration[] {
+export function migrateSqlite (db: SqliteDatabase, migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS): AppliedMigration[] {
   const apply = db.transaction((): AppliedMigration[] => {
     db.exec('CREATE TABLE IF NOT EXISTS gk_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)')
     const row = db.prepare('SELECT MAX(version) AS v FROM gk_migrations').get() as { v: number | null }

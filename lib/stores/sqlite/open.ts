@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { loadDriver } from '../driver.js'
 import { migrateSqlite, type AppliedMigration } from './migrations.js'
 import { openFailure } from './errors.js'
 
@@ -17,9 +18,10 @@ export interface OpenSqliteOptions {
  * not a SQLite database raises `GK_CONFIG` naming the file.
  */
 export function openSqlite (opts: OpenSqliteOptions): { db: Database.Database, applied: AppliedMigration[] } {
+  const Sqlite = loadDriver<typeof Database>('better-sqlite3')
   let db: Database.Database | undefined
   try {
-    db = new Database(opts.filename)
+    db = new Sqlite(opts.filename)
     // busy_timeout first: the WAL switch and the migrations may wait for another process.
     db.pragma(`busy_timeout = ${opts.busyTimeout}`)
     db.pragma('journal_mode = WAL')
