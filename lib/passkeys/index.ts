@@ -1,0 +1,10 @@
+/**
+ * `fastify-gatekeeper/passkeys`: the `passkeys` plugin (WebAuthn
+ * registration, usernameless sign-in, passkeys as a second factor) over
+ * @simplewebauthn/server.
+ */
+import { passkeys } from './plugin.js'
+
+export { passkeys, type PasskeysOptions } from './plugin.js'
+export { PASSKEY_AMR, type PasskeysApi, type PasskeyView } from './context.js'
+export default passkeys
