@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import { memoryAccountTokens } from './memory/account-tokens.js'
+import { memoryMfa } from './memory/mfa.js'
 import {
   assertStorableName,
   isStorableName,
@@ -41,7 +42,13 @@ export function memoryStore (): GatekeeperStore {
     lastUsedAt: k.lastUsedAt && new Date(k.lastUsedAt)
   })
   const copyFamily = (f: RefreshFamilyRecord): RefreshFamilyRecord => ({
-    ...f, createdAt: new Date(f.createdAt), lastUsedAt: new Date(f.lastUsedAt), expiresAt: new Date(f.expiresAt), revokedAt: f.revokedAt && new Date(f.revokedAt)
+    ...f,
+    createdAt: new Date(f.createdAt),
+    lastUsedAt: new Date(f.lastUsedAt),
+    expiresAt: new Date(f.expiresAt),
+    revokedAt: f.revokedAt && new Date(f.revokedAt),
+    authTime: f.authTime == null ? null : new Date(f.authTime),
+    amr: f.amr == null ? null : [...f.amr]
   })
   const copyToken = (t: RefreshTokenRecord): RefreshTokenRecord => ({
     ...t, createdAt: new Date(t.createdAt), expiresAt: new Date(t.expiresAt), consumedAt: t.consumedAt && new Date(t.consumedAt)
@@ -219,7 +226,9 @@ export function memoryStore (): GatekeeperStore {
         revokedAt: null,
         revokeReason: null,
         ip: input.ip ?? null,
-        userAgent: input.userAgent ?? null
+        userAgent: input.userAgent ?? null,
+        authTime: input.authTime == null ? new Date(now) : new Date(input.authTime),
+        amr: input.amr == null ? null : [...input.amr]
       }
       const token = insertToken({ ...first, familyId: id, userId: input.userId, parentId: null }, now)
       families.set(id, family)
@@ -283,6 +292,13 @@ export function memoryStore (): GatekeeperStore {
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
         .map(copyFamily)
     },
+    async reauthenticate (familyId, authTime, amr) {
+      const f = families.get(familyId)
+      if (f === undefined || f.revokedAt !== null) return false
+      f.authTime = new Date(authTime)
+      f.amr = [...amr]
+      return true
+    },
     async deleteExpired (now) {
       const t = now.getTime()
       let n = 0
@@ -306,6 +322,7 @@ export function memoryStore (): GatekeeperStore {
     oauthClients: memoryClients(),
     identities: memoryIdentities(),
     accountTokens: memoryAccountTokens(),
+    ...memoryMfa(),
     async close () {}
   }
 }

@@ -3,6 +3,7 @@ import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
 import { postgresAccountTokens } from './postgres/account-tokens.js'
 import { mapPgError } from './postgres/errors.js'
+import { postgresMfa } from './postgres/mfa.js'
 import { checkPostgresSchema, migratePostgres } from './postgres/migrations.js'
 import { postgresOAuthRepositories } from './postgres/oauth.js'
 import { CONFLICTS, postgresRepositories, type Query } from './postgres/repositories.js'
@@ -119,6 +120,7 @@ export function postgresStore (options: PostgresStoreOptions): GatekeeperStore {
     ...postgresRepositories(query, schema),
     ...postgresOAuthRepositories(query, schema),
     ...postgresAccountTokens(query, schema),
+    ...postgresMfa(query, schema),
     init,
     async close () {
       if (closed) return

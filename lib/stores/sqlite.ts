@@ -1,6 +1,7 @@
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError } from '../core/errors.js'
 import { sqliteAccountTokens } from './sqlite/account-tokens.js'
+import { sqliteMfa } from './sqlite/mfa.js'
 import { openSqlite } from './sqlite/open.js'
 import { sqliteOAuthRepositories } from './sqlite/oauth.js'
 import { sqliteRepositories } from './sqlite/repositories.js'
@@ -47,6 +48,7 @@ export function sqliteStore (options: SqliteStoreOptions): GatekeeperStore {
     ...sqliteRepositories(db),
     ...sqliteOAuthRepositories(db),
     ...sqliteAccountTokens(db),
+    ...sqliteMfa(db),
     async close () {
       if (db.open) db.close()
     }

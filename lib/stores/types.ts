@@ -154,6 +154,17 @@ export interface RefreshFamilyRecord {
   revokeReason: string | null
   ip: string | null
   userAgent: string | null
+  /**
+   * When the user last authenticated in this session (the login, or a later
+   * step-up): the `auth_time` of its access tokens. `null` or absent for
+   * families stored before it existed (the family's `createdAt` then stands in).
+   */
+  authTime?: Date | null
+  /**
+   * The RFC 8176 authentication methods of that authentication (`['pwd']`,
+   * `['pwd', 'otp', 'mfa']`): the `amr` of its access tokens; `null` or absent when unknown.
+   */
+  amr?: string[] | null
 }
 
 /** One refresh token, stored only as a hash. */
@@ -191,6 +202,10 @@ export interface NewRefreshFamily {
   expiresAt: Date
   ip?: string | null
   userAgent?: string | null
+  /** Default: the family's creation time. */
+  authTime?: Date | null
+  /** Default `null`. */
+  amr?: string[] | null
 }
 
 /** The outcome of {@link RefreshTokenRepository.consume}. */
@@ -234,6 +249,13 @@ export interface RefreshTokenRepository {
    * many tokens were deleted.
    */
   deleteExpired (now: Date): Promise<number>
+  /**
+   * Records a new authentication in a session (a step-up): sets the family's
+   * `authTime` and `amr`; `true` when the family exists and is not revoked.
+   * Optional in the contract (only the `mfa` plugin's step-up needs it);
+   * every bundled store has it.
+   */
+  reauthenticate? (familyId: string, authTime: Date, amr: readonly string[]): Promise<boolean>
 }
 
 /** A client of the OAuth 2.0 client-credentials grant (RFC 6749 §4.4) as it is stored. */
@@ -356,6 +378,199 @@ export interface AccountTokenRepository {
   deleteExpired (now: Date): Promise<number>
 }
 
+/** The kinds of second factor {@link MfaFactorRepository} keeps (WebAuthn credentials have their own repository). */
+export type MfaFactorKind = 'totp'
+
+/** A second factor of a user other than a passkey: a TOTP (RFC 6238) authenticator. */
+export interface MfaFactorRecord {
+  id: string
+  userId: string
+  kind: MfaFactorKind
+  /** The shared secret, sealed (AES-256-GCM, prefixed with the id of the key): never stored in the clear. */
+  secret: string
+  /** A name the user gave it (`'phone'`). */
+  name: string
+  /** Set once the user proved with a first code that their authenticator has the secret; only confirmed factors count. */
+  confirmedAt: Date | null
+  /** The highest time step a code was accepted for; a code of this step or an earlier one is never accepted again. */
+  lastStep: number | null
+  createdAt: Date
+  lastUsedAt: Date | null
+}
+
+/** What `mfaFactors.create` takes. `id` is generated when omitted. */
+export interface NewMfaFactor {
+  id?: string
+  userId: string
+  kind: MfaFactorKind
+  secret: string
+  name?: string
+}
+
+/** Second factors other than passkeys (the `mfa` plugin). */
+export interface MfaFactorRepository {
+  /** Stores an unconfirmed factor; an id already taken raises `GK_CONFLICT`. */
+  create (factor: NewMfaFactor): Promise<MfaFactorRecord>
+  /** The factor with this id, or `null`. */
+  findById (id: string): Promise<MfaFactorRecord | null>
+  /** Every factor of a user (unconfirmed ones included), oldest first. */
+  listByUser (userId: string): Promise<MfaFactorRecord[]>
+  /**
+   * Accepts a code of time step `step` for a factor, atomically: succeeds
+   * only when `step` is greater than the factor's `lastStep` (or it has
+   * none), then sets `lastStep` to `step` and `lastUsedAt` to `at`. Of any
+   * number of concurrent calls with one step, exactly one succeeds (across
+   * processes for shared stores): a code is accepted once. With `confirm`,
+   * an unconfirmed factor becomes confirmed (`confirmedAt = at`); without
+   * it, an unconfirmed factor is refused. `false` for an unknown factor.
+   */
+  acceptStep (id: string, step: number, at: Date, confirm?: boolean): Promise<boolean>
+  /** Deletes a factor; `true` when one was deleted. */
+  delete (id: string): Promise<boolean>
+  /** Deletes every factor of a user of these kinds (all kinds when omitted); returns how many. */
+  deleteForUser (userId: string, kinds?: readonly MfaFactorKind[]): Promise<number>
+}
+
+/** Recovery codes of users, stored only as hashes. */
+export interface RecoveryCodeRepository {
+  /**
+   * Replaces every code of a user with these hashes, atomically: the old
+   * codes stop working in the same step the new ones start. An empty list
+   * removes them all.
+   */
+  replace (userId: string, hashes: readonly string[]): Promise<void>
+  /**
+   * Uses a code, atomically: of any number of concurrent calls with one user
+   * and hash, exactly one gets `true` (across processes for shared stores);
+   * a used or unknown code gives `false`.
+   */
+  consume (userId: string, hash: string, at: Date): Promise<boolean>
+  /** How many unused codes a user has. */
+  remaining (userId: string): Promise<number>
+}
+
+/** A WebAuthn credential (a passkey or a security key) registered to a user. */
+export interface WebAuthnCredentialRecord {
+  /** The credential id, base64url (as the authenticator made it). Unique. */
+  id: string
+  userId: string
+  /** The credential's COSE public key, base64url. */
+  publicKey: string
+  /** The signature counter last seen (0 for authenticators that keep none). */
+  counter: number
+  /** Transports the authenticator said it supports (`'internal'`, `'usb'`, `'hybrid'`, …), as hints for the browser. */
+  transports: string[]
+  /** Whether the credential may be synced to other devices (backup eligible, the BE flag). */
+  backupEligible: boolean
+  /** Whether the credential was backed up when last seen (the BS flag). */
+  backedUp: boolean
+  /** A name the user gave it (`'laptop'`). */
+  name: string
+  createdAt: Date
+  lastUsedAt: Date | null
+}
+
+/** What `webauthnCredentials.create` takes. */
+export interface NewWebAuthnCredential {
+  id: string
+  userId: string
+  publicKey: string
+  counter: number
+  transports?: string[]
+  backupEligible: boolean
+  backedUp: boolean
+  name: string
+}
+
+/** The outcome of {@link WebAuthnCredentialRepository.updateCounter}. */
+export type CounterUpdate =
+  /** The counter moved forward (or both it and the stored one are 0): stored, with `lastUsedAt` and `backedUp`. */
+  | 'ok'
+  /** The new counter is not above the stored one (WebAuthn §6.1.1): a possibly cloned authenticator; nothing was changed. */
+  | 'regressed'
+  /** No such credential. */
+  | 'unknown'
+
+/** WebAuthn credentials (the `mfa` plugin's passkeys). */
+export interface WebAuthnCredentialRepository {
+  /** Stores a credential; an id already registered (to anyone) raises `GK_CONFLICT`. */
+  create (credential: NewWebAuthnCredential): Promise<WebAuthnCredentialRecord>
+  /** The credential with this id (compared exactly), or `null`. */
+  findById (id: string): Promise<WebAuthnCredentialRecord | null>
+  /** Every credential of a user, oldest first. */
+  listByUser (userId: string): Promise<WebAuthnCredentialRecord[]>
+  /**
+   * Records a use, atomically: stores `counter`, `backedUp` and
+   * `lastUsedAt = at` only when `counter` is greater than the stored counter,
+   * or both are 0 (an authenticator without a counter). Of concurrent calls
+   * with one counter value, exactly one gets `'ok'`.
+   */
+  updateCounter (id: string, counter: number, at: Date, backedUp: boolean): Promise<CounterUpdate>
+  /** Renames a credential of this user; `false` when the user has no such credential. */
+  rename (id: string, userId: string, name: string): Promise<boolean>
+  /** Deletes a credential of this user; `false` when the user has no such credential. */
+  delete (id: string, userId: string): Promise<boolean>
+  /** Deletes every credential of a user; returns how many. */
+  deleteForUser (userId: string): Promise<number>
+}
+
+/** What a short-lived challenge is for. */
+export type ChallengeKind = 'mfa_login' | 'webauthn_registration' | 'webauthn_authentication'
+
+/**
+ * A short-lived, single-use challenge: the pending second step of a login,
+ * or the challenge of a WebAuthn ceremony. Stored by the hash of its value.
+ */
+export interface ChallengeRecord {
+  id: string
+  /** SHA-256 of the challenge value, hex. Unique. */
+  hash: string
+  kind: ChallengeKind
+  /** The user it was made for, or `null` (a usernameless passkey login). */
+  userId: string | null
+  /** What the flow needs back (JSON-serialisable, never a secret of the user's). */
+  data: Record<string, unknown>
+  /** Failed answers so far. */
+  attempts: number
+  createdAt: Date
+  expiresAt: Date
+  /** Set once, when the challenge is used or spent by failed answers. */
+  consumedAt: Date | null
+}
+
+/** What `challenges.create` takes. `id` is generated when omitted. */
+export interface NewChallenge {
+  id?: string
+  hash: string
+  kind: ChallengeKind
+  userId?: string | null
+  data?: Record<string, unknown>
+  expiresAt: Date
+}
+
+/** Short-lived single-use challenges (the `mfa` plugin's login step and WebAuthn ceremonies). */
+export interface ChallengeRepository {
+  /** Stores a challenge; a taken `hash` raises `GK_CONFLICT`. */
+  create (challenge: NewChallenge): Promise<ChallengeRecord>
+  /** The live challenge (of this kind, unconsumed, `expiresAt > now`) with this hash, or `null`. */
+  find (hash: string, kind: ChallengeKind, now: Date): Promise<ChallengeRecord | null>
+  /**
+   * Uses a challenge, atomically: of any number of concurrent calls with one
+   * hash, exactly one gets the record (across processes for shared stores);
+   * the others, and every call for an unknown, consumed or expired challenge
+   * or one of another kind, get `null`.
+   */
+  consume (hash: string, kind: ChallengeKind, now: Date): Promise<ChallengeRecord | null>
+  /**
+   * Counts a failed answer to a live challenge, atomically, and spends it
+   * (sets `consumedAt`) when its attempts reach `maxAttempts`. Returns the
+   * attempts left (0 when now spent), or `null` when the challenge is not live.
+   */
+  fail (hash: string, kind: ChallengeKind, now: Date, maxAttempts: number): Promise<number | null>
+  /** Deletes challenges whose expiry is at or before `now`; returns how many. */
+  deleteExpired (now: Date): Promise<number>
+}
+
 /** The storage adapter every gatekeeper plugin shares. */
 export interface GatekeeperStore {
   users: UserRepository
@@ -379,6 +594,18 @@ export interface GatekeeperStore {
    * refuses to start without it); every bundled store has it.
    */
   accountTokens?: AccountTokenRepository
+  /**
+   * TOTP factors. Optional in the contract, like the three below (only the
+   * `mfa` plugin needs them, and refuses to start without them); every
+   * bundled store has them.
+   */
+  mfaFactors?: MfaFactorRepository
+  /** Hashed recovery codes (the `mfa` plugin). */
+  recoveryCodes?: RecoveryCodeRepository
+  /** WebAuthn credentials (the `mfa` plugin's passkeys). */
+  webauthnCredentials?: WebAuthnCredentialRepository
+  /** Short-lived single-use challenges (the `mfa` plugin). */
+  challenges?: ChallengeRepository
   /** Optional asynchronous set-up (migrations); the core awaits it at registration. */
   init? (): Promise<void>
   /** Releases connections and file handles. Safe to call twice. */

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
 import { accountsConformance } from './conformance-accounts.js'
+import { mfaConformance } from './conformance-mfa.js'
 import type { GatekeeperStore, IdentityRepository, NewApiKey, OAuthClientRecord, OAuthClientRepository } from '../../lib/stores/types.js'
 
 const HOUR = 3_600_000
@@ -16,10 +17,11 @@ const uniq = (): string => randomUUID().slice(0, 8)
  * A custom store (or a custom `users` repository over an existing database)
  * can run this same suite; one without the optional `oauthClients` and
  * `identities` repositories passes `{ oauth: false }`, one without users'
- * emails and `accountTokens` passes `{ accounts: false }`. Every bundled
+ * emails and `accountTokens` passes `{ accounts: false }`, one without
+ * the `mfa` plugin's repositories passes `{ mfa: false }`. Every bundled
  * store runs it with them.
  */
-export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean, accounts?: boolean } = {}): void {
+export function storeConformance (name: string, makeStore: () => Promise<GatekeeperStore>, opts: { oauth?: boolean, accounts?: boolean, mfa?: boolean } = {}): void {
   t.test(`${name} store conformance`, async (t) => {
     async function open (t: Test): Promise<GatekeeperStore> {
       const store = await makeStore()
@@ -513,6 +515,7 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
     }
 
     if (opts.accounts !== false) accountsConformance(t, name, open)
+    if (opts.mfa !== false) mfaConformance(t, name, open)
 
     t.test('returned records are copies', async (t) => {
       const store = await open(t)

@@ -32,7 +32,7 @@ if (await requirePostgres(t)) {
   storeConformance('postgres', async () => {
     const store = open()
     await store.init?.()
-    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families, "${schema}".gk_oauth_clients, "${schema}".gk_identities, "${schema}".gk_account_tokens`)
+    await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families, "${schema}".gk_oauth_clients, "${schema}".gk_identities, "${schema}".gk_account_tokens, "${schema}".gk_mfa_factors, "${schema}".gk_recovery_codes, "${schema}".gk_webauthn_credentials, "${schema}".gk_challenges`)
     return store
   })
 
@@ -76,7 +76,7 @@ if (await requirePostgres(t)) {
     await admin.query(`INSERT INTO "${s}".gk_identities (issuer, subject, user_id, provider, created_at) VALUES ('https://sso.example', 's1', 'u1', 'corp', now())`)
     const stale = open({ schema: s, migrate: false })
     t.teardown(() => stale.close())
-    await t.rejects(stale.init?.() as Promise<void>, { code: 'GK_CONFIG', message: /version 2, this release needs 3/ })
+    await t.rejects(stale.init?.() as Promise<void>, { code: 'GK_CONFIG', message: new RegExp(`version 2, this release needs ${POSTGRES_MIGRATIONS.length}`) })
     const store = open({ schema: s })
     t.teardown(() => store.close())
     await store.init?.()
@@ -87,6 +87,37 @@ if (await requirePostgres(t)) {
     t.equal((await store.users.findByEmail?.('OLD@example.org'))?.id, 'u1')
     const token = await store.accountTokens?.create({ hash: sha('upgraded'), userId: 'u1', kind: 'password_reset', expiresAt: new Date(Date.now() + HOUR) })
     t.ok(await store.accountTokens?.consume(token?.hash as string, 'password_reset', new Date()))
+  })
+
+  t.test('a schema of version 3 is upgraded by init: sessions kept without an authentication record, second factors usable', async (t) => {
+    const s = schemaFor('upgrade3')
+    t.same((await migratePostgres(admin, `"${s}"`, 10_000, POSTGRES_MIGRATIONS.slice(0, 3))).map((m) => m.version), [1, 2, 3])
+    await admin.query(`INSERT INTO "${s}".gk_refresh_families (id, user_id, created_at, last_used_at, expires_at) VALUES ('f1', 'u1', now(), now(), now() + interval '1 day')`)
+    const store = open({ schema: s })
+    t.teardown(() => store.close())
+    await store.init?.()
+    t.match(await store.refreshTokens.findFamily('f1'), { userId: 'u1', authTime: null, amr: null })
+    const f = await store.mfaFactors?.create({ userId: 'u1', kind: 'totp', secret: 'k1:x' })
+    t.equal(await store.mfaFactors?.acceptStep(f?.id as string, 1, new Date(), true), true)
+    const { rows } = await admin.query(`SELECT max(version)::int AS v FROM "${s}".gk_migrations`)
+    t.equal(rows[0].v, POSTGRES_MIGRATIONS.length)
+  })
+
+  t.test('one TOTP step, one recovery code and one passkey counter over two pools: exactly one use each', async (t) => {
+    const a = open()
+    const b = open()
+    t.teardown(() => Promise.all([a.close(), b.close()]))
+    const f = await a.mfaFactors?.create({ userId: 'pools', kind: 'totp', secret: 'k1:x' }) as { id: string }
+    await a.mfaFactors?.acceptStep(f.id, 1, new Date(), true)
+    await a.recoveryCodes?.replace('pools', [sha('pool-code')])
+    await a.webauthnCredentials?.create({ id: 'pool-cred', userId: 'pools', publicKey: 'pk', counter: 1, backupEligible: false, backedUp: false, name: 'k' })
+    const pick = (i: number): GatekeeperStore => i % 2 === 0 ? a : b
+    const steps = await Promise.all(Array.from({ length: 20 }, (_, i) => pick(i).mfaFactors?.acceptStep(f.id, 2, new Date())))
+    const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => pick(i).recoveryCodes?.consume('pools', sha('pool-code'), new Date())))
+    const counters = await Promise.all(Array.from({ length: 20 }, (_, i) => pick(i).webauthnCredentials?.updateCounter('pool-cred', 2, new Date(), false)))
+    t.equal(steps.filter((r) => r === true).length, 1)
+    t.equal(codes.filter((r) => r === true).length, 1)
+    t.equal(counters.filter((r) => r === 'ok').length, 1)
   })
 
   t.test('two concurrent resets with one account token over two pools: exactly one wins', async (t) => {

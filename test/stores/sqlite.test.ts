@@ -92,6 +92,22 @@ t.test('a file of schema version 2 is upgraded on open: users, keys and links ke
   t.same(db.prepare('SELECT version FROM gk_migrations ORDER BY version').all(), SQLITE_MIGRATIONS.map((m) => ({ version: m.version })))
 })
 
+t.test('a file of schema version 3 is upgraded on open: sessions kept without an authentication record, second factors usable', async (t) => {
+  const filename = file()
+  const old = new Database(filename)
+  t.same(migrateSqlite(old, SQLITE_MIGRATIONS.slice(0, 3)).map((m) => m.version), [1, 2, 3])
+  old.prepare("INSERT INTO gk_refresh_families (id, user_id, created_at, last_used_at, expires_at) VALUES ('f1', 'u1', 1, 1, ?)").run(Date.now() + 60_000)
+  old.close()
+  const store = sqliteStore({ filename })
+  t.teardown(() => store.close())
+  t.match(await store.refreshTokens.findFamily('f1'), { userId: 'u1', authTime: null, amr: null })
+  const f = await store.mfaFactors?.create({ userId: 'u1', kind: 'totp', secret: 'k1:x' })
+  t.equal(await store.mfaFactors?.acceptStep(f?.id as string, 1, new Date(), true), true)
+  const db = new Database(filename, { readonly: true })
+  t.teardown(() => db.close())
+  t.same(db.prepare('SELECT version FROM gk_migrations ORDER BY version').all(), SQLITE_MIGRATIONS.map((m) => ({ version: m.version })))
+})
+
 t.test('two processes consuming one account token of one file: exactly one gets it', async (t) => {
   const filename = file()
   const store = sqliteStore({ filename })

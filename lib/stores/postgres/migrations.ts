@@ -126,6 +126,64 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX gk_account_tokens_user_idx ON ${s}.gk_account_tokens (user_id);
       CREATE INDEX gk_account_tokens_expires_idx ON ${s}.gk_account_tokens (expires_at);
     `
+  },
+  {
+    version: 4,
+    name: 'second factors, passkeys and challenges',
+    sql: (s) => `
+      ALTER TABLE ${s}.gk_refresh_families
+        ADD COLUMN auth_time timestamptz(3),
+        ADD COLUMN amr text[];
+
+      CREATE TABLE ${s}.gk_mfa_factors (
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        kind text NOT NULL,
+        secret text NOT NULL,
+        name text NOT NULL DEFAULT '',
+        confirmed_at timestamptz(3),
+        last_step bigint,
+        created_at timestamptz(3) NOT NULL,
+        last_used_at timestamptz(3)
+      );
+      CREATE INDEX gk_mfa_factors_user_idx ON ${s}.gk_mfa_factors (user_id, created_at, seq);
+
+      CREATE TABLE ${s}.gk_recovery_codes (
+        user_id text NOT NULL,
+        hash text NOT NULL,
+        used_at timestamptz(3),
+        CONSTRAINT gk_recovery_codes_pkey PRIMARY KEY (user_id, hash)
+      );
+
+      CREATE TABLE ${s}.gk_webauthn_credentials (
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        public_key text NOT NULL,
+        counter bigint NOT NULL,
+        transports text[] NOT NULL DEFAULT '{}',
+        backup_eligible boolean NOT NULL,
+        backed_up boolean NOT NULL,
+        name text NOT NULL,
+        created_at timestamptz(3) NOT NULL,
+        last_used_at timestamptz(3)
+      );
+      CREATE INDEX gk_webauthn_credentials_user_idx ON ${s}.gk_webauthn_credentials (user_id, created_at, seq);
+
+      CREATE TABLE ${s}.gk_challenges (
+        id text PRIMARY KEY,
+        hash text NOT NULL CONSTRAINT gk_challenges_hash_key UNIQUE,
+        kind text NOT NULL,
+        user_id text,
+        data jsonb NOT NULL DEFAULT '{}',
+        attempts integer NOT NULL DEFAULT 0,
+        created_at timestamptz(3) NOT NULL,
+        expires_at timestamptz(3) NOT NULL,
+        consumed_at timestamptz(3)
+      );
+      CREATE INDEX gk_challenges_expires_idx ON ${s}.gk_challenges (expires_at);
+    `
   }
 ]
 

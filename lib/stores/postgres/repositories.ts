@@ -25,7 +25,11 @@ export const CONFLICTS: Record<string, string> = {
   gk_refresh_tokens_pkey: 'refresh token already exists',
   gk_refresh_tokens_hash_key: 'refresh token already exists',
   gk_oauth_clients_pkey: 'client id already taken',
-  gk_identities_pkey: 'identity already linked'
+  gk_identities_pkey: 'identity already linked',
+  gk_mfa_factors_pkey: 'factor already exists',
+  gk_webauthn_credentials_pkey: 'credential already registered',
+  gk_challenges_pkey: 'challenge already exists',
+  gk_challenges_hash_key: 'challenge already exists'
 }
 
 /** The three repositories over a migrated schema (`s` is the quoted schema name). */
@@ -92,14 +96,15 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
     async createFamily (input, first) {
       // One statement, so the family and its first token exist together or not at all.
       const { rows } = await query(`WITH f AS (
-          INSERT INTO ${s}.gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
-          VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING *
+          INSERT INTO ${s}.gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, auth_time, amr)
+          VALUES ($1, $2, $3::timestamptz, $3::timestamptz, $4, $5, $6, coalesce($10::timestamptz, $3::timestamptz), $11::text[]) RETURNING *
         ), t AS (
           INSERT INTO ${s}.gk_refresh_tokens (id, hash, family_id, user_id, parent_id, created_at, expires_at)
           SELECT $7, $8, f.id, f.user_id, NULL, f.created_at, $9 FROM f RETURNING *
         )
         SELECT (SELECT row_to_json(f) FROM f) AS family, (SELECT row_to_json(t) FROM t) AS token`,
-      [input.id ?? randomUUID(), input.userId, new Date(), input.expiresAt, input.ip ?? null, input.userAgent ?? null, first.id ?? randomUUID(), first.hash, first.expiresAt])
+      [input.id ?? randomUUID(), input.userId, new Date(), input.expiresAt, input.ip ?? null, input.userAgent ?? null, first.id ?? randomUUID(), first.hash, first.expiresAt,
+        input.authTime ?? null, input.amr == null ? null : [...input.amr]])
       const row = rows[0] as { family: Record<string, unknown>, token: Record<string, unknown> }
       return { family: toFamily(row.family), token: toToken(row.token) }
     },
@@ -153,7 +158,9 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
         )
         SELECT count(*)::int AS n FROM gone`, [now])
       return (rows[0] as { n: number }).n
-    }
+    },
+    reauthenticate: async (familyId, authTime, amr) =>
+      await count(`UPDATE ${s}.gk_refresh_families SET auth_time = $2, amr = $3 WHERE id = $1 AND revoked_at IS NULL`, [familyId, authTime, [...amr]]) === 1
   }
 
   return { users, apiKeys, refreshTokens }

@@ -1,4 +1,4 @@
-import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, ChallengeKind, ChallengeRecord, IdentityRecord, MfaFactorKind, MfaFactorRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord, WebAuthnCredentialRecord } from '../types.js'
 
 // Rows come either from pg (timestamps parsed as Date) or from row_to_json in
 // a single-statement CTE (timestamps as ISO strings): both parse the same.
@@ -52,7 +52,9 @@ export function toFamily (r: Row): RefreshFamilyRecord {
     revokedAt: maybeDate(r.revoked_at),
     revokeReason: text(r.revoke_reason),
     ip: text(r.ip),
-    userAgent: text(r.user_agent)
+    userAgent: text(r.user_agent),
+    authTime: maybeDate(r.auth_time),
+    amr: r.amr === null || r.amr === undefined ? null : [...(r.amr as string[])]
   }
 }
 
@@ -98,6 +100,52 @@ export function toAccountToken (r: Row): AccountTokenRecord {
     userId: String(r.user_id),
     kind: String(r.kind) as AccountTokenKind,
     email: text(r.email),
+    createdAt: date(r.created_at),
+    expiresAt: date(r.expires_at),
+    consumedAt: maybeDate(r.consumed_at)
+  }
+}
+
+/** A `gk_mfa_factors` row as a record. */
+export function toMfaFactor (r: Row): MfaFactorRecord {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    kind: String(r.kind) as MfaFactorKind,
+    secret: String(r.secret),
+    name: String(r.name),
+    confirmedAt: maybeDate(r.confirmed_at),
+    lastStep: r.last_step === null || r.last_step === undefined ? null : Number(r.last_step),
+    createdAt: date(r.created_at),
+    lastUsedAt: maybeDate(r.last_used_at)
+  }
+}
+
+/** A `gk_webauthn_credentials` row as a record. */
+export function toWebAuthnCredential (r: Row): WebAuthnCredentialRecord {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    publicKey: String(r.public_key),
+    counter: Number(r.counter),
+    transports: [...(r.transports as string[])],
+    backupEligible: r.backup_eligible === true,
+    backedUp: r.backed_up === true,
+    name: String(r.name),
+    createdAt: date(r.created_at),
+    lastUsedAt: maybeDate(r.last_used_at)
+  }
+}
+
+/** A `gk_challenges` row as a record. */
+export function toChallenge (r: Row): ChallengeRecord {
+  return {
+    id: String(r.id),
+    hash: String(r.hash),
+    kind: String(r.kind) as ChallengeKind,
+    userId: text(r.user_id),
+    data: structuredClone(r.data as Record<string, unknown>),
+    attempts: Number(r.attempts),
     createdAt: date(r.created_at),
     expiresAt: date(r.expires_at),
     consumedAt: maybeDate(r.consumed_at)

@@ -122,6 +122,62 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX gk_account_tokens_user ON gk_account_tokens (user_id);
       CREATE INDEX gk_account_tokens_expires ON gk_account_tokens (expires_at);
     `
+  },
+  {
+    version: 4,
+    name: 'second factors, passkeys and challenges',
+    sql: `
+      ALTER TABLE gk_refresh_families ADD COLUMN auth_time INTEGER;
+      ALTER TABLE gk_refresh_families ADD COLUMN amr TEXT;
+
+      CREATE TABLE gk_mfa_factors (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        confirmed_at INTEGER,
+        last_step INTEGER,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      );
+      CREATE INDEX gk_mfa_factors_user ON gk_mfa_factors (user_id, created_at);
+
+      CREATE TABLE gk_recovery_codes (
+        user_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, hash)
+      );
+
+      CREATE TABLE gk_webauthn_credentials (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        transports TEXT NOT NULL DEFAULT '[]',
+        backup_eligible INTEGER NOT NULL,
+        backed_up INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      );
+      CREATE INDEX gk_webauthn_credentials_user ON gk_webauthn_credentials (user_id, created_at);
+
+      CREATE TABLE gk_challenges (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        user_id TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        consumed_at INTEGER
+      );
+      CREATE UNIQUE INDEX gk_challenges_hash ON gk_challenges (hash);
+      CREATE INDEX gk_challenges_expires ON gk_challenges (expires_at);
+    `
   }
 ]
 

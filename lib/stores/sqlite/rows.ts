@@ -1,4 +1,4 @@
-import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, IdentityRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord } from '../types.js'
+import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, ChallengeKind, ChallengeRecord, IdentityRecord, MfaFactorKind, MfaFactorRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord, WebAuthnCredentialRecord } from '../types.js'
 
 /** A row of `gk_users`. */
 export interface UserRow {
@@ -42,6 +42,8 @@ export interface FamilyRow {
   revoke_reason: string | null
   ip: string | null
   user_agent: string | null
+  auth_time: number | null
+  amr: string | null
 }
 
 /** A row of `gk_refresh_tokens`. */
@@ -138,7 +140,9 @@ export function toFamily (r: FamilyRow): RefreshFamilyRecord {
     revokedAt: date(r.revoked_at),
     revokeReason: r.revoke_reason,
     ip: r.ip,
-    userAgent: r.user_agent
+    userAgent: r.user_agent,
+    authTime: date(r.auth_time),
+    amr: r.amr === null ? null : JSON.parse(r.amr) as string[]
   }
 }
 
@@ -184,6 +188,92 @@ export function toAccountToken (r: AccountTokenRow): AccountTokenRecord {
     userId: r.user_id,
     kind: r.kind as AccountTokenKind,
     email: r.email,
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+    consumedAt: date(r.consumed_at)
+  }
+}
+
+/** A row of `gk_mfa_factors`. */
+export interface MfaFactorRow {
+  id: string
+  user_id: string
+  kind: string
+  secret: string
+  name: string
+  confirmed_at: number | null
+  last_step: number | null
+  created_at: number
+  last_used_at: number | null
+}
+
+/** A factor row as a record. */
+export function toMfaFactor (r: MfaFactorRow): MfaFactorRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    kind: r.kind as MfaFactorKind,
+    secret: r.secret,
+    name: r.name,
+    confirmedAt: date(r.confirmed_at),
+    lastStep: r.last_step,
+    createdAt: new Date(r.created_at),
+    lastUsedAt: date(r.last_used_at)
+  }
+}
+
+/** A row of `gk_webauthn_credentials`. */
+export interface WebAuthnCredentialRow {
+  id: string
+  user_id: string
+  public_key: string
+  counter: number
+  transports: string
+  backup_eligible: number
+  backed_up: number
+  name: string
+  created_at: number
+  last_used_at: number | null
+}
+
+/** A credential row as a record. */
+export function toWebAuthnCredential (r: WebAuthnCredentialRow): WebAuthnCredentialRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    publicKey: r.public_key,
+    counter: r.counter,
+    transports: JSON.parse(r.transports) as string[],
+    backupEligible: r.backup_eligible !== 0,
+    backedUp: r.backed_up !== 0,
+    name: r.name,
+    createdAt: new Date(r.created_at),
+    lastUsedAt: date(r.last_used_at)
+  }
+}
+
+/** A row of `gk_challenges`. */
+export interface ChallengeRow {
+  id: string
+  hash: string
+  kind: string
+  user_id: string | null
+  data: string
+  attempts: number
+  created_at: number
+  expires_at: number
+  consumed_at: number | null
+}
+
+/** A challenge row as a record. */
+export function toChallenge (r: ChallengeRow): ChallengeRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    kind: r.kind as ChallengeKind,
+    userId: r.user_id,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+    attempts: r.attempts,
     createdAt: new Date(r.created_at),
     expiresAt: new Date(r.expires_at),
     consumedAt: date(r.consumed_at)
