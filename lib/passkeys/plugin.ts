@@ -24,9 +24,8 @@ const CHALLENGE_METHODS = ['create', 'consume'] as const
 
 /** The store's WebAuthn credentials and challenges, checked at registration. */
 function port (store: GatekeeperStore): PasskeyPort {
-  const s = store as unknown as Record<string, Record<string, unknown> | undefined>
-  const credentials = s.webauthnCredentials
-  const challenges = s.challenges
+  const credentials = store.webauthnCredentials as unknown as Record<string, unknown> | undefined
+  const challenges = store.challenges as unknown as Record<string, unknown> | undefined
   if (credentials == null || typeof credentials !== 'object' || challenges == null || typeof challenges !== 'object') {
     configError('the passkeys plugin needs store.webauthnCredentials and store.challenges: this store has none (every bundled store has them; a custom store must implement them)')
   }
