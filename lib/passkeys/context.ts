@@ -49,6 +49,8 @@ export interface PasskeysContext {
   attempt<T> (request: FastifyRequest, fn: () => Promise<T>): Promise<T>
   /** Verifies an assertion; any refusal is audited and becomes 401 `GK_INVALID_CREDENTIALS`, a cloned key also an anomaly. */
   assert (request: FastifyRequest, step: 'login' | 'mfa', handle: string, binding: string, response: AuthenticationResponseJSON, userId?: string): Promise<{ user: PublicUser, credential: PasskeyRecord, amr: string[] }>
+  /** Audits a refused assertion (`login.failure` or, for a second step, `passkey.refused`); a cloned key is also an `anomaly`. */
+  refused (request: FastifyRequest, step: 'login' | 'mfa', err: CeremonyFailure): void
   /** Refuses (401, `insufficient_user_authentication`) a caller whose login is older than `recentLogin`. */
   requireRecentLogin (request: FastifyRequest, reply: FastifyReply): void
 }
@@ -89,31 +91,35 @@ export function passkeysContext (gk: Gatekeeper, o: NormalizedPasskeysOptions, p
         return { user: publicUser(user), credential, amr: [...PASSKEY_AMR] }
       } catch (err) {
         if (!(err instanceof CeremonyFailure)) throw err
-        if (err.reason === 'counter_regression') {
-          const ua = request.headers['user-agent']
-          // WebAuthn §6.1.1: a counter that did not grow means the key exists twice (a cloned authenticator).
-          gk.emit('anomaly', {
-            type: 'passkey_cloned',
-            time: new Date(gk.now()),
-            userId: err.userId,
-            credentialId: err.credentialId,
-            storedCounter: err.counters?.stored,
-            presentedCounter: err.counters?.presented,
-            ip: request.ip,
-            userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
-          })
-        }
-        gk.record({
-          type: step === 'login' ? 'login.failure' : 'mfa.failure',
-          outcome: 'failure',
-          reason: 'GK_INVALID_CREDENTIALS',
-          method: 'passkey',
-          cause: err.reason,
-          userId: err.userId,
-          credentialId: err.credentialId
-        }, request)
+        this.refused(request, step, err)
         throw new errors.GK_INVALID_CREDENTIALS()
       }
+    },
+    refused (request, step, err) {
+      if (err.reason === 'counter_regression') {
+        const ua = request.headers['user-agent']
+        // WebAuthn §6.1.1: a counter that did not grow means the key exists twice (a cloned authenticator).
+        gk.emit('anomaly', {
+          type: 'passkey_cloned',
+          time: new Date(gk.now()),
+          userId: err.userId,
+          credentialId: err.credentialId,
+          storedCounter: err.counters?.stored,
+          presentedCounter: err.counters?.presented,
+          ip: request.ip,
+          userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
+        })
+      }
+      // A second step is audited by the mfa plugin too (mfa.failure); this event says why the passkey was refused.
+      gk.record({
+        type: step === 'login' ? 'login.failure' : 'passkey.refused',
+        outcome: 'failure',
+        reason: 'GK_INVALID_CREDENTIALS',
+        method: 'passkey',
+        cause: err.reason,
+        userId: err.userId,
+        credentialId: err.credentialId
+      }, request)
     },
     requireRecentLogin (request, reply) {
       const claims = request.auth?.claims ?? {}

@@ -6,6 +6,7 @@ import type { GatekeeperStore } from '../stores/types.js'
 import '../jwt/plugin.js'
 import { Ceremonies } from './ceremonies.js'
 import { passkeysContext, type PasskeysApi } from './context.js'
+import { webauthnFactor, type WebAuthnFactor } from './factor.js'
 import { normalizePasskeysOptions, type PasskeysOptions } from './options.js'
 import type { PasskeyPort } from './port.js'
 import { passkeyRoutes } from './routes.js'
@@ -42,6 +43,9 @@ async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Pro
   const store = port(gk.store)
   const ctx = passkeysContext(gk, o, store, new Ceremonies(store, o, gk.now))
   gk.passkeys = ctx.api
+  // With the mfa plugin (registered first), a passkey is also a second factor of a password login.
+  const mfa = (gk as unknown as { mfa?: { addFactor: (factor: WebAuthnFactor) => void } }).mfa
+  mfa?.addFactor(webauthnFactor(ctx))
   if (o.prefix !== null) passkeyRoutes(app, ctx, o.prefix)
 }
 
