@@ -19,6 +19,12 @@ export const errors = {
   GK_INVALID_CREDENTIALS: createError('GK_INVALID_CREDENTIALS', 'Invalid username or password', 401),
   /** The password was right, but the account's email address must be verified first (403; the `accounts` plugin's `requireVerifiedEmail`). */
   GK_EMAIL_NOT_VERIFIED: createError('GK_EMAIL_NOT_VERIFIED', 'Email address not verified', 403),
+  /**
+   * The access token is valid but its authentication falls short of the
+   * route's step-up requirement: no second factor, or too long ago (401,
+   * `WWW-Authenticate: Bearer error="insufficient_user_authentication"`, RFC 9470).
+   */
+  GK_INSUFFICIENT_AUTHENTICATION: createError('GK_INSUFFICIENT_AUTHENTICATION', 'A stronger or more recent authentication is required', 401),
   /** Too many failed logins (429, with Retry-After). */
   GK_ACCOUNT_LOCKED: createError('GK_ACCOUNT_LOCKED', 'Too many failed attempts, try again later', 429),
   /** Too many requests (429, with Retry-After). */

@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from '../core/errors.js'
+import { normalizeLogin } from '../stores/types.js'
 import type { AuthContext, Strategy } from '../core/types.js'
 import '../core/augment.js'
 import { assertB64Token, bearerCredential } from './bearer.js'
@@ -11,7 +12,7 @@ import { normalizeOptions, type JwtOptions } from './options.js'
 import { Passwords } from './passwords.js'
 import { completeLogin, registerRoutes, setAccessCookie, type JwtRuntime } from './routes.js'
 import { TokenService } from './tokens.js'
-import type { JwtApi, LoginExtension, LoginGuard, LogoutExtension, PasswordApi, RegisterExtension, RoleFilter, SessionsEnded, TokenSubject, UserApi } from './types.js'
+import type { GuardedAttempt, JwtApi, LoginExtension, LoginGuard, LoginStep, LogoutExtension, PasswordApi, RegisterExtension, RoleFilter, SessionsEnded, TokenSubject, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
 
@@ -118,6 +119,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   }
 
   const loginExtensions: LoginExtension[] = []
+  const loginSteps: LoginStep[] = []
   const logoutExtensions: LogoutExtension[] = []
   const registerExtensions: RegisterExtension[] = []
   const api: JwtApi = {
@@ -128,6 +130,34 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     addLoginExtension (ext) {
       if (typeof ext !== 'function') throw new errors.GK_CONFIG('addLoginExtension takes a function (user, request, reply) => fields')
       loginExtensions.push(ext)
+    },
+    addLoginStep (step) {
+      if (typeof step !== 'function') throw new errors.GK_CONFIG('addLoginStep takes a function (user, request, reply) => body | null')
+      loginSteps.push(step)
+    },
+    async guardAttempt (request, user): Promise<GuardedAttempt> {
+      const attempt = { username: user.username, login: normalizeLogin(user.username) }
+      let admitted = 0
+      try {
+        for (const g of guards) {
+          await g.before?.(request, attempt)
+          admitted++
+        }
+      } catch (err) {
+        for (const g of guards.slice(0, admitted)) await g.onError?.(request, attempt, err)
+        throw err
+      }
+      let settled = false
+      const settle = async (fn: (g: LoginGuard) => Promise<void> | void | undefined): Promise<void> => {
+        if (settled) return
+        settled = true
+        for (const g of guards.slice(0, admitted)) await fn(g)
+      }
+      return {
+        failure: async () => { await settle((g) => g.onFailure?.(request, attempt, user)) },
+        success: async () => { await settle((g) => g.onSuccess?.(request, user)) },
+        release: async (error?: unknown) => { await settle((g) => g.onError?.(request, attempt, error)) }
+      }
     },
     addLogoutExtension (ext) {
       if (typeof ext !== 'function') throw new errors.GK_CONFIG('addLogoutExtension takes a function (request, reply) => void')
@@ -151,7 +181,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     issuer: options.issuer,
     jwksPath: options.asymmetric ? JWKS_PATH : null,
     checkUser: userCheck !== null,
-    completeLogin: async (user, request, reply, details) => await completeLogin(runtime, user, request, reply, details),
+    completeLogin: async (user, request, reply, details, authentication) => await completeLogin(runtime, user, request, reply, details, authentication),
     endSessions,
     forgetSessions (ended) { userCheck?.forgetSessions(ended) }
   }
@@ -160,7 +190,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   gk.users = users
   gk.passwords = passwords
 
-  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, logoutExtensions, registerExtensions }
+  const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, loginSteps, logoutExtensions, registerExtensions }
   registerRoutes(app, runtime)
 
   if (options.asymmetric) {

@@ -11,7 +11,7 @@ import type { Passwords } from './passwords.js'
 import { stringBodySchema, stringBodyValidator, type StringField } from './schema.js'
 import type { TokenService } from './tokens.js'
 import { isValidEmail, MAX_EMAIL_LENGTH } from './email.js'
-import type { IssuedToken, LoginExtension, LoginGuard, LogoutExtension, PublicUser, RegisterExtension } from './types.js'
+import type { IssuedToken, LoginAuthentication, LoginExtension, LoginGuard, LoginStep, LogoutExtension, PublicUser, RegisterExtension } from './types.js'
 import { MAX_USERNAME_LENGTH, publicUser, type Users } from './users.js'
 
 /** Everything the routes need, built once by the plugin. */
@@ -25,6 +25,7 @@ export interface JwtRuntime {
   strategy: Strategy
   guards: LoginGuard[]
   loginExtensions: LoginExtension[]
+  loginSteps: LoginStep[]
   logoutExtensions: LogoutExtension[]
   registerExtensions: RegisterExtension[]
 }
@@ -68,13 +69,16 @@ export function setAccessCookie (cookieName: string | null, reply: FastifyReply,
  * OpenID Connect callback): success guards, the access token, login
  * extensions (refresh tokens), the access cookie, the audit event.
  */
-export async function completeLogin (rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function completeLogin (
+  rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}, authentication: LoginAuthentication = {}
+): Promise<Record<string, unknown>> {
   for (const g of rt.guards) await g.onSuccess?.(request, user)
+  const auth: LoginAuthentication = { ...(authentication.amr === undefined ? {} : { amr: [...authentication.amr] }), authTime: authentication.authTime ?? rt.gk.now() }
   // Extensions first: the refresh plugin's opens the session, whose id the access token names (`sid`) for checkUser.
   const extra: Record<string, unknown> = {}
-  for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply))
+  for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply, auth))
   const sid = rt.options.checkUser !== null && typeof extra.sessionId === 'string' ? extra.sessionId : undefined
-  const issued = await rt.tokens.issue(user, sid === undefined ? {} : { sessionId: sid })
+  const issued = await rt.tokens.issue(user, { ...(sid === undefined ? {} : { sessionId: sid }), ...auth })
   setAccessCookie(rt.options.cookieName, reply, issued)
   rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
   // RFC 6749 §5.1: responses carrying tokens must not be cached.
@@ -137,8 +141,19 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
           request.log.warn({ err, userId: user.id }, 'gatekeeper: could not upgrade a password hash')
         }
       }
+      const pub = publicUser(user)
+      for (const step of rt.loginSteps) {
+        const pending = await step(pub, request, reply)
+        if (pending !== null) {
+          // The password alone settles nothing: the attempt counts for nothing until the next step's verdict.
+          for (const g of rt.guards.slice(0, admitted)) await g.onError?.(request, attempt, null)
+          admitted = 0
+          reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+          return pending
+        }
+      }
       verdict = true
-      return await completeLogin(rt, publicUser(user), request, reply, { method: 'password' })
+      return await completeLogin(rt, pub, request, reply, { method: 'password' }, { amr: ['pwd'] })
     } catch (err) {
       // No verdict on the credential (the store failed, a later guard refused): the attempt counts for nothing.
       if (!verdict) for (const g of rt.guards.slice(0, admitted)) await g.onError?.(request, attempt, err)

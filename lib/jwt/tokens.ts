@@ -16,7 +16,7 @@ export const MAX_TOKEN_LENGTH = 8192
 export const MAX_LIFETIME_MS = 3_600_000
 
 /** Claims the token service sets itself; `claims(user)` cannot override them. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id', 'sid'])
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id', 'sid', 'amr', 'auth_time'])
 
 /** Header parameters that would let a token choose its own key or demand unknown processing (RFC 8725 §3.1, §2.4; RFC 7515 §4.1.11). */
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit', 'cty', 'zip', 'enc'] as const
@@ -140,6 +140,8 @@ export class TokenService implements TokenApi {
     // RFC 9068 §2.2: every access token names the client it was issued to.
     payload.client_id = extra.clientId ?? o.clientId
     if (extra.sessionId !== undefined) payload.sid = extra.sessionId
+    if (extra.amr !== undefined && extra.amr.length > 0) payload.amr = [...extra.amr]
+    if (extra.authTime !== undefined) payload.auth_time = Math.floor(extra.authTime / 1000)
     payload.iss = o.issuer
     payload.aud = o.audience
     payload.iat = iat
@@ -234,6 +236,8 @@ export class TokenService implements TokenApi {
     if (scopes !== undefined && !isStringArray(scopes)) invalid()
     if (payload.client_id !== undefined && typeof payload.client_id !== 'string') invalid()
     if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid.length === 0)) invalid()
+    if (payload.amr !== undefined && !isStringArray(payload.amr)) invalid()
+    if (payload.auth_time !== undefined && (typeof payload.auth_time !== 'number' || !Number.isFinite(payload.auth_time) || payload.auth_time * 1000 > now + tol)) invalid()
     // RFC 7519 §4.1.4: the token is refused on or after exp (plus the tolerance for clock skew).
     if (now >= exp * 1000 + tol) throw new errors.GK_TOKEN_EXPIRED()
     const ctx: AuthContext = {

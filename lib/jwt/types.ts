@@ -17,6 +17,22 @@ export interface IssueExtra {
   clientId?: string
   /** The session (refresh family) the token is issued for: its `sid` claim, checked by `checkUser`. */
   sessionId?: string
+  /** How the user authenticated (RFC 8176 values such as `pwd`, `otp`, `hwk`, `mfa`): the `amr` claim. */
+  amr?: readonly string[]
+  /** When the user authenticated, in milliseconds since the epoch: the `auth_time` claim (in seconds). */
+  authTime?: number
+}
+
+/**
+ * How a login authenticated the user, given to `completeLogin` and to login
+ * extensions (the refresh plugin keeps it with the session, so refreshed
+ * access tokens carry it too).
+ */
+export interface LoginAuthentication {
+  /** RFC 8176 method values (`['pwd']`, `['pwd', 'otp', 'mfa']`); absent when unknown (an external provider's login). */
+  amr?: readonly string[]
+  /** Milliseconds since the epoch; default: now. */
+  authTime?: number
 }
 
 /** Sessions that ended: one session (refresh family) by id, or every session of a user. */
@@ -43,6 +59,10 @@ export interface AccessTokenClaims {
   scopes?: string[]
   /** The session (refresh family) the token was issued for; present with `checkUser` and the refresh plugin. */
   sid?: string
+  /** RFC 8176 authentication methods of the login (`pwd`, `otp`, `hwk`, `mfa`, …). */
+  amr?: string[]
+  /** When the user authenticated (seconds since the epoch). */
+  auth_time?: number
   [claim: string]: unknown
 }
 
@@ -162,8 +182,30 @@ export interface LoginGuard {
   onError? (request: FastifyRequest, login: LoginAttempt, error: unknown): void | Promise<void>
 }
 
-/** Adds fields to the login response (and may set cookies). */
-export type LoginExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void
+/** Adds fields to the login response (and may set cookies). `authentication` says how the user logged in (always given by the library). */
+export type LoginExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply, authentication?: LoginAuthentication) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void
+
+/**
+ * Runs on the password login route once the password is right, before the
+ * login completes (the `mfa` plugin asks for a second factor here). Answers
+ * `null` to let the login complete, or the body to send instead: the login
+ * is then pending, no token is issued, and the login guards count the
+ * attempt for nothing (a right password alone does not clear a lockout).
+ */
+export type LoginStep = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<Record<string, unknown> | null>
+
+/**
+ * One attempt at a credential other than the password (a second factor),
+ * admitted by every login guard. Settle it exactly once.
+ */
+export interface GuardedAttempt {
+  /** The answer was wrong: counts toward the account's and the address's lockout. */
+  failure (): Promise<void>
+  /** The answer was right: the account's failures are forgotten. */
+  success (): Promise<void>
+  /** No verdict (the store failed, the challenge was gone): counts for nothing. */
+  release (error?: unknown): Promise<void>
+}
 
 /** Runs after the register route created an account (the `accounts` plugin mails the verification link here). */
 export type RegisterExtension = (user: PublicUser, request: FastifyRequest, reply: FastifyReply) => Promise<void> | void
@@ -184,6 +226,15 @@ export interface JwtApi {
   addLoginExtension (extension: LoginExtension): void
   addLogoutExtension (extension: LogoutExtension): void
   addRegisterExtension (extension: RegisterExtension): void
+  /** Adds a {@link LoginStep}; steps run in the order they were added, the first body answered wins. */
+  addLoginStep (step: LoginStep): void
+  /**
+   * Runs the login guards' admission for an attempt at one of `user`'s
+   * credentials other than the password (a second factor): throws
+   * `GK_ACCOUNT_LOCKED` when brute-force protection refuses it, else returns
+   * the attempt to settle.
+   */
+  guardAttempt (request: FastifyRequest, user: PublicUser): Promise<GuardedAttempt>
   /** Adds a {@link RoleFilter}; filters run in the order they were added. */
   addRoleFilter (filter: RoleFilter): void
   /** Drops what `checkUser` knows of a user, after a change made outside `app.gatekeeper.users`; a no-op without `checkUser`. */
@@ -212,7 +263,7 @@ export interface JwtApi {
    * runs login extensions (refresh tokens), sets the access cookie, records
    * `login.success` with `details`, and returns the response body.
    */
-  completeLogin (user: PublicUser, request: FastifyRequest, reply: FastifyReply, details?: Record<string, unknown>): Promise<Record<string, unknown>>
+  completeLogin (user: PublicUser, request: FastifyRequest, reply: FastifyReply, details?: Record<string, unknown>, authentication?: LoginAuthentication): Promise<Record<string, unknown>>
   /**
    * Tells `checkUser` that sessions ended (refresh families revoked), so the
    * access tokens issued for them (their `sid`) are refused at once on this

@@ -72,7 +72,12 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     graceMs: o.graceMs,
     successorKey: o.successorKey,
     // With checkUser, the access token names its session, so it stops working when the session ends.
-    issueAccess: (user, familyId) => tokenApi.issue(user, jwtApi.checkUser ? { sessionId: familyId } : {})
+    issueAccess: (user, family) => tokenApi.issue(user, {
+      ...(jwtApi.checkUser ? { sessionId: family.id } : {}),
+      // The authentication of the session's login (or its last step-up), as RFC 8176 amr and OpenID auth_time.
+      ...(family.amr == null ? {} : { amr: family.amr }),
+      ...(family.authTime == null ? { authTime: family.createdAt.getTime() } : { authTime: family.authTime.getTime() })
+    })
   })
   const purger = new Purger(store, gk.now, app.log)
 
@@ -111,8 +116,8 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
   }
   gk.refresh = api
 
-  jwtApi.addLoginExtension(async (user, request, reply) => {
-    const s = await rotation.start(user.id, clientOf(request))
+  jwtApi.addLoginExtension(async (user, request, reply, authentication) => {
+    const s = await rotation.start(user.id, clientOf(request), authentication)
     return deliver(reply, s.refreshToken, s.familyId, s.expiresAt)
   })
 

@@ -23,7 +23,7 @@ export interface RotationDeps {
   /** Key of the successor derivation; required when `graceMs > 0`. */
   successorKey: Buffer | null
   /** Issues the access token of a session (`familyId`: the session it is issued for). */
-  issueAccess: (user: TokenUser, familyId: string) => Promise<IssuedToken>
+  issueAccess: (user: TokenUser, family: RefreshFamilyRecord) => Promise<IssuedToken>
 }
 
 /** A session just opened (a login). */
@@ -61,13 +61,21 @@ export class Rotation {
   }
 
   /** Opens a session (a family) for `userId` and returns its first token. */
-  async start (userId: string, client: ClientInfo): Promise<StartedSession> {
+  async start (userId: string, client: ClientInfo, authentication: { amr?: readonly string[], authTime?: number } = {}): Promise<StartedSession> {
     const d = this.#d
     const now = d.now()
     const refreshToken = generateToken()
     const familyExpiry = now + d.ttlMs
     const { family, token } = await d.tokens.createFamily(
-      { userId, expiresAt: new Date(familyExpiry), ip: client.ip, userAgent: client.userAgent },
+      {
+        userId,
+        expiresAt: new Date(familyExpiry),
+        ip: client.ip,
+        userAgent: client.userAgent,
+        // The session remembers how its user authenticated, so its refreshed access tokens say it too.
+        authTime: new Date(authentication.authTime ?? now),
+        ...(authentication.amr === undefined ? {} : { amr: [...authentication.amr] })
+      },
       { hash: hashToken(refreshToken), expiresAt: new Date(Math.min(now + d.idleMs, familyExpiry)) }
     )
     return { refreshToken, familyId: family.id, expiresAt: token.expiresAt }
@@ -108,7 +116,7 @@ export class Rotation {
       await d.tokens.revokeFamily(family.id, new Date(d.now()), 'user_disabled')
       return { status: 'invalid', reason: 'user' }
     }
-    const access = await d.issueAccess(withoutHash(user), family.id)
+    const access = await d.issueAccess(withoutHash(user), family)
     const expiresAt = new Date(Math.min(tokenExpiry.getTime(), family.expiresAt.getTime()))
     return { status: 'ok', access, refreshToken, expiresAt, familyId: family.id, userId: family.userId, replay }
   }
