@@ -1,9 +1,10 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { PublicUser } from '../jwt/types.js'
 import { publicUser } from '../jwt/users.js'
+import { requireAuthentication } from '../mfa/step-up.js'
 import { CeremonyFailure, type Ceremonies } from './ceremonies.js'
 import type { NormalizedPasskeysOptions } from './options.js'
 import type { PasskeyPort, PasskeyRecord } from './port.js'
@@ -51,8 +52,8 @@ export interface PasskeysContext {
   assert (request: FastifyRequest, step: 'login' | 'mfa', handle: string, binding: string, response: AuthenticationResponseJSON, userId?: string): Promise<{ user: PublicUser, credential: PasskeyRecord, amr: string[] }>
   /** Audits a refused assertion (`login.failure` or, for a second step, `passkey.refused`); a cloned key is also an `anomaly`. */
   refused (request: FastifyRequest, step: 'login' | 'mfa', err: CeremonyFailure): void
-  /** Refuses (401, `insufficient_user_authentication`) a caller whose login is older than `recentLogin`. */
-  requireRecentLogin (request: FastifyRequest, reply: FastifyReply): void
+  /** Refuses (401 `GK_INSUFFICIENT_AUTHENTICATION`, RFC 9470 challenge with `max_age`) a caller whose login (`auth_time`) is older than `recentLogin`. */
+  requireRecentLogin (request: FastifyRequest): void
 }
 
 /** Builds the context of the plugin. */
@@ -121,14 +122,9 @@ export function passkeysContext (gk: Gatekeeper, o: NormalizedPasskeysOptions, p
         credentialId: err.credentialId
       }, request)
     },
-    requireRecentLogin (request, reply) {
-      const claims = request.auth?.claims ?? {}
-      const at = typeof claims.auth_time === 'number' ? claims.auth_time : typeof claims.iat === 'number' ? claims.iat : 0
-      const maxAge = Math.floor(o.recentLoginMs / 1000)
-      if (gk.now() / 1000 - at <= maxAge) return
-      // RFC 9470 §3: the client signs in again (max_age) and retries.
-      reply.header('www-authenticate', `Bearer realm="${gk.realm}", error="insufficient_user_authentication", error_description="A more recent authentication is required", max_age=${maxAge}`)
-      throw new errors.GK_UNAUTHORIZED()
+    requireRecentLogin (request) {
+      // RFC 9470: 401 GK_INSUFFICIENT_AUTHENTICATION with max_age; the client signs in again and retries.
+      requireAuthentication(gk, request, { mfa: false, maxAgeMs: o.recentLoginMs }, '')
     }
   }
 }

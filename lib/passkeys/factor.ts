@@ -1,6 +1,6 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
-import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
+import type { SecondFactor } from '../mfa/types.js'
 import { CeremonyFailure } from './ceremonies.js'
 import type { PasskeysContext } from './context.js'
 import { view } from './context.js'
@@ -26,18 +26,6 @@ export function isAssertion (value: unknown): value is AuthenticationResponseJSO
     b64(r.clientDataJSON) && b64(r.authenticatorData) && b64(r.signature) && (r.userHandle === undefined || b64(r.userHandle, 128))
 }
 
-/** What the `mfa` plugin's {@link SecondFactor} contract asks of a factor (kept structural: the passkeys plugin works without `mfa`). */
-export interface WebAuthnFactor {
-  readonly name: 'webauthn'
-  readonly field: 'webauthn'
-  readonly primary: true
-  enrolled (userId: string): Promise<boolean>
-  begin (user: { id: string }, request: FastifyRequest): Promise<{ response: Record<string, unknown>, data: Record<string, unknown> } | null>
-  verify (user: { id: string }, answer: unknown, context: { challenge: { data: Record<string, unknown> }, request: FastifyRequest }): Promise<{ amr: string[] } | null>
-  describe (userId: string): Promise<unknown>
-  reset (userId: string): Promise<number>
-}
-
 /**
  * The `webauthn` second factor for the `mfa` plugin's two-step login: the
  * `mfa_required` answer carries `webauthn` request options listing the
@@ -47,7 +35,7 @@ export interface WebAuthnFactor {
  * refused before its counter is looked at, so a double submit is never
  * mistaken for a cloned key.
  */
-export function webauthnFactor (ctx: PasskeysContext): WebAuthnFactor {
+export function webauthnFactor (ctx: PasskeysContext): SecondFactor {
   const { port, ceremonies, gk } = ctx
   return {
     name: 'webauthn',

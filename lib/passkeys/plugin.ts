@@ -6,7 +6,9 @@ import type { GatekeeperStore } from '../stores/types.js'
 import '../jwt/plugin.js'
 import { Ceremonies } from './ceremonies.js'
 import { passkeysContext, type PasskeysApi } from './context.js'
-import { webauthnFactor, type WebAuthnFactor } from './factor.js'
+import { webauthnFactor } from './factor.js'
+// Type only: the mfa plugin's declaration of gk.mfa; nothing of it (nor its TOTP libraries) is loaded.
+import type {} from '../mfa/plugin.js'
 import { normalizePasskeysOptions, type PasskeysOptions } from './options.js'
 import type { PasskeyPort } from './port.js'
 import { passkeyRoutes } from './routes.js'
@@ -44,8 +46,7 @@ async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Pro
   const ctx = passkeysContext(gk, o, store, new Ceremonies(store, o, gk.now))
   gk.passkeys = ctx.api
   // With the mfa plugin (registered first), a passkey is also a second factor of a password login.
-  const mfa = (gk as unknown as { mfa?: { addFactor: (factor: WebAuthnFactor) => void } }).mfa
-  mfa?.addFactor(webauthnFactor(ctx))
+  gk.mfa?.addFactor(webauthnFactor(ctx))
   if (o.prefix !== null) passkeyRoutes(app, ctx, o.prefix)
 }
 

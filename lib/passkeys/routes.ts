@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
 import { errors } from '../core/errors.js'
 import { withResponses } from '../core/openapi.js'
@@ -56,8 +56,8 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
     return renamed
   })
 
-  app.delete(`${prefix}/:id`, { schema: withResponses({ params: ID_PARAMS }, [400, 401, 404]), errorHandler: invalidRequestErrors, config: { auth: JWT } }, async function removePasskey (request, reply: FastifyReply) {
-    ctx.requireRecentLogin(request, reply)
+  app.delete(`${prefix}/:id`, { schema: withResponses({ params: ID_PARAMS }, [400, 401, 404]), errorHandler: invalidRequestErrors, config: { auth: JWT } }, async function removePasskey (request, reply) {
+    ctx.requireRecentLogin(request)
     const { id } = request.params as { id: string }
     const userId = (request.auth as { subject: string }).subject
     if (!await api.remove(userId, id)) throw new errors.GK_NOT_FOUND('passkey')
@@ -76,6 +76,6 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
     const { challenge, response } = request.body as { challenge: string, response: AuthenticationResponseJSON }
     const { user, amr } = await ctx.assert(request, 'login', challenge, 'login', response)
     if (gk.jwt === undefined) throw new errors.GK_UNAUTHORIZED()
-    return await gk.jwt.completeLogin(user, request, reply, { method: 'passkey', amr })
+    return await gk.jwt.completeLogin(user, request, reply, { method: 'passkey' }, { amr, authTime: gk.now() })
   })
 }

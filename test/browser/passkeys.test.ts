@@ -6,6 +6,7 @@ import type { Browser, Page } from 'puppeteer-core'
 import t, { type Test } from 'tap'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import { jwt } from '../../lib/jwt/index.js'
+import { mfa } from '../../lib/mfa/index.js'
 import { passkeys } from '../../lib/passkeys/index.js'
 import { refresh } from '../../lib/refresh/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
@@ -32,7 +33,7 @@ interface Harness {
   skew: (ms: number) => void
 }
 
-async function harness (t: Test): Promise<Harness> {
+async function harness (t: Test, withMfa = false): Promise<Harness> {
   const store = memoryStore()
   const port = await freePort()
   const other = createServer((req, res) => {
@@ -49,6 +50,8 @@ async function harness (t: Test): Promise<Harness> {
   await app.register(gatekeeper, { store, now: () => Date.now() + skew, audit: { log: false, onEvent: (e) => { audit.push(e as unknown as Record<string, unknown>) } }, bruteForce: false })
   await app.register(jwt, { secret: 'x'.repeat(32), issuer: 'passkeys-test', audience: 'api', cookie: false })
   await app.register(refresh, { transport: 'body' })
+  // With the mfa plugin first, a registered passkey is also the second factor of a password login.
+  if (withMfa) await app.register(mfa, { encryptionKeys: [{ id: 'k1', key: randomBytes(32) }] })
   // app.localhost is a second frontend on the same RP ID; localhost on the other port is not listed.
   await app.register(passkeys, { rpID: 'localhost', rpName: 'Gatekeeper test', origins: [origin, `http://app.localhost:${otherPort}`] })
   servePasskeyPage(app)
@@ -101,6 +104,7 @@ async function assertion (page: Page, options: unknown): Promise<Record<string, 
 const browser = await launchChromium(t)
 if (browser !== null) {
   t.test('the ceremonies, in Chromium', async (t) => { await flows(t, browser) })
+  t.test('a passkey as the second factor of a password login, in Chromium', async (t) => { await secondFactor(t, browser) })
   t.test('attacks on the ceremonies, in Chromium', async (t) => { await attacks(t, browser) })
 }
 
@@ -164,7 +168,7 @@ async function flows (t: Test, browser: Browser): Promise<void> {
     h.skew(11 * 60_000)
     const stale = await fetch(`${h.origin}/api/passkeys/${added.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
     t.equal(stale.status, 401, 'a login 11 minutes old cannot remove a passkey')
-    t.equal(((await stale.json()) as { code: string }).code, 'GK_UNAUTHORIZED')
+    t.equal(((await stale.json()) as { code: string }).code, 'GK_INSUFFICIENT_AUTHENTICATION')
     t.match(stale.headers.get('www-authenticate'), /error="insufficient_user_authentication".*max_age=600/)
     h.skew(0)
     const removed = await fetch(`${h.origin}/api/passkeys/${added.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
@@ -339,4 +343,127 @@ async function attacks (t: Test, browser: Browser): Promise<void> {
     t.equal(failures().at(-1)?.cause, 'counter_regression')
     t.equal((await gk(a.page, 'passkeyLogin')).status, 200, 'the original still signs in')
   })
+}
+
+async function secondFactor (t: Test, browser: Browser): Promise<void> {
+  const h = await harness(t, true)
+  const alice = await h.app.gatekeeper.users.create({ username: 'alice', password: PASSWORD, roles: ['user'] })
+  await h.app.gatekeeper.users.create({ username: 'bob', password: PASSWORD, roles: ['user'] })
+  const a = await signedInPage(browser, h, 'alice')
+  t.equal((await gk(a.page, 'register', 'laptop')).status, 201, 'alice registered a passkey (before it, her password alone signed her in)')
+  const b = await signedInPage(browser, h, 'bob')
+  t.equal((await gk(b.page, 'register', 'bob laptop')).status, 201, 'so did bob')
+
+  /** A password login that stops at the second step: its challenge and WebAuthn options. */
+  const firstStep = async (username: string): Promise<{ challenge: string, webauthn: Record<string, any>, body: Record<string, any> }> => {
+    const answer = await post(h.origin, '/api/login', { username, password: PASSWORD })
+    if (answer.status !== 200 || answer.body.status !== 'mfa_required') throw new Error(`no second step for ${username}: ${answer.status}`)
+    return { challenge: answer.body.challenge, webauthn: answer.body.webauthn, body: answer.body }
+  }
+
+  await t.test('password, then the passkey: signed in with amr pwd + hwk + user + mfa', async (t) => {
+    await a.page.bringToFront()
+    const step = await firstStep('alice')
+    t.same(step.body.methods, ['webauthn'])
+    t.notOk(step.body.accessToken, 'no token before the second step')
+    t.same(step.webauthn.allowCredentials.map((c: { id: string }) => c.id), (await h.app.gatekeeper.passkeys!.list(alice.id)).map((p) => p.id), 'the options list alice\'s passkeys')
+    const done = await post(h.origin, '/api/login/mfa', { challenge: step.challenge, webauthn: await assertion(a.page, step.webauthn) })
+    t.equal(done.status, 200)
+    const profile = await fetch(`${h.origin}/api/profile`, { headers: { authorization: `Bearer ${done.body.accessToken as string}` } })
+    const me = await profile.json() as { id: string, amr: string[] }
+    t.equal(me.id, alice.id)
+    t.same([...me.amr].sort(), ['hwk', 'mfa', 'pwd', 'user'])
+  })
+
+  await t.test('usernameless, the passkey alone: amr hwk + user + mfa (a verified passkey is two factors)', async (t) => {
+    await a.page.evaluate(() => (globalThis as any).gk.signOut())
+    const login = await gk(a.page, 'passkeyLogin')
+    t.equal(login.status, 200)
+    const me = await (await gk(a.page, 'call', 'GET', '/api/profile')).body as { amr: string[] }
+    t.same([...me.amr].sort(), ['hwk', 'mfa', 'user'])
+  })
+
+  const rows: Array<{ attack: string, run: () => Promise<Answer>, status: number, code: string, cause?: string }> = [
+    {
+      attack: 'skipping the second step: the challenge as a bearer token on a protected route',
+      run: async () => {
+        const step = await firstStep('alice')
+        const res = await fetch(`${h.origin}/api/profile`, { headers: { authorization: `Bearer ${step.challenge}` } })
+        return { status: res.status, body: await res.json() }
+      },
+      status: 401,
+      code: 'GK_TOKEN_INVALID'
+    },
+    {
+      attack: 'a second step answered twice with one assertion',
+      run: async () => {
+        const step = await firstStep('alice')
+        const body = { challenge: step.challenge, webauthn: await assertion(a.page, step.webauthn) }
+        const first = await post(h.origin, '/api/login/mfa', body)
+        if (first.status !== 200) throw new Error(`the first answer failed: ${first.status}`)
+        return await post(h.origin, '/api/login/mfa', body)
+      },
+      status: 401,
+      code: 'GK_INVALID_GRANT'
+    },
+    {
+      attack: 'alice\'s second step answered with bob\'s passkey (signed for bob\'s own challenge)',
+      run: async () => {
+        const victim = await firstStep('alice')
+        await b.page.bringToFront()
+        const own = await firstStep('bob')
+        return await post(h.origin, '/api/login/mfa', { challenge: victim.challenge, webauthn: await assertion(b.page, own.webauthn) })
+      },
+      status: 401,
+      code: 'GK_INVALID_CREDENTIALS',
+      cause: 'other_user'
+    },
+    {
+      attack: 'an assertion for a usernameless login challenge offered as the second step',
+      run: async () => {
+        await a.page.bringToFront()
+        const step = await firstStep('alice')
+        const other = await post(h.origin, '/api/passkeys/login/options', {})
+        return await post(h.origin, '/api/login/mfa', { challenge: step.challenge, webauthn: await assertion(a.page, other.body.options) })
+      },
+      status: 401,
+      code: 'GK_INVALID_CREDENTIALS',
+      cause: 'verification_failed'
+    },
+    {
+      attack: 'a second step retried after a refused assertion (its WebAuthn challenge is spent)',
+      run: async () => {
+        const step = await firstStep('alice')
+        const good = await assertion(a.page, step.webauthn)
+        const broken = { ...good, response: { ...good.response, signature: Buffer.from('not a signature').toString('base64url') } }
+        const refused = await post(h.origin, '/api/login/mfa', { challenge: step.challenge, webauthn: broken })
+        if (refused.status !== 401) throw new Error(`the broken assertion got ${refused.status}`)
+        return await post(h.origin, '/api/login/mfa', { challenge: step.challenge, webauthn: good })
+      },
+      status: 401,
+      code: 'GK_INVALID_CREDENTIALS',
+      cause: 'unknown_challenge'
+    },
+    {
+      attack: 'a malformed assertion',
+      run: async () => {
+        const step = await firstStep('alice')
+        return await post(h.origin, '/api/login/mfa', { challenge: step.challenge, webauthn: { id: 'x', response: {} } })
+      },
+      status: 400,
+      code: 'GK_INVALID_REQUEST'
+    }
+  ]
+
+  for (const row of rows) {
+    await t.test(`${row.attack} → ${row.status} ${row.code}`, async (t) => {
+      const before = h.audit.length
+      const answer = await row.run()
+      t.equal(answer.status, row.status)
+      t.equal(answer.body?.code, row.code)
+      t.notOk(answer.body?.accessToken, 'no token')
+      if (row.cause !== undefined) t.equal(h.audit.slice(before).findLast((e) => e.type === 'passkey.refused')?.cause, row.cause, `audited as ${row.cause}`)
+    })
+  }
+  t.same(h.anomalies, [], 'none of it looked like a cloned key')
 }
