@@ -89,7 +89,10 @@ export class MfaFlow {
     const factor = this.factors.find((f) => f.field === given[0])
     if (given.length !== 1 || factor === undefined) throw new errors.GK_INVALID_REQUEST(`give the challenge and exactly one of ${this.factors.map((f) => f.field).join(', ')}`)
     const answer = answers[factor.field]
-    if (typeof answer === 'string' ? answer.length > 64 : (answer === null || typeof answer !== 'object')) throw new errors.GK_INVALID_REQUEST(`${factor.field} is malformed`)
+    const malformed = (factor.answer ?? 'string') === 'string'
+      ? typeof answer !== 'string' || answer.length === 0 || answer.length > 64
+      : answer === null || typeof answer !== 'object' || Array.isArray(answer)
+    if (malformed) throw new errors.GK_INVALID_REQUEST(`${factor.field} is malformed`)
 
     const now = this.#gk.now()
     const hash = CHALLENGE.test(challenge) ? hashOf(challenge) : null

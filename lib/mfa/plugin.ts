@@ -54,6 +54,15 @@ function repositories (store: GatekeeperStore): { factors: MfaFactorRepository, 
   return { factors: store.mfaFactors as MfaFactorRepository, codes: store.recoveryCodes as RecoveryCodeRepository, challenges: store.challenges as ChallengeRepository }
 }
 
+/** What authenticator apps show for an issuer URL: its host (`https://api.example` → `api.example`). */
+function displayName (issuer: string): string {
+  try {
+    return new URL(issuer).host || issuer.replaceAll(':', '')
+  } catch {
+    return issuer.replaceAll(':', '')
+  }
+}
+
 async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void> {
   const o = normalizeMfaOptions(opts)
   const gk = app.gatekeeper
@@ -62,7 +71,7 @@ async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void>
   if (gk.mfa !== undefined) configError('the mfa plugin is registered twice')
   const repos = repositories(gk.store)
   const flow = new MfaFlow(gk, jwt, gk.tokens, o, repos.challenges)
-  const api = mfaService(gk, flow, o, o.issuer ?? jwt.issuer, repos)
+  const api = mfaService(gk, flow, o, o.issuer ?? displayName(jwt.issuer), repos)
   api.addFactor(totpFactor(gk, repos.factors, o))
   api.addFactor(recoveryFactor(gk, repos.codes))
   gk.mfa = api

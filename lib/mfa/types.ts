@@ -87,6 +87,8 @@ export interface SecondFactor {
   readonly name: string
   /** The body field of `POST /api/login/mfa` carrying its answer (`'code'`, `'recoveryCode'`, `'webauthn'`). */
   readonly field: string
+  /** The JSON type of its answer (default `'string'`); any other type is a 400. */
+  readonly answer?: 'string' | 'object'
   /** Whether having it makes a second step required. Recovery codes are not: they only stand in for a primary factor. */
   readonly primary: boolean
   /** Whether the user has this factor, ready to use. */

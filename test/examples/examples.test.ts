@@ -17,7 +17,8 @@ const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]>
   ['examples/versioning.ts', '/health', '/api/v2/posts'],
   ['examples/typebox.ts', '/health', '/notes/1'],
   ['examples/client-credentials.ts', '/health', '/api/reports'],
-  ['examples/password-reset.ts', '/health', '/api/profile']
+  ['examples/password-reset.ts', '/health', '/api/profile'],
+  ['examples/mfa.ts', '/health', '/api/profile']
 ]
 
 async function waitUp (base: string, deadline: number): Promise<void> {
@@ -145,6 +146,41 @@ t.test('examples/password-reset.ts mails a reset link through SMTP; the link wor
   const verify = await inbox.waitFor('bob@example.org')
   t.equal((await post('/api/email/verify', { token: verify.token })).status, 204)
   t.equal(await login(), 200)
+})
+
+t.test('examples/mfa.ts: set up TOTP, log in in two steps, reach the route that needs the second factor', async (t) => {
+  const { totpCode, secretOf } = await import('../mfa/helpers.js')
+  const run = await runExample(t, 'examples/mfa.ts')
+  if (run === null) return
+  const json = async (path: string, init: { method?: string, token?: string, body?: unknown } = {}): Promise<{ status: number, body: any, headers: Headers }> => {
+    const res = await fetch(run.base + path, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.token === undefined ? {} : { authorization: `Bearer ${init.token}` }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) })
+    })
+    return { status: res.status, body: res.status === 204 ? null : await res.json(), headers: res.headers }
+  }
+  const credentials = { username: 'alice', password: 'correct horse battery staple' }
+  const first = await json('/api/login', { body: credentials })
+  const token = first.body.accessToken as string
+  const denied = await json('/api/admin', { token })
+  t.equal(denied.status, 401)
+  t.match(denied.headers.get('www-authenticate'), /error="insufficient_user_authentication".*acr_values=.*max_age=900/)
+  const started = await json('/api/mfa/totp', { method: 'POST', token })
+  t.match(started.body.uri, /^otpauth:\/\/totp\/Example:alice\?/)
+  const secret = secretOf(started.body.uri)
+  const confirmedAt = Date.now()
+  const confirmed = await json('/api/mfa/totp/confirm', { token, body: { code: totpCode(secret, confirmedAt) } })
+  t.equal(confirmed.body.recoveryCodes.length, 10)
+  const pending = await json('/api/login', { body: credentials })
+  t.equal(pending.body.status, 'mfa_required')
+  // A later step's code: the one that confirmed the factor is used up (the next step is inside the drift window).
+  const now = Date.now()
+  const sameStep = Math.floor(now / 30_000) === Math.floor(confirmedAt / 30_000)
+  const done = await json('/api/login/mfa', { body: { challenge: pending.body.challenge, code: totpCode(secret, now, sameStep ? 1 : 0) } })
+  t.equal(done.status, 200, JSON.stringify(done.body))
+  t.same((await json('/api/admin', { token: done.body.accessToken })).body, { secret: 'area' })
+  t.notOk(run.output().includes(secret), 'the secret is not logged')
 })
 
 t.test('the README quick start works as written', async (t) => {
