@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { expect, test } from 'tstyche'
 import { gatekeeper, jwt } from 'fastify-gatekeeper'
-import passkeysDefault, { PASSKEY_AMR, passkeys, type PasskeysApi, type PasskeysOptions, type PasskeyView } from 'fastify-gatekeeper/passkeys'
+import passkeysDefault, { PASSKEY_AMR, PASSKEY_FACTOR_AMR, passkeys, type PasskeysApi, type PasskeysOptions, type PasskeyView } from 'fastify-gatekeeper/passkeys'
 import { memoryStore } from 'fastify-gatekeeper/stores/memory'
 
 const app = Fastify()
@@ -30,4 +30,8 @@ test('the service is declared on app.gatekeeper', () => {
   expect(api.rename('u', 'id', 'laptop')).type.toBe<Promise<PasskeyView | null>>()
   expect(api.remove('u', 'id')).type.toBe<Promise<boolean>>()
   expect(PASSKEY_AMR).type.toBe<readonly string[]>()
+})
+
+test('the amr values of a passkey login and of a passkey second factor', () => {
+  expect(PASSKEY_FACTOR_AMR).type.toBe<readonly string[]>()
 })

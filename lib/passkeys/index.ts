@@ -7,5 +7,5 @@ import { passkeys } from './plugin.js'
 
 export { passkeys, type PasskeysOptions } from './plugin.js'
 export { PASSKEY_AMR, type PasskeysApi, type PasskeyView } from './context.js'
-export { PASSKEY_FACTOR_AMR, webauthnFactor } from './factor.js'
+export { PASSKEY_FACTOR_AMR } from './factor.js'
 export default passkeys
