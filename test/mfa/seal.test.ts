@@ -46,7 +46,7 @@ t.test('bad options are refused at registration with GK_CONFIG saying what to ch
     const app = Fastify()
     await app.register(gatekeeper, { store: memoryStore() })
     await app.register(jwt, { secret: SECRET, issuer: 'https://i.test', audience: 'a' })
-    await t.rejects(app.register(mfa, opts as MfaOptions).then(() => app.ready()), { code: 'GK_CONFIG', message }, name)
+    await t.rejects(async () => { await app.register(mfa, opts as MfaOptions); await app.ready() }, { code: 'GK_CONFIG', message }, name)
     await app.close()
   }
 })
@@ -68,10 +68,10 @@ t.test('a malformed config.stepUp fails the start-up naming the route', async (t
 t.test('the plugin needs the jwt plugin and a store with its repositories', async (t) => {
   const noJwt = Fastify()
   await noJwt.register(gatekeeper, { store: memoryStore() })
-  await t.rejects(noJwt.register(mfa, { encryptionKeys: [{ id: 'k', key: key() }] }).then(() => noJwt.ready()), { message: /gatekeeper-jwt/ }, 'fastify-plugin names the missing dependency')
+  await t.rejects(async () => { await noJwt.register(mfa, { encryptionKeys: [{ id: 'k', key: key() }] }); await noJwt.ready() }, { message: /gatekeeper-jwt/ }, 'fastify-plugin names the missing dependency')
   const bare = Fastify()
   const { challenges: _c, ...store } = memoryStore()
   await bare.register(gatekeeper, { store })
   await bare.register(jwt, { secret: SECRET, issuer: 'https://i.test', audience: 'a' })
-  await t.rejects(bare.register(mfa, { encryptionKeys: [{ id: 'k', key: key() }] }).then(() => bare.ready()), { code: 'GK_CONFIG', message: /store.challenges/ })
+  await t.rejects(async () => { await bare.register(mfa, { encryptionKeys: [{ id: 'k', key: key() }] }); await bare.ready() }, { code: 'GK_CONFIG', message: /store.challenges/ })
 })
