@@ -40,6 +40,8 @@ export function webauthnFactor (ctx: PasskeysContext): SecondFactor {
   return {
     name: 'webauthn',
     field: 'webauthn',
+    // The assertion is a JSON object (startAuthentication's result), not a code.
+    answer: 'object',
     primary: true,
     enrolled: async (userId) => (await port.credentials.listByUser(userId)).length > 0,
     async begin (user) {
