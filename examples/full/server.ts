@@ -14,6 +14,7 @@ import { apiKey, gatekeeper, gatekeeperOpenApi, jwt, rbac, refresh, secureLogger
 import { accounts } from 'fastify-gatekeeper/accounts'
 import { sqliteStore } from 'fastify-gatekeeper/stores/sqlite'
 import { printMail } from './outbox.js'
+import { registerPasskeyDemo } from './passkeys.js'
 import { registerPosts } from './posts.js'
 import { seed } from './seed.js'
 
@@ -57,6 +58,8 @@ await app.register(jwt, {
 await app.register(refresh, { ttl: '30d', transport: 'body' })
 // Password reset, email verification and change; the demo prints its mails instead of sending them.
 await app.register(accounts, { send: printMail, origin: process.env.APP_URL ?? `http://localhost:${port}` })
+// Passkeys: a page at /passkeys registers one and signs in with it (open it on http://localhost).
+await registerPasskeyDemo(app, process.env.APP_URL ?? `http://localhost:${port}`)
 await app.register(apiKey, { prefix: 'demo' })
 await app.register(rbac, {
   roles: {
@@ -91,6 +94,7 @@ Demo API key of "user" (scopes posts:read), shown once:
   ${demo.apiKey}
 
 API documentation (Swagger UI): ${base}/docs
+Passkeys (register one, then sign in without a password): http://localhost:${port}/passkeys
 
 Try:
   curl ${base}/health

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import '../core/augment.js'
+import { configError } from '../core/errors.js'
+import type { GatekeeperStore } from '../stores/types.js'
+import '../jwt/plugin.js'
+import { Ceremonies } from './ceremonies.js'
+import { passkeysContext, type PasskeysApi } from './context.js'
+import { webauthnFactor } from './factor.js'
+// Type only: the mfa plugin's declaration of gk.mfa; nothing of it (nor its TOTP libraries) is loaded.
+import type {} from '../mfa/plugin.js'
+import { normalizePasskeysOptions, type PasskeysOptions } from './options.js'
+import type { PasskeyPort } from './port.js'
+import { passkeyRoutes } from './routes.js'
+
+export type { PasskeysOptions } from './options.js'
+
+declare module '../core/gatekeeper.js' {
+  interface Gatekeeper {
+    /** A user's passkeys (list, rename, remove); set when the `passkeys` plugin is registered. */
+    passkeys?: PasskeysApi
+  }
+}
+
+const CREDENTIAL_METHODS = ['create', 'findById', 'listByUser', 'updateCounter', 'rename', 'delete'] as const
+const CHALLENGE_METHODS = ['create', 'consume'] as const
+
+/** The store's WebAuthn credentials and challenges, checked at registration. */
+function port (store: GatekeeperStore): PasskeyPort {
+  const credentials = store.webauthnCredentials as unknown as Record<string, unknown> | undefined
+  const challenges = store.challenges as unknown as Record<string, unknown> | undefined
+  if (credentials == null || typeof credentials !== 'object' || challenges == null || typeof challenges !== 'object') {
+    configError('the passkeys plugin needs store.webauthnCredentials and store.challenges: this store has none (every bundled store has them; a custom store must implement them)')
+  }
+  for (const m of CREDENTIAL_METHODS) if (typeof credentials[m] !== 'function') configError(`store.webauthnCredentials.${m}() is missing`)
+  for (const m of CHALLENGE_METHODS) if (typeof challenges[m] !== 'function') configError(`store.challenges.${m}() is missing`)
+  return { credentials, challenges } as unknown as PasskeyPort
+}
+
+async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Promise<void> {
+  const o = normalizePasskeysOptions(opts)
+  const gk = app.gatekeeper
+  if (gk.jwt === undefined) configError('the passkeys plugin needs the jwt plugin: register jwt before passkeys')
+  if (gk.passkeys !== undefined) configError('the passkeys plugin is registered twice')
+  const store = port(gk.store)
+  const ctx = passkeysContext(gk, o, store, new Ceremonies(store, o, gk.now))
+  gk.passkeys = ctx.api
+  // With the mfa plugin (registered first), a passkey is also a second factor of a password login.
+  gk.mfa?.addFactor(webauthnFactor(ctx))
+  if (o.prefix !== null) passkeyRoutes(app, ctx, o.prefix)
+}
+
+/**
+ * WebAuthn passkeys: registration, usernameless sign-in with discoverable
+ * credentials, several named passkeys per user, and (with the `mfa` plugin)
+ * a passkey as the second factor of a password login.
+ */
+export const passkeys = fp(passkeysPlugin, { fastify: '5.x', name: 'gatekeeper-passkeys', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
