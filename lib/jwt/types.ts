@@ -17,6 +17,11 @@ export interface IssueExtra {
   clientId?: string
   /** The session (refresh family) the token is issued for: its `sid` claim, checked by `checkUser`. */
   sessionId?: string
+  /**
+   * The RFC 7638 thumbprint of the client's DPoP key: the token is bound to
+   * it (`cnf.jkt`, RFC 9449 §6.1) and its type is `'DPoP'`.
+   */
+  jkt?: string
 }
 
 /** Sessions that ended: one session (refresh family) by id, or every session of a user. */
@@ -25,7 +30,8 @@ export type SessionsEnded = { sessionId: string } | { userId: string }
 /** The answer of `tokens.issue` and the body of a successful login. */
 export interface IssuedToken {
   accessToken: string
-  tokenType: 'Bearer'
+  /** `'DPoP'` for a token bound to the client's key (RFC 9449 §5), else `'Bearer'`. */
+  tokenType: 'Bearer' | 'DPoP'
   /** Lifetime in seconds. */
   expiresIn: number
 }

@@ -52,6 +52,8 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
   app.setErrorHandler((err: FastifyError | OAuthError, request, reply) => {
     let oauth: OAuthError
     if (err instanceof OAuthError) oauth = err
+    else if (err.code === 'GK_DPOP_PROOF_INVALID') oauth = new OAuthError('invalid_dpop_proof')
+    else if (err.code === 'GK_DPOP_NONCE_REQUIRED') oauth = new OAuthError('use_dpop_nonce')
     // Another media type, an oversized or unreadable body: the request is malformed (§5.2 invalid_request).
     else if (err.statusCode === 400 || err.statusCode === 413 || err.statusCode === 415) oauth = new OAuthError('invalid_request', 'send grant_type and the client credentials as application/x-www-form-urlencoded')
     else throw err
@@ -79,8 +81,10 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
     const client = await clients.authenticate(presented.id, presented.secret)
     if (client === null) throw new OAuthError('invalid_client')
     const scopes = grantScopes(form.get('scope'), client.scopes)
-    const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes, clientId: client.id })
-    gk.record({ type: 'oauth.token_issued', outcome: 'success', subject: client.id, clientId: client.id, scopes }, request)
+    // RFC 9449 §5: a DPoP proof binds the token to the client's key.
+    const jkt = await gk.dpop?.bind(request, reply) ?? null
+    const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes, clientId: client.id, ...(jkt === null ? {} : { jkt }) })
+    gk.record({ type: 'oauth.token_issued', outcome: 'success', subject: client.id, clientId: client.id, scopes, dpop: jkt !== null }, request)
     noStore(reply)
     return { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn, scope: scopes.join(' ') }
   })

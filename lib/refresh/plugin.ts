@@ -72,7 +72,7 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     graceMs: o.graceMs,
     successorKey: o.successorKey,
     // With checkUser, the access token names its session, so it stops working when the session ends.
-    issueAccess: (user, familyId) => tokenApi.issue(user, jwtApi.checkUser ? { sessionId: familyId } : {})
+    issueAccess: (user, familyId, jkt) => tokenApi.issue(user, { ...(jwtApi.checkUser ? { sessionId: familyId } : {}), ...(jkt === null ? {} : { jkt }) })
   })
   const purger = new Purger(store, gk.now, app.log)
 
@@ -112,7 +112,8 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
   gk.refresh = api
 
   jwtApi.addLoginExtension(async (user, request, reply) => {
-    const s = await rotation.start(user.id, clientOf(request))
+    // A login with a DPoP proof opens a session bound to that key (RFC 9449 §5).
+    const s = await rotation.start(user.id, clientOf(request), await gk.dpop?.bind(request, reply) ?? null)
     return deliver(reply, s.refreshToken, s.familyId, s.expiresAt)
   })
 

@@ -219,7 +219,8 @@ export function memoryStore (): GatekeeperStore {
         revokedAt: null,
         revokeReason: null,
         ip: input.ip ?? null,
-        userAgent: input.userAgent ?? null
+        userAgent: input.userAgent ?? null,
+        jkt: input.jkt ?? null
       }
       const token = insertToken({ ...first, familyId: id, userId: input.userId, parentId: null }, now)
       families.set(id, family)

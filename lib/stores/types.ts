@@ -154,6 +154,12 @@ export interface RefreshFamilyRecord {
   revokeReason: string | null
   ip: string | null
   userAgent: string | null
+  /**
+   * The RFC 7638 thumbprint of the DPoP key the session is bound to (RFC 9449
+   * §5): its refresh tokens are exchanged only with a proof by that key.
+   * `null` (or absent, in a store that predates it) for an unbound session.
+   */
+  jkt?: string | null
 }
 
 /** One refresh token, stored only as a hash. */
@@ -191,6 +197,8 @@ export interface NewRefreshFamily {
   expiresAt: Date
   ip?: string | null
   userAgent?: string | null
+  /** The DPoP key thumbprint the session is bound to; kept for the family's life. */
+  jkt?: string | null
 }
 
 /** The outcome of {@link RefreshTokenRepository.consume}. */

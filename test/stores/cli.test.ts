@@ -51,10 +51,10 @@ t.test('migrate --sqlite applies the schema once, then has nothing to do', async
   const filename = join(dir, 'auth.db')
   const first = await cli(['migrate', '--sqlite', filename])
   t.equal(first.code, 0)
-  t.match(first.stdout, /applied 3 migration\(s\), now at schema version 3\.\n {2}v1 initial schema\n {2}v2 oauth clients and identities\n {2}v3 user emails and account tokens/)
+  t.match(first.stdout, /applied 4 migration\(s\), now at schema version 4\.\n {2}v1 initial schema\n {2}v2 oauth clients and identities\n {2}v3 user emails and account tokens\n {2}v4 DPoP-bound refresh families/)
   const second = await cli(['migrate', '--sqlite', filename])
   t.equal(second.code, 0)
-  t.match(second.stdout, /is up to date \(schema version 3\)/)
+  t.match(second.stdout, /is up to date \(schema version 4\)/)
   const store = sqliteStore({ filename })
   t.teardown(() => store.close())
   t.ok(await store.users.create({ username: 'after-cli', passwordHash: null }), 'the store opens the migrated file')
@@ -80,12 +80,12 @@ t.test('migrate against Postgres', async (t) => {
   t.test('--url and --schema apply the migrations, a second run has nothing to do', async (t) => {
     const first = await cli(['migrate', '--url', POSTGRES_URL, '--schema', schema])
     t.equal(first.code, 0, first.stderr)
-    t.match(first.stdout, new RegExp(`postgres schema "${schema}" on [^ ]+: applied 3 migration\\(s\\)`))
+    t.match(first.stdout, new RegExp(`postgres schema "${schema}" on [^ ]+: applied 4 migration\\(s\\)`))
     const second = await cli(['migrate', '--schema', schema], { DATABASE_URL: POSTGRES_URL })
     t.equal(second.code, 0, second.stderr)
-    t.match(second.stdout, /is up to date \(schema version 3\)/, '$DATABASE_URL stands in for --url')
+    t.match(second.stdout, /is up to date \(schema version 4\)/, '$DATABASE_URL stands in for --url')
     const { rows } = await admin.query(`SELECT version FROM "${schema}".gk_migrations ORDER BY version`)
-    t.same(rows, [{ version: 1 }, { version: 2 }, { version: 3 }])
+    t.same(rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
   })
 
   t.test('an unreachable server exits 1 without printing the password', async (t) => {

@@ -126,6 +126,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX gk_account_tokens_user_idx ON ${s}.gk_account_tokens (user_id);
       CREATE INDEX gk_account_tokens_expires_idx ON ${s}.gk_account_tokens (expires_at);
     `
+  },
+  {
+    version: 4,
+    name: 'DPoP-bound refresh families',
+    sql: (s) => `
+      ALTER TABLE ${s}.gk_refresh_families ADD COLUMN jkt text;
+    `
   }
 ]
 

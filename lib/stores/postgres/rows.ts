@@ -52,7 +52,8 @@ export function toFamily (r: Row): RefreshFamilyRecord {
     revokedAt: maybeDate(r.revoked_at),
     revokeReason: text(r.revoke_reason),
     ip: text(r.ip),
-    userAgent: text(r.user_agent)
+    userAgent: text(r.user_agent),
+    jkt: text(r.jkt)
   }
 }
 

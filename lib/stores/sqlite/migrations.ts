@@ -122,6 +122,13 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX gk_account_tokens_user ON gk_account_tokens (user_id);
       CREATE INDEX gk_account_tokens_expires ON gk_account_tokens (expires_at);
     `
+  },
+  {
+    version: 4,
+    name: 'DPoP-bound refresh families',
+    sql: `
+      ALTER TABLE gk_refresh_families ADD COLUMN jkt TEXT;
+    `
   }
 ]
 

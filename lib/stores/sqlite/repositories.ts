@@ -49,8 +49,8 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
     touchKey: db.prepare('UPDATE gk_api_keys SET last_used_at = ? WHERE id = ?'),
 
     familyById: db.prepare<[string], FamilyRow>('SELECT * FROM gk_refresh_families WHERE id = ?'),
-    insertFamily: db.prepare(`INSERT INTO gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
-      VALUES (@id, @userId, @now, @now, @expiresAt, @ip, @userAgent)`),
+    insertFamily: db.prepare(`INSERT INTO gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, jkt)
+      VALUES (@id, @userId, @now, @now, @expiresAt, @ip, @userAgent, @jkt)`),
     touchFamily: db.prepare('UPDATE gk_refresh_families SET last_used_at = ? WHERE id = ?'),
     revokeFamily: db.prepare('UPDATE gk_refresh_families SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL'),
     revokeUser: db.prepare('UPDATE gk_refresh_families SET revoked_at = @at, revoke_reason = @reason WHERE user_id = @userId AND revoked_at IS NULL AND expires_at > @at'),
@@ -221,7 +221,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
     createFamily: guarded(familyConflict, (input, first) => db.transaction(() => {
       const id = input.id ?? randomUUID()
       const now = Date.now()
-      q.insertFamily.run({ id, userId: input.userId, now, expiresAt: input.expiresAt.getTime(), ip: input.ip ?? null, userAgent: input.userAgent ?? null })
+      q.insertFamily.run({ id, userId: input.userId, now, expiresAt: input.expiresAt.getTime(), ip: input.ip ?? null, userAgent: input.userAgent ?? null, jkt: input.jkt ?? null })
       const tokenId = insertToken({ ...first, familyId: id, userId: input.userId, parentId: null }, now)
       return { family: toFamily(q.familyById.get(id) as FamilyRow), token: toToken(q.tokenById.get(tokenId) as TokenRow) }
     }).immediate()),

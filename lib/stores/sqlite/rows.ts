@@ -42,6 +42,7 @@ export interface FamilyRow {
   revoke_reason: string | null
   ip: string | null
   user_agent: string | null
+  jkt?: string | null
 }
 
 /** A row of `gk_refresh_tokens`. */
@@ -138,7 +139,8 @@ export function toFamily (r: FamilyRow): RefreshFamilyRecord {
     revokedAt: date(r.revoked_at),
     revokeReason: r.revoke_reason,
     ip: r.ip,
-    userAgent: r.user_agent
+    userAgent: r.user_agent,
+    jkt: r.jkt ?? null
   }
 }
 
