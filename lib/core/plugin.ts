@@ -117,9 +117,12 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
     const status = (err as { statusCode?: number }).statusCode
     if ((status === 401 || status === 403) && isGatekeeperError(err) && !reply.hasHeader('www-authenticate')) {
       // A refused DPoP proof (at a login or refresh route) names the DPoP scheme (RFC 9449 §7.1).
-      if (err.code.startsWith('GK_DPOP_')) reply.header('www-authenticate', gk.challenge('DPoP', challengeErrorFor(err.code)))
-      // A signed-in caller refused is short of a grant (RFC 6750 §3.1 insufficient_scope).
-      else reply.header('www-authenticate', gk.challengeFor(request.auth, status === 403 && request.auth !== null ? 'insufficient_scope' : undefined))
+      if (err.code.startsWith('GK_DPOP_')) {
+        reply.header('www-authenticate', gk.challenge('DPoP', challengeErrorFor(err.code)))
+      } else {
+        // A signed-in caller refused is short of a grant (RFC 6750 §3.1 insufficient_scope).
+        reply.header('www-authenticate', gk.challengeFor(request.auth, status === 403 && request.auth !== null ? 'insufficient_scope' : undefined))
+      }
     }
     done()
   })

@@ -3,8 +3,12 @@ import { boundedMs } from '../core/duration.js'
 import { configError } from '../core/errors.js'
 import { checkOptions } from '../core/options-schema.js'
 
-/** The proof algorithms this library verifies: asymmetric only (RFC 9449 §4.3 item 5), RSA with keys of 2048 bits or more. */
-export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const
+/**
+ * The proof algorithms this library verifies: asymmetric only (RFC 9449 §4.3
+ * item 5), RSA with keys of 2048 bits or more; `Ed25519` is the fully
+ * specified name of EdDSA over Ed25519 (RFC 9864), which newer clients send.
+ */
+export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'Ed25519', 'RS256', 'PS256'] as const
 /** One of {@link DPOP_ALGORITHMS}. */
 export type DpopAlgorithm = typeof DPOP_ALGORITHMS[number]
 

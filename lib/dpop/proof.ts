@@ -73,6 +73,7 @@ function checkKey (alg: DpopAlgorithm, jwk: unknown): JWK {
       if (k.kty !== 'EC' || k.crv !== 'P-256') refuse('jwk')
       break
     case 'EdDSA':
+    case 'Ed25519':
       if (k.kty !== 'OKP' || k.crv !== 'Ed25519') refuse('jwk')
       break
     default: {

@@ -32,6 +32,21 @@ function credentials (request: FastifyRequest, form: Map<string, string>): { id:
 }
 
 /**
+ * The DPoP key a token request proves it holds; a refused proof is the RFC
+ * 9449 §5 and §8 error of a token endpoint (400, no challenge).
+ */
+async function bindKey (gk: Gatekeeper, request: FastifyRequest, reply: FastifyReply): Promise<string | null> {
+  try {
+    return await gk.dpop?.bind(request, reply) ?? null
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (code === 'GK_DPOP_PROOF_INVALID') throw new OAuthError('invalid_dpop_proof')
+    if (code === 'GK_DPOP_NONCE_REQUIRED') throw new OAuthError('use_dpop_nonce')
+    throw err
+  }
+}
+
+/**
  * Registers `POST <path>` (the RFC 6749 §3.2 token endpoint) for the
  * client-credentials grant (§4.4), in its own encapsulated context: the
  * form-body parser and the RFC-shaped error handler apply to it alone.
@@ -52,8 +67,6 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
   app.setErrorHandler((err: FastifyError | OAuthError, request, reply) => {
     let oauth: OAuthError
     if (err instanceof OAuthError) oauth = err
-    else if (err.code === 'GK_DPOP_PROOF_INVALID') oauth = new OAuthError('invalid_dpop_proof')
-    else if (err.code === 'GK_DPOP_NONCE_REQUIRED') oauth = new OAuthError('use_dpop_nonce')
     // Another media type, an oversized or unreadable body: the request is malformed (§5.2 invalid_request).
     else if (err.statusCode === 400 || err.statusCode === 413 || err.statusCode === 415) oauth = new OAuthError('invalid_request', 'send grant_type and the client credentials as application/x-www-form-urlencoded')
     else throw err
@@ -82,7 +95,7 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
     if (client === null) throw new OAuthError('invalid_client')
     const scopes = grantScopes(form.get('scope'), client.scopes)
     // RFC 9449 §5: a DPoP proof binds the token to the client's key.
-    const jkt = await gk.dpop?.bind(request, reply) ?? null
+    const jkt = await bindKey(gk, request, reply)
     const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes, clientId: client.id, ...(jkt === null ? {} : { jkt }) })
     gk.record({ type: 'oauth.token_issued', outcome: 'success', subject: client.id, clientId: client.id, scopes, dpop: jkt !== null }, request)
     noStore(reply)
