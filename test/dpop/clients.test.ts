@@ -1,11 +1,11 @@
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { listen } from '../browser/chromium.js'
 import { dpopApp } from './helpers.js'
 
 /** A listening app on the real clock, without publicOrigin: htu is the request's own origin. */
-async function server (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: Parameters<typeof dpopApp>[0] = {}) {
+async function server (t: Test, opts: Parameters<typeof dpopApp>[0] = {}): Promise<Awaited<ReturnType<typeof dpopApp>> & { base: string, id: string, secret: string }> {
   const a = await dpopApp(opts, { now: Date.now }, undefined, null)
   a.app.get('/reports', { config: { auth: { scopes: ['reports:read'], dpop: 'required' } } }, async (request) => ({ client: request.auth?.subject, jkt: request.auth?.confirmation?.jkt }))
   const port = await listen(a.app)
@@ -43,7 +43,7 @@ t.test('oauth4webapi: server nonces — the first request is told one (use_dpop_
   const c: oauth.Client = { client_id: s.id }
   const DPoP = oauth.DPoP(c, await oauth.generateKeyPair('ES256'))
   const grant = async (): Promise<Response> => await oauth.clientCredentialsGrantRequest(as, c, oauth.ClientSecretBasic(s.secret), new URLSearchParams({ scope: 'reports:read' }), { DPoP, [oauth.allowInsecureRequests]: true })
-  let token: oauth.ClientCredentialsGrantResponse
+  let token: oauth.TokenEndpointResponse
   try {
     token = await oauth.processClientCredentialsResponse(as, c, await grant())
     t.fail('the first token request has no nonce and must be refused')

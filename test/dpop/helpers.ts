@@ -65,11 +65,11 @@ export interface DpopTestApp { app: FastifyInstance, clock: Clock, events: Audit
  * (body transport), oauth2 (client credentials); `GET/POST /me` with the
  * default policy, `GET /strict` requiring DPoP, `GET /open` allowing it.
  */
-export async function dpopApp (opts: DpopOptions = {}, core: Partial<GatekeeperOptions> = {}, store: GatekeeperStore = memoryStore(), origin: string | null = ORIGIN): Promise<DpopTestApp> {
+export async function dpopApp (opts: DpopOptions = {}, core: Partial<GatekeeperOptions> = {}, store: GatekeeperStore = memoryStore(), origin: string | null = ORIGIN, fastifyOpts: Record<string, unknown> = {}): Promise<DpopTestApp> {
   const clock = { now: Date.UTC(2030, 0, 1) }
   const events: AuditEvent[] = []
   const anomalies: unknown[] = []
-  const app = Fastify({ forceCloseConnections: true })
+  const app = Fastify({ forceCloseConnections: true, ...fastifyOpts })
   await app.register(gatekeeper, { store, now: () => clock.now, audit: { log: false, onEvent: (e) => { events.push(e) } }, ...core })
   await app.register(dpop, { ...(origin === null ? {} : { publicOrigin: origin }), ...opts })
   await app.register(jwt, { secret: SECRET, issuer: 'https://issuer.test', audience: 'api.test', cookie: false })

@@ -34,47 +34,66 @@ const attacks: Attack[] = [
       if (first.statusCode !== 200) throw new Error('the first use must pass')
       return await inject(a, `DPoP ${token}`, p)
     },
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'replay', challenge: /error="invalid_dpop_proof"/
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'replay',
+    challenge: /error="invalid_dpop_proof"/
   },
   {
     name: 'a proof for another method',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'POST', htu: `${ORIGIN}/me`, accessToken: token })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'htm'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'htm'
   },
   {
     name: 'a proof for another URL',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/other`, accessToken: token })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'htu'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'htu'
   },
   {
     name: 'a proof for another origin',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: 'https://evil.test/me', accessToken: token })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'htu'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'htu'
   },
   {
     name: 'a stale iat (61 s old, maxAge 60 s)',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token, iat: Math.floor(a.clock.now / 1000) - 61 })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'iat_stale'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'iat_stale'
   },
   {
     name: 'a future iat (6 s ahead, tolerance 5 s)',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token, iat: Math.floor(a.clock.now / 1000) + 6 })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'iat_future'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'iat_future'
   },
   {
     name: 'a proof by another key (the token stolen, the thief signs with his own)',
     send: async (a, _h, token) => await inject(a, `DPoP ${token}`, await proof(other, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'jkt'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'jkt'
   },
   {
     name: 'a proof without ath',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me` })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'ath'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'ath'
   },
   {
     name: 'a proof with the ath of another token',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, claims: { ath: accessTokenHash(`${token}x`) } })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'ath'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'ath'
   },
   {
     name: 'an HS256 proof (a shared secret, with the jwk of the real key)',
@@ -83,17 +102,23 @@ const attacks: Attack[] = [
         .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: h.jwk }).sign(new TextEncoder().encode('k'.repeat(32)))
       return await inject(a, `DPoP ${token}`, p)
     },
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'alg'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'alg'
   },
   {
     name: 'alg none',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: h.jwk })}.${b64({ htm: 'GET', htu: `${ORIGIN}/me`, jti: 'n', iat: Math.floor(a.clock.now / 1000), ath: accessTokenHash(token) })}.`),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'malformed'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'malformed'
   },
   {
     name: 'alg none with a signature segment',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: h.jwk })}.${b64({ htm: 'GET', htu: `${ORIGIN}/me`, jti: 'n', iat: Math.floor(a.clock.now / 1000), ath: accessTokenHash(token) })}.AAAA`),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'alg'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'alg'
   },
   {
     name: 'a jwk with private parts',
@@ -101,12 +126,16 @@ const attacks: Attack[] = [
       const priv = await exportJWK(h.privateKey)
       return await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token, header: { jwk: priv } }))
     },
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'private_key'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'private_key'
   },
   {
     name: 'typ JWT instead of dpop+jwt',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token, header: { typ: 'JWT' } })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'typ'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'typ'
   },
   {
     name: 'an RSA key of 1024 bits',
@@ -115,7 +144,9 @@ const attacks: Attack[] = [
       const input = `${b64({ alg: 'RS256', typ: 'dpop+jwt', jwk })}.${b64({ htm: 'GET', htu: `${ORIGIN}/me`, jti: 'w', iat: Math.floor(a.clock.now / 1000), ath: accessTokenHash(token) })}`
       return await inject(a, `DPoP ${token}`, `${input}.${sign('sha256', Buffer.from(input), rsaWeak.privateKey).toString('base64url')}`)
     },
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'weak_key'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'weak_key'
   },
   {
     name: 'a signature by another key under the jwk of the real one',
@@ -123,12 +154,16 @@ const attacks: Attack[] = [
       const p = await proof(other, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token, header: { jwk: h.jwk } })
       return await inject(a, `DPoP ${token}`, p)
     },
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'signature'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'signature'
   },
   {
     name: 'a proof without jti',
     send: async (a, h, token) => await inject(a, `DPoP ${token}`, await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token, claims: { jti: undefined } })),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'jti'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'jti'
   },
   {
     name: 'two DPoP headers',
@@ -136,22 +171,32 @@ const attacks: Attack[] = [
       const p = await proof(h, a.clock, { htm: 'GET', htu: `${ORIGIN}/me`, accessToken: token })
       return await a.app.inject({ method: 'GET', url: '/me', headers: { authorization: `DPoP ${token}`, dpop: [p, p] as unknown as string } })
     },
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'malformed'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'malformed'
   },
   {
     name: 'a token stolen without the key (DPoP scheme, no proof)',
     send: async (a, _h, token) => await inject(a, `DPoP ${token}`),
-    status: 401, code: 'GK_DPOP_PROOF_INVALID', cause: 'missing'
+    status: 401,
+    code: 'GK_DPOP_PROOF_INVALID',
+    cause: 'missing'
   },
   {
     name: 'a bound token downgraded to Bearer',
     send: async (a, _h, token) => await inject(a, `Bearer ${token}`),
-    status: 401, code: 'GK_TOKEN_INVALID', cause: 'bearer_downgrade', challenge: /^DPoP realm="api", algs="ES256 EdDSA Ed25519 RS256 PS256", error="invalid_token", Bearer realm="api"/
+    status: 401,
+    code: 'GK_TOKEN_INVALID',
+    cause: 'bearer_downgrade',
+    challenge: /^DPoP realm="api", algs="ES256 EdDSA Ed25519 RS256 PS256", error="invalid_token", Bearer realm="api"/
   },
   {
     name: 'a bound token downgraded to Bearer on a route requiring DPoP',
     send: async (a, _h, token) => await inject(a, `Bearer ${token}`, undefined, '/strict'),
-    status: 401, code: 'GK_TOKEN_INVALID', cause: 'bearer_downgrade', challenge: /^DPoP realm="api", algs="ES256 EdDSA Ed25519 RS256 PS256", error="invalid_token"$/
+    status: 401,
+    code: 'GK_TOKEN_INVALID',
+    cause: 'bearer_downgrade',
+    challenge: /^DPoP realm="api", algs="ES256 EdDSA Ed25519 RS256 PS256", error="invalid_token"$/
   }
 ]
 
