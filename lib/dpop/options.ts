@@ -13,7 +13,7 @@ export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'Ed25519', 'RS256', 'PS256'] a
 export type DpopAlgorithm = typeof DPOP_ALGORITHMS[number]
 
 const Duration = Type.Union([Type.String(), Type.Integer({ minimum: 0 })], { errorMessage: "must be a duration such as '60s' or a number of milliseconds" })
-const Algorithm = Type.Union(DPOP_ALGORITHMS.map((a) => Type.Literal(a)), { errorMessage: `must be one of ${DPOP_ALGORITHMS.join(', ')}` })
+const Algorithm = Type.Union([Type.Literal('ES256'), Type.Literal('EdDSA'), Type.Literal('Ed25519'), Type.Literal('RS256'), Type.Literal('PS256')], { errorMessage: `must be one of ${DPOP_ALGORITHMS.join(', ')}` })
 
 /** Options of the `dpop` plugin. */
 export const DpopOptionsSchema = Type.Object({
