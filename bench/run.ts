@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ROOT, startServer, type Server } from './lib/child.js'
+import { dpopHeaders, type DpopFixture } from './lib/dpop-proofs.js'
 import { load } from './lib/load.js'
 import { memoryMode } from './lib/memory.js'
 import { parseOptions, type BenchOptions } from './lib/options.js'
@@ -55,8 +56,10 @@ async function startAll (names: readonly string[], o: BenchOptions): Promise<{ s
 }
 
 async function measureVariants (servers: Map<string, Server>, order: string[], o: BenchOptions): Promise<Map<string, Sample[]>> {
-  const spec = (s: Server, duration: number): Parameters<typeof load>[0] =>
-    ({ url: s.origin + s.info.path, connections: o.connections, duration, headers: s.info.headers })
+  const spec = (s: Server, duration: number): Parameters<typeof load>[0] => {
+    const fixture = s.info.extra?.dpop as DpopFixture | undefined
+    return { url: s.origin + s.info.path, connections: o.connections, duration, headers: s.info.headers, ...(fixture === undefined ? {} : { perRequest: dpopHeaders(fixture) }) }
+  }
   if (o.warmup > 0) {
     log(`warm-up: ${o.warmup} s per variant`)
     for (const name of order) await load(spec(servers.get(name) as Server, o.warmup))

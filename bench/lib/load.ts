@@ -13,6 +13,8 @@ export interface LoadSpec {
   body?: string
   /** Bodies sent in turn, one per request (overrides `body`). */
   bodies?: readonly string[]
+  /** Headers made afresh for every request (a DPoP proof), added to `headers`. */
+  perRequest?: () => Record<string, string>
 }
 
 function rotating (bodies: readonly string[]): { setupRequest: (req: { body?: string }) => { body?: string } } {
@@ -20,6 +22,15 @@ function rotating (bodies: readonly string[]): { setupRequest: (req: { body?: st
   return {
     setupRequest (req) {
       req.body = bodies[i++ % bodies.length]
+      return req
+    }
+  }
+}
+
+function fresh (make: () => Record<string, string>): { setupRequest: (req: { headers?: Record<string, string> }) => { headers?: Record<string, string> } } {
+  return {
+    setupRequest (req) {
+      req.headers = { ...req.headers, ...make() }
       return req
     }
   }
@@ -35,6 +46,7 @@ export async function load (spec: LoadSpec): Promise<Sample & { requests: number
     headers: spec.headers ?? {},
     ...(spec.body === undefined ? {} : { body: spec.body }),
     ...(spec.bodies === undefined ? {} : { requests: [rotating(spec.bodies)] }),
+    ...(spec.perRequest === undefined ? {} : { requests: [fresh(spec.perRequest)] }),
     timeout: 10
   })
   const statuses: Record<string, number> = {}

@@ -16,6 +16,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'fastify-jwt-cache', about: '@fastify/jwt as above with fast-jwt\'s verification cache on' },
   { name: 'bearer-auth', about: '@fastify/bearer-auth (in-memory key set)' },
   { name: 'jwt-hs256', about: 'gatekeeper + jwt, HS256 access token' },
+  { name: 'jwt-dpop', about: 'gatekeeper + jwt (HS256) + dpop, route requiring DPoP, fresh ES256 proof per request' },
   { name: 'jwt-eddsa', about: 'gatekeeper + jwt, EdDSA (Ed25519) access token' },
   { name: 'resource-server', about: 'gatekeeper + resourceServer, ES256 access token of a loopback oidc-provider, keys warm' },
   { name: 'jwt-check-user', about: 'gatekeeper + jwt (HS256) with checkUser, SQLite store, 5 s per-user cache' },

@@ -1,6 +1,7 @@
 /** Checks a server before it is measured: the credential is accepted, and refused when absent. */
 import { isDeepStrictEqual } from 'node:util'
 import type { Server } from './child.js'
+import { dpopHeaders, type DpopFixture } from './dpop-proofs.js'
 import { RESPONSE } from './server.js'
 
 /**
@@ -10,7 +11,8 @@ import { RESPONSE } from './server.js'
  */
 export async function verify (server: Server): Promise<void> {
   const url = server.origin + server.info.path
-  const ok = await fetch(url, { headers: server.info.headers })
+  const fixture = server.info.extra?.dpop as DpopFixture | undefined
+  const ok = await fetch(url, { headers: { ...server.info.headers, ...(fixture === undefined ? {} : dpopHeaders(fixture)()) } })
   const body: unknown = await ok.json().catch(() => null)
   if (ok.status !== 200 || !isDeepStrictEqual(body, RESPONSE)) {
     throw new Error(`${server.variant}: GET ${server.info.path} with the credential answered ${ok.status} ${JSON.stringify(body)}`)

@@ -3,14 +3,24 @@
  * The realm is validated at registration, so it needs no escaping here.
  */
 
-/** The RFC 6750 §3.1 error names. */
-export type ChallengeError = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+/** The RFC 6750 §3.1 error names, and RFC 9449 §7.1 and §9's for the DPoP scheme. */
+export type ChallengeError = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce'
 
-/** One challenge: `Bearer realm="api"` or `Bearer realm="api", error="invalid_token"`. */
-export function challenge (scheme: string, realm: string, error?: ChallengeError): string {
-  return error === undefined
-    ? `${scheme} realm="${realm}"`
-    : `${scheme} realm="${realm}", error="${error}"`
+/**
+ * One challenge: `Bearer realm="api"` or `Bearer realm="api", error="invalid_token"`;
+ * `params` (already formatted, such as DPoP's `algs="ES256 EdDSA"`) follow the realm.
+ */
+export function challenge (scheme: string, realm: string, error?: ChallengeError, params?: string): string {
+  const head = params === undefined || params === '' ? `${scheme} realm="${realm}"` : `${scheme} realm="${realm}", ${params}`
+  return error === undefined ? head : `${head}, error="${error}"`
+}
+
+/** The auth-scheme of an `Authorization` value, lower-cased (`'bearer'`, `'dpop'`), or `null`. */
+export function authScheme (header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null
+  const space = header.indexOf(' ')
+  if (space <= 0 || space > 32 || space === header.length - 1) return null
+  return header.slice(0, space).toLowerCase()
 }
 
 /** The RFC 6750 error that matches a `GK_` error code, if any. */
@@ -22,6 +32,8 @@ export function challengeErrorFor (code: string | undefined): ChallengeError | u
     case 'GK_TOKEN_EXPIRED':
     case 'GK_INVALID_GRANT':
       return 'invalid_token'
+    case 'GK_DPOP_PROOF_INVALID': return 'invalid_dpop_proof'
+    case 'GK_DPOP_NONCE_REQUIRED': return 'use_dpop_nonce'
     default: return undefined
   }
 }

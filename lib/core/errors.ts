@@ -41,6 +41,10 @@ export const errors = {
   GK_NOT_FOUND: createError('GK_NOT_FOUND', 'Not found: %s', 404),
   /** An identity provider (its metadata, keys, token or introspection endpoint) could not be reached or answered with a server error; nobody is let in by accident (503). */
   GK_PROVIDER_UNAVAILABLE: createError('GK_PROVIDER_UNAVAILABLE', 'Identity provider unavailable', 503),
+  /** A DPoP proof (RFC 9449) is missing where one is required, or fails a check of §4.3 (401, `WWW-Authenticate: DPoP … error="invalid_dpop_proof"`). */
+  GK_DPOP_PROOF_INVALID: createError('GK_DPOP_PROOF_INVALID', 'Invalid DPoP proof', 401),
+  /** The DPoP proof must carry the server nonce sent in the `DPoP-Nonce` header (401, RFC 9449 §9 `use_dpop_nonce`). */
+  GK_DPOP_NONCE_REQUIRED: createError('GK_DPOP_NONCE_REQUIRED', 'DPoP nonce required', 401),
   /** A plugin option is wrong; thrown at registration, the message says what to change. */
   GK_CONFIG: createError('GK_CONFIG', 'Invalid gatekeeper configuration: %s', 500)
 } as const

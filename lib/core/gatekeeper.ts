@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { GatekeeperStore } from '../stores/types.js'
 import { AuditTrail, type AuditInput } from './audit.js'
-import { challenge, challengeErrorFor, type ChallengeError } from './challenge.js'
+import { authScheme, challenge, challengeErrorFor, type ChallengeError } from './challenge.js'
 import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
 import { compilePolicy, describe, describeEarly, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
@@ -52,6 +52,10 @@ export class Gatekeeper {
   readonly #logger: FastifyBaseLogger
   readonly #challenges = new WeakMap<Strategy[], string>()
   readonly #defaultAuth: DefaultAuth
+  /** Extra parameters of every challenge of a scheme, by lower-cased scheme (DPoP's `algs`). */
+  readonly #schemeParams = new Map<string, string>()
+  /** The dpop plugin's policy for routes that do not state theirs; `null` without the plugin. */
+  #dpopPolicy: 'required' | 'allowed' | null = null
   #model: PermissionModel = literalModel
   #ready = false
 
@@ -82,8 +86,36 @@ export class Gatekeeper {
    * anonymous caller; `error` per RFC 6750 §3.1.
    */
   challengeFor (auth: AuthContext | null, error?: ChallengeError): string {
-    const scheme = auth === null ? 'Bearer' : this.#strategies.get(auth.strategy)?.scheme ?? 'Bearer'
-    return challenge(scheme, this.realm, error)
+    const scheme = auth === null ? 'Bearer' : auth.scheme ?? this.#strategies.get(auth.strategy)?.scheme ?? 'Bearer'
+    return this.challenge(scheme, error)
+  }
+
+  /** One challenge of `scheme` in this realm, with the scheme's registered parameters (see {@link setSchemeParams}). */
+  challenge (scheme: string, error?: ChallengeError): string {
+    return challenge(scheme, this.realm, error, this.#schemeParams.get(scheme.toLowerCase()))
+  }
+
+  /**
+   * Parameters added to every challenge of `scheme`, already formatted
+   * (the dpop plugin sets `algs="ES256 EdDSA …"` for `DPoP`, RFC 9449 §7.1).
+   */
+  setSchemeParams (scheme: string, params: string): void {
+    if (this.#ready) configError('scheme parameters must be set before the app is ready')
+    this.#schemeParams.set(scheme.toLowerCase(), params)
+  }
+
+  /**
+   * The DPoP policy of routes whose `config.auth` does not state one (the
+   * dpop plugin sets it): `'required'` lets only DPoP-bound callers in.
+   */
+  setDpopPolicy (policy: 'required' | 'allowed'): void {
+    if (this.#ready) configError('the DPoP policy must be set before the app is ready')
+    this.#dpopPolicy = policy
+  }
+
+  /** The dpop plugin's policy, or `null` when it is not registered. */
+  get dpopPolicy (): 'required' | 'allowed' | null {
+    return this.#dpopPolicy
   }
 
   /** The names of the registered strategies, in registration order. */
@@ -179,6 +211,10 @@ export class Gatekeeper {
   /** @internal Compiles every recorded route; called at onReady. */
   compileAll (): void {
     for (const r of this.#routes) this.#policyOf(r)
+    const dpop = this.#routes.find((r) => (r.policy as RoutePolicy).dpop !== null && !(r.policy as RoutePolicy).public)
+    if (dpop !== undefined && !this.#handlesScheme('dpop')) {
+      configError(`route ${dpop.method} ${dpop.url} sets config.auth.dpop, and no registered strategy reads the DPoP scheme; register the dpop plugin`)
+    }
     for (const r of this.#routes) this.resolveStrategies(r.policy as RoutePolicy, `${r.method} ${r.url}`)
     for (const p of this.#hookPolicies) this.resolveStrategies(p, 'authenticate()')
     this.#hookPolicies.length = 0
@@ -238,6 +274,9 @@ export class Gatekeeper {
     }
     // First of the steps: a caller of the wrong kind is refused before anything is recorded of its call.
     if (policy.kind !== null) policy.after.unshift(this.#kindCheck(policy.kind))
+    policy.dpopRequired = !policy.public && (policy.dpop ?? this.#dpopPolicy) === 'required'
+    // Before any other step: a caller who did not prove possession of a key is not let in at all.
+    if (policy.dpopRequired) policy.after.unshift(this.#dpopCheck())
     return policy
   }
 
@@ -256,6 +295,30 @@ export class Gatekeeper {
       }, request)
       throw new errors.GK_FORBIDDEN()
     }
+  }
+
+  /**
+   * A route that requires DPoP (RFC 9449 §7.1): a Bearer token, even one a
+   * strategy accepted, or an API key is refused with the DPoP challenge alone.
+   */
+  #dpopCheck (): AfterAuthentication {
+    return (request) => {
+      const auth = request.auth
+      if (auth === null || auth.confirmation !== undefined) return
+      this.audit.record({
+        type: 'access.denied',
+        outcome: 'failure',
+        reason: 'GK_TOKEN_INVALID',
+        cause: 'dpop_required',
+        route: `${request.method} ${request.routeOptions.url ?? request.url}`
+      }, request)
+      throw Object.assign(new errors.GK_TOKEN_INVALID(), { [kChallenge]: 'DPoP' })
+    }
+  }
+
+  #handlesScheme (scheme: string): boolean {
+    for (const s of this.#strategies.values()) if (schemesOf(s).some((x) => x.toLowerCase() === scheme)) return true
+    return false
   }
 
   /** @internal Resolves a policy's strategy names into strategy objects. */
@@ -291,10 +354,20 @@ export class Gatekeeper {
     const pending = this.#tryFrom(0, strategies, policy, request, reply)
     if (policy.after.length === 0) return pending
     if (pending === undefined) {
-      for (const step of policy.after) step(request)
+      this.#after(policy, request, reply)
       return
     }
-    return pending.then(() => { for (const step of policy.after) step(request) })
+    return pending.then(() => { this.#after(policy, request, reply) })
+  }
+
+  #after (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void {
+    try {
+      for (const step of policy.after) step(request)
+    } catch (err) {
+      const own = (err as Record<symbol, unknown> | null)?.[kChallenge]
+      if (typeof own === 'string') reply.header('www-authenticate', this.challenge(own, challengeErrorFor((err as { code?: string }).code)))
+      throw err
+    }
   }
 
   #tryFrom (start: number, strategies: Strategy[], policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
@@ -304,7 +377,7 @@ export class Gatekeeper {
       try {
         result = s.authenticate(request, reply)
       } catch (err) {
-        this.#challengeFor(reply, s, err)
+        this.#challengeFor(reply, s, err, policy, request)
         throw err
       }
       if (result !== null && typeof (result as Promise<unknown>).then === 'function') {
@@ -317,7 +390,7 @@ export class Gatekeeper {
             return this.#tryFrom(i + 1, strategies, policy, request, reply)
           },
           (err: unknown) => {
-            this.#challengeFor(reply, s, err)
+            this.#challengeFor(reply, s, err, policy, request)
             throw err
           }
         )
@@ -331,11 +404,14 @@ export class Gatekeeper {
   }
 
   #noCredential (strategies: Strategy[], policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void {
-    // A Bearer credential that no accepted Bearer strategy claimed (a refresh
-    // token, a foreign token) is a bad credential, not an absent one
-    // (RFC 6750 §3.1), and never makes an optional route anonymous.
-    if (isBearer(request.headers.authorization) && strategies.some((s) => s.scheme === 'Bearer')) {
-      reply.header('www-authenticate', challenge('Bearer', this.realm, 'invalid_token'))
+    // A credential of a scheme an accepted strategy reads (Bearer, DPoP) that
+    // none claimed (a refresh token, a foreign token) is a bad credential, not
+    // an absent one (RFC 6750 §3.1), and never makes an optional route anonymous.
+    const used = authScheme(request.headers.authorization)
+    const claimedBy = used === null ? undefined : strategies.find((s) => schemesOf(s).some((x) => x.toLowerCase() === used))
+    if (claimedBy !== undefined) {
+      const scheme = schemesOf(claimedBy).find((x) => x.toLowerCase() === used) as string
+      reply.header('www-authenticate', this.#withOthers(this.challenge(scheme, 'invalid_token'), scheme, strategies, policy))
       throw new errors.GK_TOKEN_INVALID()
     }
     if (policy.optional) return
@@ -344,26 +420,42 @@ export class Gatekeeper {
       reply.header('www-authenticate', challenge('Bearer', this.realm))
       throw new errors.GK_UNAUTHORIZED()
     }
-    reply.header('www-authenticate', this.#challengeOf(strategies))
+    reply.header('www-authenticate', this.#challengeOf(strategies, policy))
     throw new errors.GK_UNAUTHORIZED()
   }
 
-  /** One challenge per accepted scheme; built once per resolved strategy list. */
-  #challengeOf (strategies: Strategy[]): string {
+  /**
+   * One challenge per accepted scheme (every scheme of every strategy; DPoP
+   * alone where the route requires it); built once per resolved strategy list.
+   */
+  #challengeOf (strategies: Strategy[], policy: RoutePolicy): string {
+    if (policy.dpopRequired) return this.challenge('DPoP')
     let value = this.#challenges.get(strategies)
     if (value === undefined) {
-      value = [...new Set(strategies.map((s) => s.scheme))].map((scheme) => challenge(scheme, this.realm)).join(', ')
+      value = [...new Set(strategies.flatMap((s) => [s.scheme, ...schemesOf(s)]))].map((scheme) => this.challenge(scheme)).join(', ')
       this.#challenges.set(strategies, value)
     }
     return value
   }
 
-  #challengeFor (reply: FastifyReply, s: Strategy, err: unknown): void {
+  /** `first`, followed by plain challenges of the route's other schemes (RFC 9449 §7.1: `Bearer` beside `DPoP` where both are allowed). */
+  #withOthers (first: string, scheme: string, strategies: Strategy[], policy: RoutePolicy): string {
+    if (policy.dpopRequired) return first
+    const others = [...new Set(strategies.flatMap((s) => [s.scheme, ...schemesOf(s)]))].filter((x) => x.toLowerCase() !== scheme.toLowerCase())
+    return [first, ...others.map((x) => this.challenge(x))].join(', ')
+  }
+
+  #challengeFor (reply: FastifyReply, s: Strategy, err: unknown, policy: RoutePolicy, request: FastifyRequest): void {
     const code = (err as { code?: string } | null)?.code
     const status = (err as { statusCode?: number } | null)?.statusCode
     if (status !== 401 && status !== 400 && status !== 403) return
+    // The scheme the credential came with, when this strategy reads it (a DPoP token's refusal names DPoP).
+    const used = authScheme(request.headers.authorization)
+    const own = (err as Record<symbol, unknown> | null)?.[kChallenge]
+    const scheme = typeof own === 'string' ? own : schemesOf(s).find((x) => x.toLowerCase() === used) ?? s.scheme
     // A 403 from a strategy is a refused request (a failed CSRF check), not a scope problem: no error code.
-    reply.header('www-authenticate', challenge(s.scheme, this.realm, status === 403 ? undefined : challengeErrorFor(code)))
+    const first = typeof own === 'string' ? this.challenge(own, challengeErrorFor(code)) : this.challenge(scheme, status === 403 ? undefined : challengeErrorFor(code))
+    reply.header('www-authenticate', status === 403 ? first : this.#withOthers(first, scheme, [s], policy))
   }
 
   /** @internal The preHandler half: roles, scopes, permissions, `anyOf` and ownership. */
@@ -472,6 +564,14 @@ function isOwner (ownerId: unknown, subject: string): boolean {
   return id.length > 0 && id === subject
 }
 
-function isBearer (header: string | undefined): boolean {
-  return typeof header === 'string' && header.length > 7 && header.slice(0, 7).toLowerCase() === 'bearer '
+/** The `Authorization` schemes a strategy reads. */
+function schemesOf (s: Strategy): readonly string[] {
+  return s.schemes ?? [s.scheme]
 }
+
+/**
+ * A `GK_` error may carry, under this symbol, the auth-scheme its challenge
+ * must name: a Bearer-presented DPoP-bound token is refused with the `DPoP`
+ * challenge (RFC 9449 §7.1).
+ */
+export const kChallenge = Symbol.for('fastify-gatekeeper.challenge')

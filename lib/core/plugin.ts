@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuditTrail } from './audit.js'
-import { isValidRealm } from './challenge.js'
+import { challengeErrorFor, isValidRealm } from './challenge.js'
 import { configError, isGatekeeperError } from './errors.js'
 import { Gatekeeper } from './gatekeeper.js'
 import { parseDefaultAuth, type RoutePolicy } from './policy.js'
@@ -116,8 +116,13 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   app.addHook('onError', function gatekeeperChallenge (request: FastifyRequest, reply: FastifyReply, err: Error, done: () => void) {
     const status = (err as { statusCode?: number }).statusCode
     if ((status === 401 || status === 403) && isGatekeeperError(err) && !reply.hasHeader('www-authenticate')) {
-      // A signed-in caller refused is short of a grant (RFC 6750 §3.1 insufficient_scope).
-      reply.header('www-authenticate', gk.challengeFor(request.auth, status === 403 && request.auth !== null ? 'insufficient_scope' : undefined))
+      // A refused DPoP proof (at a login or refresh route) names the DPoP scheme (RFC 9449 §7.1).
+      if (err.code.startsWith('GK_DPOP_')) {
+        reply.header('www-authenticate', gk.challenge('DPoP', challengeErrorFor(err.code)))
+      } else {
+        // A signed-in caller refused is short of a grant (RFC 6750 §3.1 insufficient_scope).
+        reply.header('www-authenticate', gk.challengeFor(request.auth, status === 403 && request.auth !== null ? 'insufficient_scope' : undefined))
+      }
     }
     done()
   })

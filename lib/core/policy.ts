@@ -30,6 +30,10 @@ export interface RoutePolicy {
   readonly optional: boolean
   /** The only kind of caller let in (`config.auth.kind`), or `null`. */
   readonly kind: 'user' | 'application' | null
+  /** `config.auth.dpop`, or `null` for the dpop plugin's policy. */
+  readonly dpop: 'required' | 'allowed' | null
+  /** Whether only DPoP-bound callers pass (the route's `dpop`, else the plugin's policy); set when the app is ready. */
+  dpopRequired: boolean
   readonly explicit: boolean
   /** Checks run before authentication, in order. */
   readonly gates: Gate[]
@@ -41,7 +45,7 @@ export interface RoutePolicy {
   resolved: Strategy[] | null
 }
 
-const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'anyOf', 'owner', 'optional', 'kind'])
+const KEYS = new Set(['strategies', 'roles', 'permissions', 'scopes', 'anyOf', 'owner', 'optional', 'kind', 'dpop'])
 const REQUIREMENT_KEYS = ['roles', 'permissions', 'scopes'] as const
 
 function stringList (value: unknown, where: string, what: string): string[] {
@@ -94,6 +98,7 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
   let owner: OwnerResolver | null = null
   let optional = false
   let kind: RoutePolicy['kind'] = null
+  let dpop: RoutePolicy['dpop'] = null
   let isPublic = false
 
   if (auth === undefined) {
@@ -137,6 +142,10 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
       if (o.kind !== 'user' && o.kind !== 'application') configError(`${where}: config.auth.kind must be 'user' or 'application'`)
       kind = o.kind
     }
+    if (o.dpop !== undefined) {
+      if (o.dpop !== 'required' && o.dpop !== 'allowed') configError(`${where}: config.auth.dpop must be 'required' or 'allowed'`)
+      dpop = o.dpop
+    }
   } else {
     configError(`${where}: config.auth must be false, a strategy name, an array of names or an object`)
   }
@@ -158,6 +167,8 @@ export function compilePolicy (auth: unknown, fallback: DefaultAuth, where: stri
     owner,
     optional,
     kind,
+    dpop,
+    dpopRequired: dpop === 'required',
     explicit,
     gates: [],
     after: [],
@@ -180,6 +191,7 @@ export function describe (method: string, url: string, p: RoutePolicy): RoutePro
     owner: p.owner !== null,
     optional: p.optional,
     kind: p.kind,
+    dpop: p.dpop,
     explicit: p.explicit,
     early: false
   }
@@ -203,6 +215,7 @@ export function describeEarly (method: string, url: string): RouteProtection {
     owner: false,
     optional: false,
     kind: null,
+    dpop: null,
     explicit: false,
     early: true
   }

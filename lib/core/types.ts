@@ -41,6 +41,16 @@ export interface AuthContext {
   issuer?: string
   /** The OAuth client that obtained the token, when the token says. */
   clientId?: string
+  /**
+   * The `Authorization` auth-scheme the credential came with (`'Bearer'`,
+   * `'DPoP'`), when it came in that header.
+   */
+  scheme?: string
+  /**
+   * The key the credential is bound to (RFC 7800 `cnf`), set when the caller
+   * proved possession of it: `jkt` is its RFC 7638 SHA-256 thumbprint (DPoP, RFC 9449).
+   */
+  confirmation?: { readonly jkt: string }
   /** The verified token claims. */
   claims?: Record<string, unknown> & Partial<GatekeeperUser>
 }
@@ -54,6 +64,13 @@ export interface Strategy {
   name: StrategyName
   /** The RFC 7235 auth-scheme named in `WWW-Authenticate` challenges (`'Bearer'`, `'ApiKey'`). */
   scheme: string
+  /**
+   * Every `Authorization` auth-scheme this strategy reads (default: `[scheme]`):
+   * the jwt and resourceServer strategies read `['Bearer', 'DPoP']` once the
+   * dpop plugin is registered. A challenge names each of them; a credential
+   * of one of them that no strategy of the route claims is an invalid token.
+   */
+  schemes?: readonly string[]
   authenticate (request: FastifyRequest, reply: FastifyReply): AuthContext | null | Promise<AuthContext | null>
   /**
    * OpenAPI security schemes this strategy accepts, by scheme name
@@ -115,6 +132,13 @@ export interface RouteAuthOptions {
    * the other kind gets 403 `GK_FORBIDDEN` right after authentication.
    */
   kind?: AuthContext['kind']
+  /**
+   * DPoP (RFC 9449) on this route: `'required'` lets in only callers that
+   * prove possession of their token's key (Bearer tokens and API keys are
+   * refused), `'allowed'` takes both; default: the dpop plugin's `policy`.
+   * Needs the dpop plugin.
+   */
+  dpop?: 'required' | 'allowed'
 }
 
 /** Route config `config.auth`: `false` (public), a strategy, a list of strategies, or the detailed form. */
@@ -201,6 +225,8 @@ export interface RouteProtection {
   optional: boolean
   /** The only kind of caller let in, or `null` for both. */
   kind: AuthContext['kind'] | null
+  /** `'required'`: only DPoP-bound callers; `'allowed'`: DPoP or not; `null`: the dpop plugin's policy (or no DPoP). */
+  dpop: 'required' | 'allowed' | null
   /** Whether `config.auth` was written on the route (rather than defaulted). */
   explicit: boolean
   /**

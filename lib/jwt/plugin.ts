@@ -5,6 +5,7 @@ import { errors } from '../core/errors.js'
 import { normalizeLogin } from '../stores/types.js'
 import type { AuthContext, Strategy } from '../core/types.js'
 import '../core/augment.js'
+import { boundKeyOf, dpopCredential, refuseDowngrade } from '../dpop/bound.js'
 import { assertB64Token, bearerCredential } from './bearer.js'
 import { createCsrfChecks } from './csrf.js'
 import { toJwks } from './jwks.js'
@@ -28,6 +29,9 @@ declare module '../core/gatekeeper.js' {
     passwords: PasswordApi
   }
 }
+
+/** The Authorization schemes the jwt strategy reads once the dpop plugin is registered. */
+const DPOP_SCHEMES = Object.freeze(['Bearer', 'DPoP'])
 
 /** The path of the JWK Set (RFC 8615 well-known URI). */
 export const JWKS_PATH = '/.well-known/jwks.json'
@@ -84,17 +88,41 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   const strategy: Strategy = {
     name: 'jwt',
     scheme: 'Bearer',
+    // With the dpop plugin, `Authorization: DPoP <token>` too (RFC 9449 §7.1).
+    get schemes () { return gk.dpop === undefined ? undefined : DPOP_SCHEMES },
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       ...(options.cookieName === null ? {} : { cookieAuth: { type: 'apiKey', in: 'cookie', name: options.cookieName } })
     },
     // Synchronous: a cached token (and, with checkUser, a cached user) is answered without a promise or a tick.
-    authenticate (request): AuthContext | null | Promise<AuthContext | null> {
+    authenticate (request, reply): AuthContext | null | Promise<AuthContext | null> {
+      const dpop = gk.dpop
+      const dpopToken = dpop === undefined ? null : dpopCredential(request.headers.authorization)
+      if (dpop !== undefined && dpopToken !== null) {
+        const bound = fromHeaderToken(dpopToken)
+        if (bound === null) return null
+        const proven = dpop.authenticate(request, reply, dpopToken, bound)
+        return userCheck === null ? proven : proven.then(async (ctx) => await userCheck.check(ctx))
+      }
       const ctx = fromToken(request)
+      // RFC 9449 §7.1: a token bound to a key is refused without the proof that goes with it.
+      if (ctx !== null && boundKeyOf(ctx.claims) !== undefined) refuseDowngrade(gk, request, ctx)
       return ctx === null || userCheck === null ? ctx : userCheck.check(ctx)
     }
   }
   gk.registerStrategy(strategy)
+
+  /** The caller of a token from the Authorization header; `null` when it is another strategy's. */
+  function fromHeaderToken (token: string): AuthContext | null {
+    // A cached token is byte-identical to one that passed every check, its syntax included.
+    const hit = tokens.cached(token)
+    if (hit !== null) return hit
+    assertB64Token(token)
+    // A JWS compact token always has dots; a Bearer value without any (an API key), or a JWT of
+    // another issuer (the resourceServer strategy's), is another strategy's.
+    if (!token.includes('.') || tokens.isForeign(token)) return null
+    return tokens.verifyFresh(token)
+  }
 
   function fromToken (request: FastifyRequest): AuthContext | null {
     const fromHeader = bearerCredential(request.headers.authorization)
@@ -102,14 +130,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     if (fromHeader !== null) {
       // Two different credentials: refuse rather than guess which one the caller meant.
       if (fromCookie !== null && fromCookie !== fromHeader) throw new errors.GK_INVALID_REQUEST('a token was sent in both the Authorization header and the cookie')
-      // A cached token is byte-identical to one that passed every check, its syntax included.
-      const hit = tokens.cached(fromHeader)
-      if (hit !== null) return hit
-      assertB64Token(fromHeader)
-      // A JWS compact token always has dots; a Bearer value without any (an API key), or a JWT of
-      // another issuer (the resourceServer strategy's), is another strategy's.
-      if (!fromHeader.includes('.') || tokens.isForeign(fromHeader)) return null
-      return tokens.verifyFresh(fromHeader)
+      return fromHeaderToken(fromHeader)
     }
     if (fromCookie === null) return null
     const ctx = tokens.authenticate(fromCookie)

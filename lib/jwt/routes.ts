@@ -72,14 +72,17 @@ export function setAccessCookie (cookieName: string | null, reply: FastifyReply,
 export async function completeLogin (
   rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}, authentication: LoginAuthentication = {}
 ): Promise<Record<string, unknown>> {
+  // RFC 9449 §5: a DPoP proof binds the session's tokens to the client's key (checked once per request).
+  const jkt = await rt.gk.dpop?.bind(request, reply) ?? null
   for (const g of rt.guards) await g.onSuccess?.(request, user)
   const auth: LoginAuthentication = { ...(authentication.amr === undefined ? {} : { amr: [...authentication.amr] }), authTime: authentication.authTime ?? rt.gk.now() }
   // Extensions first: the refresh plugin's opens the session, whose id the access token names (`sid`) for checkUser.
   const extra: Record<string, unknown> = {}
   for (const ext of rt.loginExtensions) Object.assign(extra, await ext(user, request, reply, auth))
   const sid = rt.options.checkUser !== null && typeof extra.sessionId === 'string' ? extra.sessionId : undefined
-  const issued = await rt.tokens.issue(user, { ...(sid === undefined ? {} : { sessionId: sid }), ...auth })
-  setAccessCookie(rt.options.cookieName, reply, issued)
+  const issued = await rt.tokens.issue(user, { ...(sid === undefined ? {} : { sessionId: sid }), ...auth, ...(jkt === null ? {} : { jkt }) })
+  // A bound token is useless without the key, so it never rides in a cookie.
+  if (jkt === null) setAccessCookie(rt.options.cookieName, reply, issued)
   rt.gk.record({ ...details, type: 'login.success', outcome: 'success', subject: user.id, userId: user.id }, request)
   // RFC 6749 §5.1: responses carrying tokens must not be cached.
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
@@ -106,6 +109,8 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
     const { username, password } = request.body as { username: string, password: string }
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
+    // The proof is checked before the password: a bad one costs no argon2 run and counts no attempt.
+    await gk.dpop?.bind(request, reply)
     const attempt = { username, login: normalizeLogin(username) }
     // Guards whose `before` let the attempt through; until a verdict they are owed onError.
     let admitted = 0

@@ -16,7 +16,7 @@ export const MAX_TOKEN_LENGTH = 8192
 export const MAX_LIFETIME_MS = 3_600_000
 
 /** Claims the token service sets itself; `claims(user)` cannot override them. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id', 'sid', 'amr', 'auth_time'])
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['sub', 'roles', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti', 'kind', 'scopes', 'client_id', 'sid', 'amr', 'auth_time', 'cnf'])
 
 /** Header parameters that would let a token choose its own key or demand unknown processing (RFC 8725 §3.1, §2.4; RFC 7515 §4.1.11). */
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit', 'cty', 'zip', 'enc'] as const
@@ -57,6 +57,14 @@ function deepFreeze<T> (value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+/** An RFC 9449 §6.1 confirmation: `{ jkt }`, a base64url SHA-256 thumbprint, and nothing else. */
+function isConfirmation (v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const keys = Object.keys(v)
+  const jkt = (v as { jkt?: unknown }).jkt
+  return keys.length === 1 && typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt)
 }
 
 function isStringArray (v: unknown): v is string[] {
@@ -142,12 +150,14 @@ export class TokenService implements TokenApi {
     if (extra.sessionId !== undefined) payload.sid = extra.sessionId
     if (extra.amr !== undefined && extra.amr.length > 0) payload.amr = [...extra.amr]
     if (extra.authTime !== undefined) payload.auth_time = Math.floor(extra.authTime / 1000)
+    // RFC 9449 §6.1: the token is bound to the key the client proved it holds.
+    if (extra.jkt !== undefined) payload.cnf = { jkt: extra.jkt }
     payload.iss = o.issuer
     payload.aud = o.audience
     payload.iat = iat
     payload.exp = iat + expiresIn
     payload.jti = randomBytes(16).toString('base64url')
-    return { accessToken: this.#sign(payload), tokenType: 'Bearer', expiresIn }
+    return { accessToken: this.#sign(payload), tokenType: extra.jkt === undefined ? 'Bearer' : 'DPoP', expiresIn }
   }
 
   /** Verifies a token and returns its claims. */
@@ -238,6 +248,7 @@ export class TokenService implements TokenApi {
     if (payload.sid !== undefined && (typeof payload.sid !== 'string' || payload.sid.length === 0)) invalid()
     if (payload.amr !== undefined && !isStringArray(payload.amr)) invalid()
     if (payload.auth_time !== undefined && (typeof payload.auth_time !== 'number' || !Number.isFinite(payload.auth_time) || payload.auth_time * 1000 > now + tol)) invalid()
+    if (payload.cnf !== undefined && !isConfirmation(payload.cnf)) invalid()
     // RFC 7519 §4.1.4: the token is refused on or after exp (plus the tolerance for clock skew).
     if (now >= exp * 1000 + tol) throw new errors.GK_TOKEN_EXPIRED()
     const ctx: AuthContext = {

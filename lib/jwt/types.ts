@@ -21,6 +21,11 @@ export interface IssueExtra {
   amr?: readonly string[]
   /** When the user authenticated, in milliseconds since the epoch: the `auth_time` claim (in seconds). */
   authTime?: number
+  /**
+   * The RFC 7638 thumbprint of the client's DPoP key: the token is bound to
+   * it (`cnf.jkt`, RFC 9449 §6.1) and its type is `'DPoP'`.
+   */
+  jkt?: string
 }
 
 /**
@@ -41,7 +46,8 @@ export type SessionsEnded = { sessionId: string } | { userId: string }
 /** The answer of `tokens.issue` and the body of a successful login. */
 export interface IssuedToken {
   accessToken: string
-  tokenType: 'Bearer'
+  /** `'DPoP'` for a token bound to the client's key (RFC 9449 §5), else `'Bearer'`. */
+  tokenType: 'Bearer' | 'DPoP'
   /** Lifetime in seconds. */
   expiresIn: number
 }

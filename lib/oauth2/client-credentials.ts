@@ -32,6 +32,21 @@ function credentials (request: FastifyRequest, form: Map<string, string>): { id:
 }
 
 /**
+ * The DPoP key a token request proves it holds; a refused proof is the RFC
+ * 9449 §5 and §8 error of a token endpoint (400, no challenge).
+ */
+async function bindKey (gk: Gatekeeper, request: FastifyRequest, reply: FastifyReply): Promise<string | null> {
+  try {
+    return await gk.dpop?.bind(request, reply) ?? null
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (code === 'GK_DPOP_PROOF_INVALID') throw new OAuthError('invalid_dpop_proof')
+    if (code === 'GK_DPOP_NONCE_REQUIRED') throw new OAuthError('use_dpop_nonce')
+    throw err
+  }
+}
+
+/**
  * Registers `POST <path>` (the RFC 6749 §3.2 token endpoint) for the
  * client-credentials grant (§4.4), in its own encapsulated context: the
  * form-body parser and the RFC-shaped error handler apply to it alone.
@@ -79,8 +94,10 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
     const client = await clients.authenticate(presented.id, presented.secret)
     if (client === null) throw new OAuthError('invalid_client')
     const scopes = grantScopes(form.get('scope'), client.scopes)
-    const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes, clientId: client.id })
-    gk.record({ type: 'oauth.token_issued', outcome: 'success', subject: client.id, clientId: client.id, scopes }, request)
+    // RFC 9449 §5: a DPoP proof binds the token to the client's key.
+    const jkt = await bindKey(gk, request, reply)
+    const token = await gk.tokens.issue({ id: client.id, roles: [] }, { kind: 'application', scopes, clientId: client.id, ...(jkt === null ? {} : { jkt }) })
+    gk.record({ type: 'oauth.token_issued', outcome: 'success', subject: client.id, clientId: client.id, scopes, dpop: jkt !== null }, request)
     noStore(reply)
     return { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn, scope: scopes.join(' ') }
   })

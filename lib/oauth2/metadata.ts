@@ -11,6 +11,8 @@ export interface MetadataInput {
   jwksPath: string | null
   /** Scopes the API's routes require. */
   scopes: readonly string[]
+  /** The DPoP proof algorithms accepted, when the dpop plugin is registered. */
+  dpopAlgorithms?: readonly string[] | null
 }
 
 /** RFC 8414 §2 metadata of a server that grants client credentials only. */
@@ -22,6 +24,8 @@ export interface AuthorizationServerMetadata {
   response_types_supported: string[]
   grant_types_supported: string[]
   token_endpoint_auth_methods_supported: string[]
+  /** RFC 9449 §5.1. */
+  dpop_signing_alg_values_supported?: string[]
 }
 
 /**
@@ -63,6 +67,7 @@ export function buildMetadata (input: MetadataInput, issuer: URL): Authorization
     // No authorization endpoint: no response type is supported.
     response_types_supported: [],
     grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post']
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    ...(input.dpopAlgorithms == null ? {} : { dpop_signing_alg_values_supported: [...input.dpopAlgorithms] })
   }
 }

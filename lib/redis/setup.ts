@@ -15,6 +15,8 @@ export interface RedisApi {
   readonly settings: RedisSettings
   /** The revocation bus between instances. */
   readonly bus: RevocationBus
+  /** Whether Redis answers; commands run through it are watched for stalls. */
+  readonly health: RedisHealth
 }
 
 declare module '../core/gatekeeper.js' {
@@ -114,7 +116,6 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
   const offRotated = gk.on('apikey.rotated', (e: { previousKeyId?: unknown }) => {
     if (typeof e.previousKeyId === 'string') bus.publish({ kind: 'apikey', id: e.previousKeyId }).catch(() => {})
   })
-  gk.redis = Object.freeze({ settings, bus })
 
   app.addHook('onClose', async () => {
     offRevoked()
@@ -143,6 +144,7 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     }
   })
   app.addHook('onClose', async () => { health.close() })
+  gk.redis = Object.freeze({ settings, bus, health })
   return {
     counters: ({ maxKeys, priority }) => new FailoverCounterStore({
       primary: new RedisCounterStore({ client, prefix, now: gk.now, priority }),

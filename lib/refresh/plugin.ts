@@ -72,11 +72,12 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     graceMs: o.graceMs,
     successorKey: o.successorKey,
     // With checkUser, the access token names its session, so it stops working when the session ends.
-    issueAccess: (user, family) => tokenApi.issue(user, {
+    issueAccess: (user, family, jkt) => tokenApi.issue(user, {
       ...(jwtApi.checkUser ? { sessionId: family.id } : {}),
       // The authentication of the session's login (or its last step-up), as RFC 8176 amr and OpenID auth_time.
       ...(family.amr == null ? {} : { amr: family.amr }),
-      ...(family.authTime == null ? { authTime: family.createdAt.getTime() } : { authTime: family.authTime.getTime() })
+      ...(family.authTime == null ? { authTime: family.createdAt.getTime() } : { authTime: family.authTime.getTime() }),
+      ...(jkt === null ? {} : { jkt })
     })
   })
   const purger = new Purger(store, gk.now, app.log)
@@ -117,7 +118,8 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
   gk.refresh = api
 
   jwtApi.addLoginExtension(async (user, request, reply, authentication) => {
-    const s = await rotation.start(user.id, clientOf(request), authentication)
+    // A login with a DPoP proof opens a session bound to that key (RFC 9449 §5).
+    const s = await rotation.start(user.id, clientOf(request), authentication, await gk.dpop?.bind(request, reply) ?? null)
     return deliver(reply, s.refreshToken, s.familyId, s.expiresAt)
   })
 

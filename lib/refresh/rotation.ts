@@ -22,8 +22,8 @@ export interface RotationDeps {
   graceMs: number
   /** Key of the successor derivation; required when `graceMs > 0`. */
   successorKey: Buffer | null
-  /** Issues the access token of a session (`familyId`: the session it is issued for). */
-  issueAccess: (user: TokenUser, family: RefreshFamilyRecord) => Promise<IssuedToken>
+  /** Issues the access token of a session (`family`: the session it is issued for; `jkt`: the DPoP key it is bound to). */
+  issueAccess: (user: TokenUser, family: RefreshFamilyRecord, jkt: string | null) => Promise<IssuedToken>
 }
 
 /** A session just opened (a login). */
@@ -39,6 +39,8 @@ export type RotationResult =
   | { status: 'ok', access: IssuedToken, refreshToken: string, expiresAt: Date, familyId: string, userId: string, replay: boolean }
   /** A consumed token came back outside the grace window: the family is revoked. `alarm`: raise an anomaly (first sighting). */
   | { status: 'reuse', familyId: string, userId: string, alarm: boolean }
+  /** A token of a DPoP-bound family came without a proof by its key (RFC 9449 §5): a theft signal, the family is revoked. */
+  | { status: 'unbound', familyId: string, userId: string }
   /** Malformed, unknown, expired or revoked; or its user is gone or disabled. */
   | { status: 'invalid', reason: 'malformed' | 'unknown' | 'user' }
 
@@ -60,8 +62,8 @@ export class Rotation {
     this.#d = deps
   }
 
-  /** Opens a session (a family) for `userId` and returns its first token. */
-  async start (userId: string, client: ClientInfo, authentication: { amr?: readonly string[], authTime?: number } = {}): Promise<StartedSession> {
+  /** Opens a session (a family) for `userId`, bound to the DPoP key `jkt` when given, and returns its first token. */
+  async start (userId: string, client: ClientInfo, authentication: { amr?: readonly string[], authTime?: number } = {}, jkt: string | null = null): Promise<StartedSession> {
     const d = this.#d
     const now = d.now()
     const refreshToken = generateToken()
@@ -74,15 +76,24 @@ export class Rotation {
         userAgent: client.userAgent,
         // The session remembers how its user authenticated, so its refreshed access tokens say it too.
         authTime: new Date(authentication.authTime ?? now),
-        ...(authentication.amr === undefined ? {} : { amr: [...authentication.amr] })
+        ...(authentication.amr === undefined ? {} : { amr: [...authentication.amr] }),
+        ...(jkt === null ? {} : { jkt })
       },
       { hash: hashToken(refreshToken), expiresAt: new Date(Math.min(now + d.idleMs, familyExpiry)) }
     )
+    // A store that drops the binding would hand out refresh tokens usable without the key: fail closed.
+    if (jkt !== null && family.jkt !== jkt) {
+      await d.tokens.revokeFamily(family.id, new Date(now), 'dpop_unsupported')
+      throw new Error('the store does not keep the DPoP binding of refresh families (RefreshFamilyRecord.jkt); upgrade the store')
+    }
     return { refreshToken, familyId: family.id, expiresAt: token.expiresAt }
   }
 
-  /** Exchanges a presented refresh token for an access token and a successor. */
-  async rotate (presented: unknown): Promise<RotationResult> {
+  /**
+   * Exchanges a presented refresh token for an access token and a successor.
+   * `jkt`: the key the request proved it holds (a DPoP proof), `null` without one.
+   */
+  async rotate (presented: unknown, jkt: string | null = null): Promise<RotationResult> {
     // The format check comes first: nothing malformed reaches the store.
     if (!isTokenFormat(presented)) return { status: 'invalid', reason: 'malformed' }
     const d = this.#d
@@ -101,22 +112,28 @@ export class Rotation {
     })
     if (result.status === 'unknown') return { status: 'invalid', reason: 'unknown' }
     const family = result.family
+    // RFC 9449 §5: a bound session's token is good only with a proof by its key; anyone else holding it stole it.
+    const bound = family.jkt ?? null
+    if (bound !== null && bound !== jkt) {
+      await d.tokens.revokeFamily(family.id, new Date(now), 'dpop_key_mismatch')
+      return { status: 'unbound', familyId: family.id, userId: family.userId }
+    }
     if (result.status === 'reused') {
-      const replay = await this.#replay(presented, result.token.consumedAt, result.token.replacedBy, family, user, now)
+      const replay = await this.#replay(presented, result.token.consumedAt, result.token.replacedBy, family, user, now, jkt)
       if (replay !== null) return replay
       return this.#reuse(family, now)
     }
-    return this.#complete(family, user, successor, result.successor?.expiresAt ?? new Date(now + d.idleMs), false)
+    return this.#complete(family, user, successor, result.successor?.expiresAt ?? new Date(now + d.idleMs), false, jkt)
   }
 
-  async #complete (family: RefreshFamilyRecord, user: UserRecord | null, refreshToken: string, tokenExpiry: Date, replay: boolean): Promise<RotationResult> {
+  async #complete (family: RefreshFamilyRecord, user: UserRecord | null, refreshToken: string, tokenExpiry: Date, replay: boolean, jkt: string | null): Promise<RotationResult> {
     const d = this.#d
     if (user === null || user.disabled) {
       // A disabled or deleted account keeps no session.
       await d.tokens.revokeFamily(family.id, new Date(d.now()), 'user_disabled')
       return { status: 'invalid', reason: 'user' }
     }
-    const access = await d.issueAccess(withoutHash(user), family)
+    const access = await d.issueAccess(withoutHash(user), family, jkt)
     const expiresAt = new Date(Math.min(tokenExpiry.getTime(), family.expiresAt.getTime()))
     return { status: 'ok', access, refreshToken, expiresAt, familyId: family.id, userId: family.userId, replay }
   }
@@ -127,7 +144,7 @@ export class Rotation {
    * the response. The successor is re-derived and checked against its stored
    * hash, so it was never stored in plaintext.
    */
-  async #replay (presented: string, consumedAt: Date | null, replacedBy: string | null, family: RefreshFamilyRecord, user: UserRecord | null, now: number): Promise<RotationResult | null> {
+  async #replay (presented: string, consumedAt: Date | null, replacedBy: string | null, family: RefreshFamilyRecord, user: UserRecord | null, now: number, jkt: string | null): Promise<RotationResult | null> {
     const d = this.#d
     if (d.graceMs === 0 || consumedAt === null || replacedBy === null) return null
     if (now >= consumedAt.getTime() + d.graceMs) return null
@@ -136,7 +153,7 @@ export class Rotation {
     if (child === null || child.consumedAt !== null || child.expiresAt.getTime() <= now) return null
     const successor = deriveSuccessor(d.successorKey as Buffer, presented)
     if (!hashesEqual(hashToken(successor), child.hash)) return null
-    return this.#complete(family, user, successor, child.expiresAt, true)
+    return this.#complete(family, user, successor, child.expiresAt, true, jkt)
   }
 
   async #reuse (family: RefreshFamilyRecord, now: number): Promise<RotationResult> {

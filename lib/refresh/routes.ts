@@ -84,8 +84,22 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     if (fromCookie) rt.checkCsrf(request)
     // A cross-site page gets nothing here even without the cookie.
     else if (rt.usesCookie) rt.checkOrigin(request)
-    const result = await rotation.rotate(presented)
+    const result = await rotation.rotate(presented, await gk.dpop?.bind(request, reply) ?? null)
     if (result.status !== 'ok') {
+      if (result.status === 'unbound') {
+        // RFC 9449 §5: the refresh token of a bound session without its key: stolen.
+        gk.jwt.endSessions({ sessionId: result.familyId })
+        gk.record({ type: 'refresh.dpop_mismatch', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId, withProof: gk.dpop?.boundKey(request) != null }, request)
+        const ua = request.headers['user-agent']
+        gk.emit('anomaly', {
+          type: 'refresh_unbound',
+          time: new Date(gk.now()),
+          familyId: result.familyId,
+          userId: result.userId,
+          ip: request.ip,
+          userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
+        })
+      }
       if (result.status === 'reuse') {
         // The family is revoked: so are the access tokens issued for it (with checkUser).
         gk.jwt.endSessions({ sessionId: result.familyId })
@@ -108,7 +122,8 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     gk.record({ type: 'token.refreshed', outcome: 'success', subject: result.userId, userId: result.userId, familyId: result.familyId, replay: result.replay }, request)
     // Whatever login sets, a refresh renews: the access cookie too, or a browser on the
     // cookie transport would be signed out at the first access-token expiry.
-    rt.setAccessCookie(reply, result.access)
+    // A bound token is useless without the key, so it never rides in a cookie.
+    if (result.access.tokenType !== 'DPoP') rt.setAccessCookie(reply, result.access)
     return { ...result.access, ...rt.deliver(reply, result.refreshToken, result.familyId, result.expiresAt) }
   })
 

@@ -23,7 +23,7 @@ export function metadataUrl (resource: URL): string {
 }
 
 /** The RFC 9728 §2 document. */
-export function metadataDocument (o: NormalizedOptions): Readonly<Record<string, unknown>> {
+export function metadataDocument (o: NormalizedOptions, dpop?: { readonly algorithms: readonly string[], readonly policy: 'required' | 'allowed' }): Readonly<Record<string, unknown>> {
   const doc: Record<string, unknown> = {
     // §3.3: the client compares it with the identifier it started from, character for character.
     resource: o.resourceId,
@@ -34,5 +34,10 @@ export function metadataDocument (o: NormalizedOptions): Readonly<Record<string,
   if (o.scopes.length > 0) doc.scopes_supported = [...o.scopes]
   if (o.metadata?.resourceName != null) doc.resource_name = o.metadata.resourceName
   if (o.metadata?.documentation != null) doc.resource_documentation = o.metadata.documentation
+  // RFC 9728 §2: the proof algorithms accepted, and whether every token must be DPoP-bound.
+  if (dpop !== undefined) {
+    doc.dpop_signing_alg_values_supported = [...dpop.algorithms]
+    doc.dpop_bound_access_tokens_required = dpop.policy === 'required'
+  }
   return Object.freeze(doc)
 }

@@ -9,6 +9,7 @@ import { STRATEGY_NAME } from './claims.js'
 import { IssuerMismatch } from './discovery.js'
 import { causeOf, EVENT_OUTCOMES, Throttle, type RecordEvent } from './events.js'
 import { IssuerRuntime, type IssuerEvents, type IssuerStatus } from './issuer.js'
+import { refuseDowngrade } from '../dpop/bound.js'
 import { metadataDocument, metadataPaths, metadataUrl } from './metadata.js'
 import { normalizeOptions, type ResourceServerOptions } from './options.js'
 import { ResourceServerStrategy } from './strategy.js'
@@ -88,6 +89,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
     cacheSize: o.cacheSize,
     now: gk.now,
     retryAfterS: Math.ceil(o.jwks.cooldownMs / 1000),
+    dpop: { service: () => gk.dpop, downgrade: (request, ctx) => refuseDowngrade(gk, request, ctx) },
     caller: {
       permissionsOf: (roles) => gk.permissionsOf(roles),
       onMappingError (issuer, err) {
@@ -112,10 +114,12 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
 
   const url = metadataUrl(o.resource)
   if (o.metadata !== null) {
-    const body = JSON.stringify(metadataDocument(o))
+    let body: string | null = null
     for (const path of metadataPaths(o.resource)) {
       app.get(path, { config: { auth: false } }, async (_request, reply) => {
         reply.type('application/json').header('cache-control', 'public, max-age=3600')
+        // Built on first use, once the dpop plugin (registered before or after) is known.
+        body ??= JSON.stringify(metadataDocument(o, gk.dpop))
         return body
       })
     }
@@ -148,7 +152,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
   const api: ResourceServerApi = Object.freeze({
     resource: o.resourceId,
     metadataUrl: url,
-    metadata: () => metadataDocument(o),
+    metadata: () => metadataDocument(o, gk.dpop),
     async verify (token: string): Promise<AuthContext> {
       const result = rs.check(token)
       if (result === null) throw new errors.GK_TOKEN_INVALID()

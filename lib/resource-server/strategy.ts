@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CHECKSUM_LENGTH, isWellFormed, RANDOM_LENGTH } from '../api-key/format.js'
 import { errors, isGatekeeperError } from '../core/errors.js'
 import type { AuthContext, Strategy } from '../core/types.js'
+import { boundKeyOf, dpopCredential } from '../dpop/bound.js'
+import type { DpopService } from '../dpop/service.js'
 import { assertB64Token, bearerCredential } from '../jwt/bearer.js'
 import { TokenCache, tokenKey } from '../jwt/cache.js'
 import { STRATEGY_NAME, toCaller, type CallerDeps } from './claims.js'
@@ -29,9 +31,15 @@ export interface StrategyDeps {
   caller: CallerDeps
   /** Seconds a client should wait after a 503 (the key-fetch cooldown). */
   retryAfterS: number
+  /** DPoP (RFC 9449), once the dpop plugin is registered: proofs of bound tokens and the refusal of a Bearer-presented one. */
+  dpop: {
+    service: () => DpopService | undefined
+    downgrade: (request: FastifyRequest, ctx: AuthContext) => never
+  }
 }
 
 const API_KEY_TAIL = 1 + RANDOM_LENGTH + CHECKSUM_LENGTH
+const DPOP_SCHEMES = Object.freeze(['Bearer', 'DPoP'])
 
 /** Whether a token has the shape of this library's API keys (`<prefix>_<30 base62><CRC32>`): such a secret is never sent to a provider. */
 function looksLikeApiKey (token: string): boolean {
@@ -81,12 +89,24 @@ export class ResourceServerStrategy implements Strategy {
     return this.#cache.size
   }
 
+  /** `['Bearer', 'DPoP']` once the dpop plugin is registered. */
+  get schemes (): readonly string[] | undefined {
+    return this.#d.dpop.service() === undefined ? undefined : DPOP_SCHEMES
+  }
+
   authenticate (request: FastifyRequest, reply: FastifyReply): AuthContext | null | Promise<AuthContext> {
-    const token = bearerCredential(request.headers.authorization)
+    const dpop = this.#d.dpop.service()
+    const dpopToken = dpop === undefined ? null : dpopCredential(request.headers.authorization)
+    const token = dpopToken ?? bearerCredential(request.headers.authorization)
     if (token === null) return null
+    // RFC 9449 §7.1: a bound token (`cnf.jkt` from its issuer) goes with a proof by its key, never as Bearer.
+    const bind = (ctx: AuthContext): AuthContext | Promise<AuthContext> => dpop !== undefined && dpopToken !== null
+      ? dpop.authenticate(request, reply, token, ctx)
+      : boundKeyOf(ctx.claims) === undefined ? ctx : this.#d.dpop.downgrade(request, ctx)
     const result = this.check(token)
-    if (result === null || !(result instanceof Promise)) return result
-    return result.catch((err: unknown) => {
+    if (result === null) return null
+    if (!(result instanceof Promise)) return bind(result)
+    return result.then(bind).catch((err: unknown) => {
       if ((err as { code?: unknown }).code === 'GK_PROVIDER_UNAVAILABLE') reply.header('retry-after', String(this.#d.retryAfterS))
       throw err
     })

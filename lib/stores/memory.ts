@@ -228,7 +228,8 @@ export function memoryStore (): GatekeeperStore {
         ip: input.ip ?? null,
         userAgent: input.userAgent ?? null,
         authTime: input.authTime == null ? new Date(now) : new Date(input.authTime),
-        amr: input.amr == null ? null : [...input.amr]
+        amr: input.amr == null ? null : [...input.amr],
+        jkt: input.jkt ?? null
       }
       const token = insertToken({ ...first, familyId: id, userId: input.userId, parentId: null }, now)
       families.set(id, family)

@@ -165,6 +165,12 @@ export interface RefreshFamilyRecord {
    * `['pwd', 'otp', 'mfa']`): the `amr` of its access tokens; `null` or absent when unknown.
    */
   amr?: string[] | null
+  /**
+   * The RFC 7638 thumbprint of the DPoP key the session is bound to (RFC 9449
+   * §5): its refresh tokens are exchanged only with a proof by that key.
+   * `null` (or absent, in a store that predates it) for an unbound session.
+   */
+  jkt?: string | null
 }
 
 /** One refresh token, stored only as a hash. */
@@ -206,6 +212,8 @@ export interface NewRefreshFamily {
   authTime?: Date | null
   /** Default `null`. */
   amr?: string[] | null
+  /** The DPoP key thumbprint the session is bound to; kept for the family's life. */
+  jkt?: string | null
 }
 
 /** The outcome of {@link RefreshTokenRepository.consume}. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OAuth2Server } from 'oauth2-mock-server'
 import t, { type Test } from 'tap'
+import { holder, proof } from '../dpop/helpers.js'
 import { freePort } from '../helpers.js'
 
 // Every example runs on its own, as the docs say (`npx tsx examples/<name>.ts`):
@@ -18,7 +19,8 @@ const EXAMPLES: Array<[file: string, publicPath: string, protectedPath: string]>
   ['examples/typebox.ts', '/health', '/notes/1'],
   ['examples/client-credentials.ts', '/health', '/api/reports'],
   ['examples/password-reset.ts', '/health', '/api/profile'],
-  ['examples/mfa.ts', '/health', '/api/profile']
+  ['examples/mfa.ts', '/health', '/api/profile'],
+  ['examples/dpop.ts', '/health', '/api/payments']
 ]
 
 async function waitUp (base: string, deadline: number): Promise<void> {
@@ -70,6 +72,23 @@ for (const [file, publicPath, protectedPath] of EXAMPLES) {
     t.match(closed.headers.get('www-authenticate') ?? '', /realm="api"/)
   })
 }
+
+t.test('examples/dpop.ts: a login with a proof gets a bound token that opens the DPoP-only route with a fresh proof, and nothing without one', async (t) => {
+  const run = await runExample(t, 'examples/dpop.ts')
+  if (run === null) return
+  const { base } = run
+  const password = /demo account: alice \/ (\S+)/.exec(run.output())?.[1] ?? ''
+  const h = await holder()
+  const clock = { now: Date.now() }
+  const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', dpop: await proof(h, clock, { htm: 'POST', htu: `${base}/api/login` }) }, body: JSON.stringify({ username: 'alice', password }) })
+  t.equal(login.status, 200)
+  const { accessToken, tokenType } = await login.json() as { accessToken: string, tokenType: string }
+  t.equal(tokenType, 'DPoP')
+  const paid = await fetch(`${base}/api/payments`, { headers: { authorization: `DPoP ${accessToken}`, dpop: await proof(h, clock, { htm: 'GET', htu: `${base}/api/payments`, accessToken }) } })
+  t.equal(paid.status, 200)
+  t.equal((await fetch(`${base}/api/payments`, { headers: { authorization: `Bearer ${accessToken}` } })).status, 401, 'the token alone, as Bearer')
+  t.match((await fetch(`${base}/api/payments`)).headers.get('www-authenticate'), /^DPoP realm="api", algs="/)
+})
 
 t.test('examples/oauth-login.ts logs in through an OpenID provider and keeps the user in its SQLite file', async (t) => {
   const mock = new OAuth2Server()

@@ -248,6 +248,18 @@ export function storeConformance (name: string, makeStore: () => Promise<Gatekee
         t.equal(await store.refreshTokens.findFamily('nope'), null)
       })
 
+      t.test('a family bound to a DPoP key keeps its thumbprint; an unbound one has none', async (t) => {
+        const store = await open(t)
+        const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
+        const bound = await store.refreshTokens.createFamily({ userId: 'user-1', expiresAt: later(24), jkt }, { hash: sha(`rt_${uniq()}`), expiresAt: later(1) })
+        t.equal(bound.family.jkt, jkt)
+        t.equal((await store.refreshTokens.findFamily(bound.family.id))?.jkt, jkt)
+        const result = await store.refreshTokens.consume(bound.token.hash, now, { hash: sha(`rt_${uniq()}`), expiresAt: later(1) })
+        t.equal(result.status === 'unknown' ? null : result.family.jkt, jkt, 'consume answers the family with its binding')
+        const { family } = await login(store)
+        t.equal(family.jkt ?? null, null)
+      })
+
       t.test('createFamily is atomic: a taken token hash leaves no family behind', async (t) => {
         const store = await open(t)
         const { hash } = await login(store)

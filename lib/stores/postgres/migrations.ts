@@ -184,6 +184,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       CREATE INDEX gk_challenges_expires_idx ON ${s}.gk_challenges (expires_at);
     `
+  },
+  {
+    version: 5,
+    name: 'DPoP-bound refresh families',
+    sql: (s) => `
+      ALTER TABLE ${s}.gk_refresh_families ADD COLUMN jkt text;
+    `
   }
 ]
 

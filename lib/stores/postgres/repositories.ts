@@ -96,15 +96,15 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
     async createFamily (input, first) {
       // One statement, so the family and its first token exist together or not at all.
       const { rows } = await query(`WITH f AS (
-          INSERT INTO ${s}.gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, auth_time, amr)
-          VALUES ($1, $2, $3::timestamptz, $3::timestamptz, $4, $5, $6, coalesce($10::timestamptz, $3::timestamptz), $11::text[]) RETURNING *
+          INSERT INTO ${s}.gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, auth_time, amr, jkt)
+          VALUES ($1, $2, $3::timestamptz, $3::timestamptz, $4, $5, $6, coalesce($10::timestamptz, $3::timestamptz), $11::text[], $12) RETURNING *
         ), t AS (
           INSERT INTO ${s}.gk_refresh_tokens (id, hash, family_id, user_id, parent_id, created_at, expires_at)
           SELECT $7, $8, f.id, f.user_id, NULL, f.created_at, $9 FROM f RETURNING *
         )
         SELECT (SELECT row_to_json(f) FROM f) AS family, (SELECT row_to_json(t) FROM t) AS token`,
       [input.id ?? randomUUID(), input.userId, new Date(), input.expiresAt, input.ip ?? null, input.userAgent ?? null, first.id ?? randomUUID(), first.hash, first.expiresAt,
-        input.authTime ?? null, input.amr == null ? null : [...input.amr]])
+        input.authTime ?? null, input.amr == null ? null : [...input.amr], input.jkt ?? null])
       const row = rows[0] as { family: Record<string, unknown>, token: Record<string, unknown> }
       return { family: toFamily(row.family), token: toToken(row.token) }
     },

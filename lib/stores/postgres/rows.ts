@@ -54,7 +54,8 @@ export function toFamily (r: Row): RefreshFamilyRecord {
     ip: text(r.ip),
     userAgent: text(r.user_agent),
     authTime: maybeDate(r.auth_time),
-    amr: r.amr === null || r.amr === undefined ? null : [...(r.amr as string[])]
+    amr: r.amr === null || r.amr === undefined ? null : [...(r.amr as string[])],
+    jkt: text(r.jkt)
   }
 }
 

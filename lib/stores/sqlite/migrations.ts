@@ -178,6 +178,13 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE UNIQUE INDEX gk_challenges_hash ON gk_challenges (hash);
       CREATE INDEX gk_challenges_expires ON gk_challenges (expires_at);
     `
+  },
+  {
+    version: 5,
+    name: 'DPoP-bound refresh families',
+    sql: `
+      ALTER TABLE gk_refresh_families ADD COLUMN jkt TEXT;
+    `
   }
 ]
 

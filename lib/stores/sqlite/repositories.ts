@@ -49,8 +49,8 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
     touchKey: db.prepare('UPDATE gk_api_keys SET last_used_at = ? WHERE id = ?'),
 
     familyById: db.prepare<[string], FamilyRow>('SELECT * FROM gk_refresh_families WHERE id = ?'),
-    insertFamily: db.prepare(`INSERT INTO gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, auth_time, amr)
-      VALUES (@id, @userId, @now, @now, @expiresAt, @ip, @userAgent, @authTime, @amr)`),
+    insertFamily: db.prepare(`INSERT INTO gk_refresh_families (id, user_id, created_at, last_used_at, expires_at, ip, user_agent, auth_time, amr, jkt)
+      VALUES (@id, @userId, @now, @now, @expiresAt, @ip, @userAgent, @authTime, @amr, @jkt)`),
     reauthenticate: db.prepare('UPDATE gk_refresh_families SET auth_time = ?, amr = ? WHERE id = ? AND revoked_at IS NULL'),
     touchFamily: db.prepare('UPDATE gk_refresh_families SET last_used_at = ? WHERE id = ?'),
     revokeFamily: db.prepare('UPDATE gk_refresh_families SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL'),
@@ -230,7 +230,8 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         ip: input.ip ?? null,
         userAgent: input.userAgent ?? null,
         authTime: input.authTime == null ? now : input.authTime.getTime(),
-        amr: input.amr == null ? null : JSON.stringify(input.amr)
+        amr: input.amr == null ? null : JSON.stringify(input.amr),
+        jkt: input.jkt ?? null
       })
       const tokenId = insertToken({ ...first, familyId: id, userId: input.userId, parentId: null }, now)
       return { family: toFamily(q.familyById.get(id) as FamilyRow), token: toToken(q.tokenById.get(tokenId) as TokenRow) }

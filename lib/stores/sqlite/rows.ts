@@ -44,6 +44,7 @@ export interface FamilyRow {
   user_agent: string | null
   auth_time: number | null
   amr: string | null
+  jkt?: string | null
 }
 
 /** A row of `gk_refresh_tokens`. */
@@ -142,7 +143,8 @@ export function toFamily (r: FamilyRow): RefreshFamilyRecord {
     ip: r.ip,
     userAgent: r.user_agent,
     authTime: date(r.auth_time),
-    amr: r.amr === null ? null : JSON.parse(r.amr) as string[]
+    amr: r.amr === null ? null : JSON.parse(r.amr) as string[],
+    jkt: r.jkt ?? null
   }
 }
 
