@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CHECKSUM_LENGTH, isWellFormed, RANDOM_LENGTH } from '../api-key/format.js'
-import { errors, isGatekeeperError } from '../core/errors.js'
+import { errors, isGatekeeperError, hasCode } from '../core/errors.js'
 import type { AuthContext, Strategy } from '../core/types.js'
 import { assertB64Token, bearerCredential } from '../jwt/bearer.js'
 import { TokenCache, tokenKey } from '../jwt/cache.js'
@@ -87,7 +87,7 @@ export class ResourceServerStrategy implements Strategy {
     const result = this.check(token)
     if (result === null || !(result instanceof Promise)) return result
     return result.catch((err: unknown) => {
-      if ((err as { code?: unknown }).code === 'GK_PROVIDER_UNAVAILABLE') reply.header('retry-after', String(this.#d.retryAfterS))
+      if (hasCode(err, 'GK_PROVIDER_UNAVAILABLE')) reply.header('retry-after', String(this.#d.retryAfterS))
       throw err
     })
   }
