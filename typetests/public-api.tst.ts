@@ -12,6 +12,7 @@ import { createTestApiKey, createTestTokens } from 'fastify-gatekeeper/testing'
 
 declare module 'fastify-gatekeeper' {
   interface GatekeeperUser { tenant: string }
+  interface AuditEvents { 'invoice.paid': { invoiceId: string } }
 }
 
 const app = Fastify()
@@ -24,6 +25,26 @@ test('request.auth and request.can are declared', () => {
     expect(request.auth?.claims?.tenant).type.toBe<string | undefined>()
     return 'ok'
   })
+})
+
+test('audit events are typed by name; a misspelt event is an error', () => {
+  app.gatekeeper.on('login.failure', (e) => {
+    expect(e.type).type.toBe<'login.failure'>()
+    expect(e.userId).type.toBe<string | null>()
+    expect(e.time).type.toBe<Date>()
+  })
+  app.gatekeeper.on('apikey.created', (e) => {
+    expect(e.keyId).type.toBe<string>()
+  })
+  app.gatekeeper.on('audit', (e) => {
+    if (e.type === 'token.refreshed') expect(e.familyId).type.toBe<string>()
+  })
+  expect(app.gatekeeper.on).type.not.toBeCallableWith('login.fialure', () => {})
+  expect(app.gatekeeper.record).type.not.toBeCallableWith({ type: 'login.fialure' })
+  expect(app.gatekeeper.record).type.toBeCallableWith({ type: 'apikey.revoked', outcome: 'success', keyId: 'k1' })
+  expect(app.gatekeeper.record).type.not.toBeCallableWith({ type: 'apikey.revoked', outcome: 'success' })
+  expect(app.gatekeeper.record).type.toBeCallableWith({ type: 'invoice.paid', invoiceId: 'i1' })
+  app.gatekeeper.on('invoice.paid', (e) => { expect(e.invoiceId).type.toBe<string>() })
 })
 
 test('config.auth accepts its four forms and refuses others', () => {

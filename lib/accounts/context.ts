@@ -8,6 +8,7 @@ import { accountLink } from './links.js'
 import type { AccountMail, MailKind } from './mail.js'
 import type { NormalizedAccountsOptions } from './options.js'
 import { hashAccountToken, isAccountTokenFormat, newAccountToken } from './token.js'
+import type { AccountEventType } from './events.js'
 
 /** A users repository that can look users up by email. */
 export type EmailUsers = UserRepository & { findByEmail: NonNullable<UserRepository['findByEmail']> }
@@ -41,13 +42,13 @@ export interface CheckedToken {
  * byte, whether the token is malformed, unknown, used, expired, of another
  * kind or of an account that changed.
  */
-export function refuseToken (ctx: AccountsContext, type: string, cause: string, userId: string | null, request?: FastifyRequest): never {
+export function refuseToken (ctx: AccountsContext, type: AccountEventType, cause: string, userId: string | null, request?: FastifyRequest): never {
   ctx.gk.record({ type, outcome: 'failure', reason: 'GK_INVALID_GRANT', cause, userId }, request)
   throw new errors.GK_INVALID_GRANT()
 }
 
 /** Looks a token up and checks it (format, kind, unused, unexpired, its user enabled) without using it up. */
-export async function checkToken (ctx: AccountsContext, token: unknown, kinds: readonly AccountTokenKind[], type: string, request?: FastifyRequest): Promise<CheckedToken> {
+export async function checkToken (ctx: AccountsContext, token: unknown, kinds: readonly AccountTokenKind[], type: AccountEventType, request?: FastifyRequest): Promise<CheckedToken> {
   if (!isAccountTokenFormat(token)) refuseToken(ctx, type, 'malformed', null, request)
   const hash = hashAccountToken(token)
   const record = await ctx.tokens.findByHash(hash)
@@ -61,7 +62,7 @@ export async function checkToken (ctx: AccountsContext, token: unknown, kinds: r
 }
 
 /** Uses a checked token up, atomically; throws (as {@link refuseToken}) when another request used it first. */
-export async function consumeToken (ctx: AccountsContext, checked: CheckedToken, type: string, request?: FastifyRequest): Promise<void> {
+export async function consumeToken (ctx: AccountsContext, checked: CheckedToken, type: AccountEventType, request?: FastifyRequest): Promise<void> {
   if (await ctx.tokens.consume(checked.hash, checked.record.kind, new Date(ctx.gk.now())) === null) refuseToken(ctx, type, 'used', checked.user.id, request)
 }
 

@@ -12,6 +12,7 @@ import { Jobs } from './jobs.js'
 import { MailLimits } from './limits.js'
 import { normalizeAccountsOptions, type AccountsOptions } from './options.js'
 import { accountRoutes } from './routes.js'
+import './events.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {

@@ -8,6 +8,7 @@ import type { AccountsApi } from './api.js'
 import { sameEmail, type AccountsContext } from './context.js'
 import { findAccount, type AccountIdentifier } from './reset.js'
 import { requestVerification } from './verification.js'
+import type { AccountEventType } from './events.js'
 
 /** Bodies of these routes are a few hundred bytes; refuse anything bigger unread. */
 const BODY_LIMIT = 8 * 1024
@@ -52,7 +53,7 @@ export function accountRoutes (app: FastifyInstance, ctx: AccountsContext, api: 
   const { gk, limits, jobs } = ctx
 
   /** Counts a mail request from the caller's address; 429 with Retry-After past the limit (the same whoever is named). */
-  async function perAddress (request: FastifyRequest, type: string): Promise<void> {
+  async function perAddress (request: FastifyRequest, type: AccountEventType): Promise<void> {
     let waitMs: number | null
     try {
       waitMs = await limits.client(request.ip, gk.now())

@@ -9,6 +9,7 @@ import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from './hash.js'
 import { isValidScope } from './input.js'
 import { managementRoutes } from './routes.js'
 import { ApiKeyService } from './service.js'
+import './events.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import { errors, isGatekeeperError } from '../core/errors.js'
+import { errors, isGatekeeperError, hasCode } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { AuthContext } from '../core/types.js'
 import type { ApiKeyRecord } from '../stores/types.js'
@@ -187,7 +187,7 @@ export class ApiKeyService {
     try {
       return await this.check(key)
     } catch (err) {
-      if ((err as { code?: string }).code === 'GK_TOKEN_INVALID') return null
+      if (hasCode(err, 'GK_TOKEN_INVALID')) return null
       throw err
     }
   }
@@ -289,7 +289,7 @@ export class ApiKeyService {
         return { key, record: toInfo(record) }
       } catch (err) {
         // A hash collision of 178-bit keys means a broken generator or store, not bad luck: retry once, then fail.
-        if ((err as { code?: string }).code !== 'GK_CONFLICT' || attempt > 0) throw err
+        if (!hasCode(err, 'GK_CONFLICT') || attempt > 0) throw err
       }
     }
   }

@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import type { AuditEvent, AuditOptions } from './types.js'
+import type { AuditEvent, AuditEventBase, AuditEvents, AuditEventType, GatekeeperEventMap } from './events.js'
+import type { AuditOptions } from './types.js'
 
-type Listener = (payload: any) => void
+type Listener = (payload: never) => void
 
-/** Fields a caller passes to {@link AuditTrail.record}; time and request data are filled in. */
-export type AuditInput = Omit<AuditEvent, 'time' | 'outcome'> & { outcome?: AuditEvent['outcome'] }
+/** Fields a caller passes to {@link AuditTrail.record}: an event of the catalogue; time and request data are filled in. */
+export type AuditInput<K extends AuditEventType = AuditEventType> = Omit<AuditEventBase, 'time' | 'outcome'> & { type: K, outcome?: AuditEventBase['outcome'] } & AuditEvents[K]
 
 /**
  * The audit trail and the event bus of the gatekeeper. Listeners are called
@@ -29,6 +30,7 @@ export class AuditTrail {
   }
 
   /** Subscribes to `event` (`'audit'` for every audit event, `'anomaly'`, or an audit event type). */
+  on<E extends keyof GatekeeperEventMap> (event: E, fn: (payload: GatekeeperEventMap[E]) => void): () => void
   on (event: string, fn: Listener): () => void {
     let set = this.#listeners.get(event)
     if (set === undefined) this.#listeners.set(event, (set = new Set()))
@@ -37,12 +39,16 @@ export class AuditTrail {
   }
 
   /** Calls the listeners of `event`. */
-  emit (event: string, payload: unknown): void {
+  emit<E extends keyof GatekeeperEventMap> (event: E, payload: GatekeeperEventMap[E]): void {
+    this.#emit(event, payload)
+  }
+
+  #emit (event: string, payload: unknown): void {
     const set = this.#listeners.get(event)
     if (set === undefined) return
     for (const fn of set) {
       try {
-        fn(payload)
+        (fn as (payload: unknown) => void)(payload)
       } catch (err) {
         this.logger.error({ err, listenerOf: event }, 'gatekeeper event listener failed')
       }
@@ -60,7 +66,7 @@ export class AuditTrail {
    * and emits it to `'audit'` and to its own type's listeners.
    * Callers must never put a secret into `input`.
    */
-  record (input: AuditInput, request?: FastifyRequest): AuditEvent {
+  record<K extends AuditEventType> (input: AuditInput<K>, request?: FastifyRequest): AuditEvent<K> {
     const event = {
       time: new Date(this.clock()),
       outcome: 'info',
@@ -76,11 +82,13 @@ export class AuditTrail {
             ...(request.auth?.clientId === undefined ? {} : { clientId: request.auth.clientId })
           }),
       ...input
-    } as AuditEvent
+    } as AuditEvent<K>
     if (this.#log) (request?.log ?? this.logger).info({ event }, `audit ${event.type}`)
-    this.#deliver(event)
-    this.emit('audit', event)
-    this.emit(event.type, event)
+    // For one event of the catalogue, the union of all of them.
+    const all = event as AuditEvent
+    this.#deliver(all)
+    this.emit('audit', all)
+    this.#emit(event.type, event)
     return event
   }
 

@@ -57,6 +57,11 @@ export function configError (message: string): never {
   throw new errors.GK_CONFIG(message)
 }
 
+/** Whether `err` is the registry's error `code` (a typo in `code` is a compile error). */
+export function hasCode (err: unknown, code: GatekeeperErrorCode): boolean {
+  return isGatekeeperError(err) && err.code === code
+}
+
 /** True when `err` is one of ours. */
 export function isGatekeeperError (err: unknown): err is Error & { code: GatekeeperErrorCode, statusCode: number } {
   return typeof err === 'object' && err !== null &&

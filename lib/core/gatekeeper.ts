@@ -6,7 +6,7 @@ import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
 import { compilePolicy, describe, describeEarly, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
 import type { TableRoute } from './route-table.js'
-import type { AuditEvent, AuthContext, DefaultAuth, RouteProtection, RouteRequirement, Strategy } from './types.js'
+import type { AuditEvent, AuditEventType, AuthContext, GatekeeperEventMap, DefaultAuth, RouteProtection, RouteRequirement, Strategy } from './types.js'
 
 /**
  * Lets a plugin shape the policy of routes it owns (the versioning plugin
@@ -164,17 +164,17 @@ export class Gatekeeper {
   }
 
   /** Subscribes to an event (`'audit'`, `'anomaly'`, or an audit event type such as `'login.failure'`). Returns an unsubscribe function. */
-  on (event: string, fn: (payload: any) => void): () => void {
+  on<E extends keyof GatekeeperEventMap> (event: E, fn: (payload: GatekeeperEventMap[E]) => void): () => void {
     return this.audit.on(event, fn)
   }
 
   /** Emits an event to its listeners (plugins use it for `'anomaly'`). */
-  emit (event: string, payload: unknown): void {
+  emit<E extends keyof GatekeeperEventMap> (event: E, payload: GatekeeperEventMap[E]): void {
     this.audit.emit(event, payload)
   }
 
   /** Records an audit event (shorthand for `audit.record`). */
-  record (input: AuditInput, request?: FastifyRequest): AuditEvent {
+  record<K extends AuditEventType> (input: AuditInput<K>, request?: FastifyRequest): AuditEvent<K> {
     return this.audit.record(input, request)
   }
 

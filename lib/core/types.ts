@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { BruteForceOptions, RateLimitOptions } from '../protection/options.js'
 import type { RedisOption } from '../redis/options.js'
 import type { GatekeeperStore } from '../stores/types.js'
+import type { AuditEvent } from './events.js'
 
 /** The strategies shipped with the library; plugins may register others. */
 export const STRATEGIES = ['jwt', 'apiKey'] as const
@@ -147,21 +148,7 @@ export type RouteAuthConfig = false | StrategyName | readonly StrategyName[] | R
 /** What a route without `config.auth` gets. */
 export type DefaultAuth = 'authenticated' | 'public' | StrategyName[]
 
-/** One event of the audit trail. Never carries a secret. */
-export interface AuditEvent {
-  /** `login.success`, `refresh.reuse_detected`, `access.denied`, … */
-  type: string
-  time: Date
-  outcome: 'success' | 'failure' | 'info'
-  subject?: string | null
-  ip?: string | null
-  userAgent?: string | null
-  requestId?: string | null
-  /** A stable reason code (for example the `GK_` code of a refusal). */
-  reason?: string | null
-  /** Event-specific, non-secret details. */
-  [detail: string]: unknown
-}
+export type { AuditEvent, AuditEventBase, AuditEvents, AuditEventType, Anomaly, GatekeeperEventMap } from './events.js'
 
 /** Options of the `audit` part of the core. */
 export interface AuditOptions {

@@ -6,6 +6,7 @@ import { Nonces } from './nonce.js'
 import { normalizeDpopOptions, type DpopOptions } from './options.js'
 import { MemoryReplayCache, ReplayGuard } from './replay.js'
 import { DpopService } from './service.js'
+import './events.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {

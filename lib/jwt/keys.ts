@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
-import { configError } from '../core/errors.js'
+import { configError, hasCode } from '../core/errors.js'
 
 /** The asymmetric algorithms a key may use (RFC 8725 §3.1: one algorithm per key, pinned). */
 export const KEY_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
@@ -60,7 +60,7 @@ function toPublic (input: unknown, where: string): KeyObject {
     if (typeof input !== 'string' && !Buffer.isBuffer(input)) configError(`${where} must be PEM text, a Buffer or a KeyObject`)
     return createPublicKey(input)
   } catch (err) {
-    if ((err as { code?: string }).code === 'GK_CONFIG') throw err
+    if (hasCode(err, 'GK_CONFIG')) throw err
     return configError(`${where} is not a readable public key (PEM, SPKI)`)
   }
 }
@@ -75,7 +75,7 @@ function toPrivate (input: unknown, where: string): KeyObject {
     if (typeof input !== 'string' && !Buffer.isBuffer(input)) configError(`${where} must be PEM text, a Buffer or a KeyObject`)
     return createPrivateKey(input)
   } catch (err) {
-    if ((err as { code?: string }).code === 'GK_CONFIG') throw err
+    if (hasCode(err, 'GK_CONFIG')) throw err
     return configError(`${where} is not a readable private key (PEM, PKCS#8)`)
   }
 }

@@ -16,6 +16,7 @@ import { TokenService } from './tokens.js'
 import type { GuardedAttempt, JwtApi, LoginExtension, LoginGuard, LoginStep, LogoutExtension, PasswordApi, RegisterExtension, RoleFilter, SessionsEnded, TokenSubject, UserApi } from './types.js'
 import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
+import './events.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {

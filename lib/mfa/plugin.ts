@@ -12,6 +12,7 @@ import { registerMfaRoutes } from './routes.js'
 import { mfaService } from './service.js'
 import { parseStepUp, requireAuthentication, type StepUpRequirement } from './step-up.js'
 import type { MfaApi, MfaOptions, StepUpConfig } from './types.js'
+import './events.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type * as OpenId from 'openid-client'
-import { errors, isGatekeeperError } from '../core/errors.js'
+import { errors, isGatekeeperError, hasCode } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { PublicUser } from '../jwt/types.js'
 import type { IdentityRepository, UserRecord } from '../stores/types.js'
@@ -208,7 +208,7 @@ export class OidcLogin {
     try {
       created = await this.#gk.users.create({ username: email ?? `${p.name}:${claims.sub}`, password: null, roles: [...signupRoles] }, request)
     } catch (err) {
-      if ((err as { code?: string }).code !== 'GK_CONFLICT' || email === null) throw err
+      if (!hasCode(err, 'GK_CONFLICT') || email === null) throw err
       created = await this.#gk.users.create({ username: `${p.name}:${claims.sub}`, password: null, roles: [...signupRoles] }, request)
     }
     try {

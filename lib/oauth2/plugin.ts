@@ -10,6 +10,7 @@ import { buildMetadata, issuerUrl, METADATA_PATH, metadataPath } from './metadat
 import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from './oidc-options.js'
 import { loadOpenIdClient, oidcRoutes } from './oidc-routes.js'
 import type { GatekeeperStore } from '../stores/types.js'
+import './events.js'
 
 /** `app.gatekeeper.oauth2`: what the `oauth2` plugin exposes. */
 export interface OAuth2Api {

@@ -12,6 +12,7 @@ import type {} from '../mfa/plugin.js'
 import { normalizePasskeysOptions, type PasskeysOptions } from './options.js'
 import type { PasskeyPort } from './port.js'
 import { passkeyRoutes } from './routes.js'
+import './events.js'
 
 export type { PasskeysOptions } from './options.js'
 

@@ -1,5 +1,7 @@
+import type { Anomaly } from '../core/events.js'
+
 /** A credential-stuffing burst: one address failing logins across many accounts. */
-export interface StuffingReport {
+export interface StuffingReport extends Anomaly {
   type: 'credential_stuffing'
   /** The client address (an IPv6 address as its /64). */
   ip: string

@@ -7,6 +7,7 @@ import { normalizeLogin } from '../stores/types.js'
 import type { StuffingDetector } from './anomaly.js'
 import type { Attempt, BruteForce } from './brute-force.js'
 import { clientAddress } from './ip.js'
+import './events.js'
 
 /** Seconds for a `Retry-After` header: whole, at least 1. */
 export function retryAfterSeconds (ms: number): number {

@@ -10,6 +10,7 @@ import { Rotation, type ClientInfo } from './rotation.js'
 import { registerRefreshRoutes, type RefreshRuntime } from './routes.js'
 import { listSessions, revokeSession, type SessionView } from './sessions.js'
 import { hashToken, isTokenFormat } from './token.js'
+import './events.js'
 
 /** A session just opened, as {@link RefreshApi.start} returns it. */
 export interface OpenedSession {

@@ -4,6 +4,8 @@
  * Requests of callers it lets in carry `issuer` and `clientId` in every
  * other event (`access.denied`, `version.deprecated_call`, …).
  */
+import type { AuditEvents } from '../core/events.js'
+
 export interface ResourceServerEvents {
   /** An issuer's key set was fetched and differs from the one before (a rotation, or the first fetch). */
   'resource.keys_changed': { issuer: string, keys: number, added: readonly string[], removed: readonly string[] }
@@ -21,7 +23,7 @@ export const EVENT_OUTCOMES: { readonly [K in keyof ResourceServerEvents]: { out
 }
 
 /** Records one event of the catalogue: the payload must be the one its name declares. */
-export type RecordEvent = <K extends keyof ResourceServerEvents>(type: K, payload: ResourceServerEvents[K]) => void
+export type RecordEvent = <K extends keyof ResourceServerEvents>(type: K, payload: AuditEvents[K]) => void
 
 /** The event names, for listeners and docs. */
 export const RESOURCE_SERVER_EVENTS = ['resource.keys_changed', 'resource.provider_unavailable', 'resource.claims_mapping_failed'] as const satisfies ReadonlyArray<keyof ResourceServerEvents>
@@ -49,4 +51,8 @@ export function causeOf (err: unknown): string {
   const cause = (err as { cause?: unknown } | null)?.cause ?? err
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`.slice(0, 200)
   return String(cause).slice(0, 200)
+}
+
+declare module '../core/events.js' {
+  interface AuditEvents extends ResourceServerEvents {}
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CHECKSUM_LENGTH, isWellFormed, RANDOM_LENGTH } from '../api-key/format.js'
-import { errors, isGatekeeperError } from '../core/errors.js'
+import { errors, isGatekeeperError, hasCode } from '../core/errors.js'
 import type { AuthContext, Strategy } from '../core/types.js'
 import { boundKeyOf, dpopCredential } from '../dpop/bound.js'
 import type { DpopService } from '../dpop/service.js'
@@ -107,7 +107,7 @@ export class ResourceServerStrategy implements Strategy {
     if (result === null) return null
     if (!(result instanceof Promise)) return bind(result)
     return result.then(bind).catch((err: unknown) => {
-      if ((err as { code?: unknown }).code === 'GK_PROVIDER_UNAVAILABLE') reply.header('retry-after', String(this.#d.retryAfterS))
+      if (hasCode(err, 'GK_PROVIDER_UNAVAILABLE')) reply.header('retry-after', String(this.#d.retryAfterS))
       throw err
     })
   }

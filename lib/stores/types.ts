@@ -5,7 +5,7 @@
  * `users` repository over an existing database and take the rest from a
  * store of ours (`{ ...sqliteStore(opts), users: myUsers }`).
  *
- * Rules for every implementation (checked by `test/stores/conformance.ts`):
+ * Rules for every implementation (checked by `storeConformance` from `fastify-gatekeeper/testing/store`):
  * - Dates go in and come out as `Date` objects; ids are strings.
  * - A unique value already taken raises `GK_CONFLICT`, never a driver error.
  * - A backend that cannot be reached raises `GK_STORE_UNAVAILABLE`.

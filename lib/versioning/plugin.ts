@@ -11,6 +11,7 @@ import { deprecationValue, encodeUriReference, linkValue, sunsetValue } from './
 import { byVersionNumber, matchVersion } from './match.js'
 import { parseOptions, type VersioningOptions, type VersionSpec } from './options.js'
 import { Throttle } from './throttle.js'
+import './events.js'
 
 /** Registers a plugin under a version's prefix; see {@link Gatekeeper.version}. */
 export interface VersionHelper {

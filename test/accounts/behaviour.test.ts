@@ -4,7 +4,7 @@ import { accountsApp, createUser, login, NEW_PASSWORD, PASSWORD, post } from './
 import { outbox, tokenOf } from './smtp.js'
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
-const events = (app: { gatekeeper: { on: (e: string, fn: (x: AuditEvent) => void) => unknown } }): AuditEvent[] => {
+const events = (app: { gatekeeper: { on: (e: 'audit', fn: (x: AuditEvent) => void) => unknown } }): AuditEvent[] => {
   const list: AuditEvent[] = []
   app.gatekeeper.on('audit', (e) => list.push(e))
   return list

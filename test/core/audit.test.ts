@@ -3,6 +3,17 @@ import { redactUrl, secureLogger } from '../../lib/core/logging.js'
 import type { AuditEvent } from '../../lib/core/types.js'
 import { capture, coreApp } from '../helpers.js'
 
+// An application's own events join the catalogue the same way a plugin's do.
+declare module '../../lib/core/events.js' {
+  interface AuditEvents {
+    'custom.thing': { detail: number }
+    x: Record<string, unknown>
+    y: Record<string, unknown>
+    burst: Record<string, unknown>
+    after: Record<string, unknown>
+  }
+}
+
 t.test('an audit event reaches the log, onEvent, and listeners with request data filled in', async (t) => {
   const { stream, lines } = capture()
   const seen: AuditEvent[] = []

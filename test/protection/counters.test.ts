@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MemoryCounterStore, memoryCounters } from '../../lib/protection/counters.js'
-import { contract } from './counter-contract.js'
+import { counterStoreConformance } from 'fastify-gatekeeper/testing/store'
 
 function clocked (maxKeys = 1000): { store: MemoryCounterStore, clock: { now: number } } {
   const clock = { now: 1_000_000 }
@@ -8,8 +8,8 @@ function clocked (maxKeys = 1000): { store: MemoryCounterStore, clock: { now: nu
 }
 
 // The semantics every counter store shares (the Redis store runs the same contract).
-contract('memory', () => clocked())
-contract('memory, with priorities', () => {
+counterStoreConformance(t, 'memory', () => clocked())
+counterStoreConformance(t, 'memory, with priorities', () => {
   const clock = { now: 1_000_000 }
   return { store: memoryCounters({ maxKeys: 1000, now: () => clock.now, priority: (k) => k.length % 4 }), clock }
 })

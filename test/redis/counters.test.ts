@@ -1,18 +1,18 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { RedisCounterStore, redisCounters } from '../../lib/redis/counters.js'
-import { contract, type Clocked } from '../protection/counter-contract.js'
+import { counterStoreConformance, type Check, type Clocked } from 'fastify-gatekeeper/testing/store'
 import { adminClient, keysUnder, redisClient, requireRedis, uniquePrefix } from './env.js'
 
 if (await requireRedis(t)) {
-  const clocked = (t: Test): Clocked & { prefix: string } => {
+  const clocked = (t: Check): Clocked & { prefix: string } => {
     const prefix = uniquePrefix('counters')
     adminClient(t, prefix)
     const clock = { now: Date.now() }
     return { store: redisCounters({ client: redisClient(t), prefix, now: () => clock.now }), clock, prefix }
   }
-  contract('redis', clocked)
+  counterStoreConformance(t, 'redis', clocked)
   // The same semantics when every key is kept (a TTL-less hash instead of keys with a TTL).
-  contract('redis, kept keys', (t) => {
+  counterStoreConformance(t, 'redis, kept keys', (t) => {
     const prefix = uniquePrefix('kept')
     adminClient(t, prefix)
     const clock = { now: Date.now() }

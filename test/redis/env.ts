@@ -13,7 +13,7 @@ export const uniquePrefix = (tag = 't'): string => `gktest:${tag}:${process.pid}
 export const CLIENT_OPTIONS: RedisOptions = { commandTimeout: 2000, maxRetriesPerRequest: 1, retryStrategy: () => 50 }
 
 /** A client with {@link CLIENT_OPTIONS}; `url` defaults to {@link REDIS_URL}. Closed at the end of `t`. */
-export function redisClient (t: Test, url = REDIS_URL, options: RedisOptions = {}): Redis {
+export function redisClient (t: Pick<Test, 'teardown'>, url = REDIS_URL, options: RedisOptions = {}): Redis {
   const client = new Redis(url, { ...CLIENT_OPTIONS, ...options })
   t.teardown(() => { client.disconnect() })
   return client
@@ -63,7 +63,7 @@ export async function cleanup (client: Redis, prefix: string): Promise<void> {
 }
 
 /** A plain client for assertions and cleanup, deleting the prefix's keys at the end of `t`. */
-export function adminClient (t: Test, prefix: string): Redis {
+export function adminClient (t: Pick<Test, 'teardown'>, prefix: string): Redis {
   const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
   admin.on('error', () => {})
   t.teardown(async () => {

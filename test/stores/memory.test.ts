@@ -1,4 +1,5 @@
 import { memoryStore } from '../../lib/stores/memory.js'
-import { storeConformance } from './conformance.js'
+import t from 'tap'
+import { storeConformance } from 'fastify-gatekeeper/testing/store'
 
-storeConformance('memory', async () => memoryStore())
+storeConformance(t, 'memory', async () => memoryStore())

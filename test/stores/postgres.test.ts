@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { gatekeeper } from '../../lib/core/plugin.js'
 import { POSTGRES_MIGRATIONS, migratePostgres, postgresStore, type PostgresStoreOptions } from '../../lib/stores/postgres.js'
 import type { GatekeeperStore } from '../../lib/stores/types.js'
-import { storeConformance } from './conformance.js'
+import { storeConformance } from 'fastify-gatekeeper/testing/store'
 import { POSTGRES_URL, TcpProxy, requirePostgres, uniqueSchema } from './postgres-env.js'
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
@@ -29,7 +29,7 @@ if (await requirePostgres(t)) {
   const open = (opts: Partial<PostgresStoreOptions> = {}): GatekeeperStore =>
     postgresStore({ connectionString: POSTGRES_URL, schema, ...opts } as PostgresStoreOptions)
 
-  storeConformance('postgres', async () => {
+  storeConformance(t, 'postgres', async () => {
     const store = open()
     await store.init?.()
     await admin.query(`TRUNCATE "${schema}".gk_users, "${schema}".gk_api_keys, "${schema}".gk_refresh_tokens, "${schema}".gk_refresh_families, "${schema}".gk_oauth_clients, "${schema}".gk_identities, "${schema}".gk_account_tokens, "${schema}".gk_mfa_factors, "${schema}".gk_recovery_codes, "${schema}".gk_webauthn_credentials, "${schema}".gk_challenges`)

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { migrateSqlite, sqliteStore, SQLITE_MIGRATIONS, type SqliteStoreOptions } from '../../lib/stores/sqlite.js'
-import { storeConformance } from './conformance.js'
+import { storeConformance } from 'fastify-gatekeeper/testing/store'
 
 const dir = mkdtempSync(join(tmpdir(), 'gk-sqlite-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -15,8 +15,8 @@ let n = 0
 const file = (): string => join(dir, `store-${++n}.db`)
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
 
-storeConformance('sqlite (file)', async () => sqliteStore({ filename: file() }))
-storeConformance('sqlite (:memory:)', async () => sqliteStore({ filename: ':memory:' }))
+storeConformance(t, 'sqlite (file)', async () => sqliteStore({ filename: file() }))
+storeConformance(t, 'sqlite (:memory:)', async () => sqliteStore({ filename: ':memory:' }))
 
 t.test('data survives closing and reopening the file', async (t) => {
   const filename = file()

@@ -1,6 +1,6 @@
-import type { Test } from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
-import type { AccountTokenRepository, GatekeeperStore, NewAccountToken } from '../../lib/stores/types.js'
+import type { AccountTokenRepository, GatekeeperStore, NewAccountToken } from '../../stores/types.js'
+import type { Check } from './check.js'
 
 const HOUR = 3_600_000
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
@@ -10,7 +10,7 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
  * (unique after normalisation, looked up by `findByEmail`) and one-time
  * account tokens. Called by `storeConformance` unless `{ accounts: false }`.
  */
-export function accountsConformance (t: Test, name: string, open: (t: Test) => Promise<GatekeeperStore>): void {
+export function accountsConformance (t: Check, name: string, open: (t: Check) => Promise<GatekeeperStore>): void {
   const findByEmail = (store: GatekeeperStore, email: string): ReturnType<NonNullable<GatekeeperStore['users']['findByEmail']>> => {
     if (store.users.findByEmail === undefined) throw new Error(`${name} store has no users.findByEmail`)
     return store.users.findByEmail(email)

@@ -1,11 +1,15 @@
-import t, { type Test } from 'tap'
-import type { CounterStore } from '../../lib/protection/counters.js'
+import type { CounterStore } from '../../protection/counters.js'
+import type { Check } from './check.js'
 
-/** A counter store and the clock it reads. */
+/** A counter store and the clock it reads: the suite moves `clock.now` and the store must see it (e.g. a `now: () => clock.now` option). */
 export interface Clocked { store: CounterStore, clock: { now: number } }
 
-/** The counter semantics brute-force protection relies on, for any store; the memory store is the reference. */
-export function contract (name: string, make: (t: Test) => Clocked): void {
+/**
+ * The counter semantics rate limits and brute-force protection rely on, as
+ * subtests of `t`, for any {@link CounterStore}; the memory counter store is
+ * the reference. `make` returns a fresh, empty store per subtest.
+ */
+export function counterStoreConformance (t: Check, name: string, make: (t: Check) => Clocked): void {
   t.test(`${name}: a counter counts within its fixed window and starts again after it`, async (t) => {
     const { store, clock } = make(t)
     t.same(await store.increment('k', 1000), { value: 1, expiresAt: clock.now + 1000 })
@@ -81,9 +85,9 @@ export function contract (name: string, make: (t: Test) => Clocked): void {
     const full = await store.take('q', 1000, 2)
     t.same(full, { count: 2, oldest: start, id: null }, 'a full window takes nothing')
     t.same(await store.hits('q', 1000), { count: 2, oldest: start }, 'a refused take adds no hit')
-    await store.release('q', a.id as string)
+    await store.release('q', a.id ?? '')
     t.same(await store.hits('q', 1000), { count: 1, oldest: start + 100 }, 'the released hit is gone, the other stays')
-    await store.release('q', a.id as string)
+    await store.release('q', a.id ?? '')
     await store.release('nothing-here', 'x')
     t.equal((await store.hits('q', 1000)).count, 1, 'releasing twice or releasing a missing key changes nothing')
     clock.now = start + 1100

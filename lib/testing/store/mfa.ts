@@ -1,8 +1,8 @@
-import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import type {
   ChallengeRepository, GatekeeperStore, MfaFactorRepository, NewWebAuthnCredential, RecoveryCodeRepository, WebAuthnCredentialRepository
-} from '../../lib/stores/types.js'
+} from '../../stores/types.js'
+import type { Check } from './check.js'
 
 const MINUTE = 60_000
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
@@ -17,11 +17,11 @@ function need<T> (value: T | undefined, name: string, what: string): T {
  * WebAuthn credentials, single-use challenges and the authentication of a
  * refresh family. Called by `storeConformance` unless `{ mfa: false }`.
  */
-export function mfaConformance (t: Test, name: string, open: (t: Test) => Promise<GatekeeperStore>): void {
-  const factorsOf = async (t: Test): Promise<MfaFactorRepository> => need((await open(t)).mfaFactors, name, 'mfaFactors')
-  const codesOf = async (t: Test): Promise<RecoveryCodeRepository> => need((await open(t)).recoveryCodes, name, 'recoveryCodes')
-  const credsOf = async (t: Test): Promise<WebAuthnCredentialRepository> => need((await open(t)).webauthnCredentials, name, 'webauthnCredentials')
-  const challengesOf = async (t: Test): Promise<ChallengeRepository> => need((await open(t)).challenges, name, 'challenges')
+export function mfaConformance (t: Check, name: string, open: (t: Check) => Promise<GatekeeperStore>): void {
+  const factorsOf = async (t: Check): Promise<MfaFactorRepository> => need((await open(t)).mfaFactors, name, 'mfaFactors')
+  const codesOf = async (t: Check): Promise<RecoveryCodeRepository> => need((await open(t)).recoveryCodes, name, 'recoveryCodes')
+  const credsOf = async (t: Check): Promise<WebAuthnCredentialRepository> => need((await open(t)).webauthnCredentials, name, 'webauthnCredentials')
+  const challengesOf = async (t: Check): Promise<ChallengeRepository> => need((await open(t)).challenges, name, 'challenges')
 
   t.test('mfa factors', async (t) => {
     t.test('a created factor is unconfirmed, without a step, and reads back by id and by user', async (t) => {
