@@ -411,7 +411,8 @@ export class Gatekeeper {
     const claimedBy = used === null ? undefined : strategies.find((s) => schemesOf(s).some((x) => x.toLowerCase() === used))
     if (claimedBy !== undefined) {
       const scheme = schemesOf(claimedBy).find((x) => x.toLowerCase() === used) as string
-      reply.header('www-authenticate', this.#withOthers(this.challenge(scheme, 'invalid_token'), scheme, strategies, policy))
+      // Only the schemes of the strategy that reads it (Bearer beside DPoP), as for any presented credential.
+      reply.header('www-authenticate', this.#withOthers(this.challenge(scheme, 'invalid_token'), scheme, [claimedBy], policy))
       throw new errors.GK_TOKEN_INVALID()
     }
     if (policy.optional) return

@@ -34,7 +34,9 @@ export const DOCS_ENV: Record<string, string> = {
   DATABASE_URL: process.env.GK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   REDIS_URL: process.env.GK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   // docs/resource-server.md: this API's client secret at the authorization server.
-  INTROSPECTION_SECRET: 'docs-test-introspection-secret'
+  INTROSPECTION_SECRET: 'docs-test-introspection-secret',
+  // docs/mfa.md: the key sealing TOTP secrets (32 bytes, base64), as `openssl rand -base64 32` prints one.
+  MFA_KEY: Buffer.alloc(32, 7).toString('base64')
 }
 
 /** What a run gave: the program's exit code and output, and the shell session's. */
