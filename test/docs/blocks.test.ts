@@ -51,7 +51,6 @@ async function pool<T, R> (items: T[], size: number, fn: (item: T) => Promise<R>
  */
 const PENDING = new Set([
   'docs/core.md',
-  'docs/jwt.md',
   'docs/oauth2.md',
   'docs/protection.md'
 ])
