@@ -110,6 +110,13 @@ test('the jwt plugin tells checkUser of sessions ended elsewhere', () => {
   expect(app.gatekeeper.jwt.endSessions).type.not.toBeCallableWith({})
 })
 
+test('tokens.issue takes the read-only roles of request.auth, or a user record', () => {
+  const auth: AuthContext = { strategy: 'jwt', kind: 'user', subject: 'u1', roles: ['editor'], permissions: [] }
+  expect(app.gatekeeper.tokens.issue).type.toBeCallableWith({ id: auth.subject, roles: auth.roles })
+  expect(app.gatekeeper.tokens.issue).type.toBeCallableWith({ id: 'u1', roles: ['user'], username: 'ada' })
+  expect(app.gatekeeper.tokens.issue).type.not.toBeCallableWith({ id: 'u1' })
+})
+
 test('the accounts plugin takes its options; send and the adapter are typed; its repository is an optional part of the store', () => {
   const send: SendMail = (mail) => { expect(mail).type.toBe<AccountMail>() }
   expect(app.register).type.toBeCallableWith(accounts, { send, origin: 'https://app.example' })

@@ -4,8 +4,11 @@ import type { UserRecord } from '../stores/types.js'
 /** A user as the jwt plugin hands it out: the store record without its password hash. */
 export type PublicUser = Omit<UserRecord, 'passwordHash'>
 
-/** What `tokens.issue` needs of a user: its id and roles (a full record is fine). */
-export type TokenSubject = Pick<UserRecord, 'id' | 'roles'> & Partial<Omit<UserRecord, 'id' | 'roles'>>
+/**
+ * What `tokens.issue` needs of a user: its id and roles (a full record is
+ * fine, and so are the read-only roles of `request.auth`).
+ */
+export type TokenSubject = Pick<UserRecord, 'id'> & { roles: readonly string[] } & Partial<Omit<UserRecord, 'id' | 'roles'>>
 
 /** Extra, optional parts of an issued token. */
 export interface IssueExtra {
