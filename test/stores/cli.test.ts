@@ -111,7 +111,7 @@ t.test('migrate against Postgres', async (t) => {
     t.equal(second.code, 0, second.stderr)
     t.match(second.stdout, /is up to date \(schema version 5\)/, '$DATABASE_URL stands in for --url')
     const { rows } = await admin.query(`SELECT version FROM "${schema}".gk_migrations ORDER BY version`)
-    t.same(rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
+    t.same(rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }])
   })
 
   t.test('an unreachable server exits 1 without printing the password', async (t) => {
