@@ -56,6 +56,19 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     else json(request, body as string, done)
   })
 
+  /** A refresh that looks like theft (a reused token, a bound session's token without its key): an anomaly for the operator. */
+  function anomaly (type: 'refresh_reuse' | 'refresh_unbound', result: { familyId: string, userId: string }, request: FastifyRequest): void {
+    const ua = request.headers['user-agent']
+    gk.emit('anomaly', {
+      type,
+      time: new Date(gk.now()),
+      familyId: result.familyId,
+      userId: result.userId,
+      ip: request.ip,
+      userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
+    })
+  }
+
   function invalidGrant (reply: FastifyReply): never {
     reply.header('www-authenticate', challenge('Bearer', gk.realm, 'invalid_token'))
     throw new errors.GK_INVALID_GRANT()
@@ -90,31 +103,13 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
         // RFC 9449 §5: the refresh token of a bound session without its key: stolen.
         gk.jwt.endSessions({ sessionId: result.familyId })
         gk.record({ type: 'refresh.dpop_mismatch', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId, withProof: gk.dpop?.boundKey(request) != null }, request)
-        const ua = request.headers['user-agent']
-        gk.emit('anomaly', {
-          type: 'refresh_unbound',
-          time: new Date(gk.now()),
-          familyId: result.familyId,
-          userId: result.userId,
-          ip: request.ip,
-          userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
-        })
+        anomaly('refresh_unbound', result, request)
       }
       if (result.status === 'reuse') {
         // The family is revoked: so are the access tokens issued for it (with checkUser).
         gk.jwt.endSessions({ sessionId: result.familyId })
         gk.record({ type: 'refresh.reuse_detected', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId }, request)
-        if (result.alarm) {
-          const ua = request.headers['user-agent']
-          gk.emit('anomaly', {
-            type: 'refresh_reuse',
-            time: new Date(gk.now()),
-            familyId: result.familyId,
-            userId: result.userId,
-            ip: request.ip,
-            userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null
-          })
-        }
+        if (result.alarm) anomaly('refresh_reuse', result, request)
       }
       if (fromCookie) clearCookies(reply, paths)
       invalidGrant(reply)
