@@ -13,6 +13,7 @@ import { MailLimits } from './limits.js'
 import { normalizeAccountsOptions, type AccountsOptions } from './options.js'
 import { accountRoutes } from './routes.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
@@ -42,6 +43,7 @@ function accountTokens (store: GatekeeperStore): AccountTokenRepository {
 }
 
 async function accountsPlugin (app: FastifyInstance, opts: AccountsOptions): Promise<void> {
+  requirePlugins(app, 'accounts', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizeAccountsOptions(opts)
   const gk = app.gatekeeper
   if (gk.jwt === undefined || gk.users === undefined) configError('the accounts plugin needs the jwt plugin: register jwt before accounts')
@@ -115,6 +117,6 @@ async function accountsPlugin (app: FastifyInstance, opts: AccountsOptions): Pro
  * change, with one-time links mailed through your `send` hook. Register it
  * after the core `gatekeeper` and the `jwt` plugins.
  */
-export const accounts = fp(accountsPlugin, { fastify: '5.x', name: 'gatekeeper-accounts', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
+export const accounts = fp(accountsPlugin, { fastify: '5.x', name: 'gatekeeper-accounts' })
 
 export type { AccountsOptions }

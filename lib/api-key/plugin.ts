@@ -10,6 +10,7 @@ import { isValidScope } from './input.js'
 import { managementRoutes } from './routes.js'
 import { ApiKeyService } from './service.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
@@ -135,6 +136,7 @@ function makeExtractor (o: Normalized): (request: FastifyRequest) => string | un
 }
 
 async function apiKeyPlugin (app: FastifyInstance, opts: ApiKeyOptions): Promise<void> {
+  requirePlugins(app, 'apiKey', ['gatekeeper'])
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
   const service = new ApiKeyService({
@@ -175,4 +177,4 @@ async function apiKeyPlugin (app: FastifyInstance, opts: ApiKeyOptions): Promise
  * only as hashes, scoped (scopes ∩ owner's permissions), expiring, revocable
  * and rotatable with overlap, verified from a bounded cache.
  */
-export const apiKey = fp(apiKeyPlugin, { fastify: '5.x', name: 'gatekeeper-api-key', dependencies: ['gatekeeper'] })
+export const apiKey = fp(apiKeyPlugin, { fastify: '5.x', name: 'gatekeeper-api-key' })

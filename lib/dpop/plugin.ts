@@ -7,6 +7,7 @@ import { normalizeDpopOptions, type DpopOptions } from './options.js'
 import { MemoryReplayCache, ReplayGuard } from './replay.js'
 import { DpopService } from './service.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
@@ -16,6 +17,7 @@ declare module '../core/gatekeeper.js' {
 }
 
 async function dpopPlugin (app: FastifyInstance, opts: DpopOptions): Promise<void> {
+  requirePlugins(app, 'dpop', ['gatekeeper'])
   const options = normalizeDpopOptions(opts)
   const gk = app.gatekeeper
   if (gk.dpop !== undefined) configError('the dpop plugin is registered twice')
@@ -33,6 +35,6 @@ async function dpopPlugin (app: FastifyInstance, opts: DpopOptions): Promise<voi
  * the client proves it holds on every request. Register it after the core
  * `gatekeeper` plugin, before the others.
  */
-export const dpop = fp(dpopPlugin, { fastify: '5.x', name: 'gatekeeper-dpop', dependencies: ['gatekeeper'] })
+export const dpop = fp(dpopPlugin, { fastify: '5.x', name: 'gatekeeper-dpop' })
 
 export type { DpopOptions }

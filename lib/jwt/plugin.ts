@@ -17,6 +17,7 @@ import type { GuardedAttempt, JwtApi, LoginExtension, LoginGuard, LoginStep, Log
 import { UserCheck } from './user-check.js'
 import { Users } from './users.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
@@ -43,6 +44,7 @@ export const JWKS_PATH = '/.well-known/jwks.json'
 export const JWKS_MAX_AGE = 300
 
 async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void> {
+  requirePlugins(app, 'jwt', ['gatekeeper'])
   const options = normalizeOptions(opts)
   const gk = app.gatekeeper
   const passwords = new Passwords(options.password)
@@ -229,6 +231,6 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
  * (header or HttpOnly cookie), asymmetric keys with a JWK Set, and the `jwt`
  * strategy. Register it after the core `gatekeeper` plugin.
  */
-export const jwt = fp(jwtPlugin, { fastify: '5.x', name: 'gatekeeper-jwt', dependencies: ['gatekeeper'] })
+export const jwt = fp(jwtPlugin, { fastify: '5.x', name: 'gatekeeper-jwt' })
 
 export type { JwtOptions }

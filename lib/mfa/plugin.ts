@@ -13,6 +13,7 @@ import { mfaService } from './service.js'
 import { parseStepUp, requireAuthentication, type StepUpRequirement } from './step-up.js'
 import type { MfaApi, MfaOptions, StepUpConfig } from './types.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
@@ -65,6 +66,7 @@ function displayName (issuer: string): string {
 }
 
 async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void> {
+  requirePlugins(app, 'mfa', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizeMfaOptions(opts)
   const gk = app.gatekeeper
   const jwt = gk.jwt
@@ -111,6 +113,6 @@ async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void>
  * (`config.stepUp`). Register it after the core `gatekeeper` and the `jwt`
  * plugins (and after `refresh`, so sessions keep their authentication).
  */
-export const mfa = fp(mfaPlugin, { fastify: '5.x', name: 'gatekeeper-mfa', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
+export const mfa = fp(mfaPlugin, { fastify: '5.x', name: 'gatekeeper-mfa' })
 
 export type { MfaOptions }

@@ -11,6 +11,7 @@ import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from 
 import { loadOpenIdClient, oidcRoutes } from './oidc-routes.js'
 import type { GatekeeperStore } from '../stores/types.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 /** `app.gatekeeper.oauth2`: what the `oauth2` plugin exposes. */
 export interface OAuth2Api {
@@ -135,6 +136,7 @@ function documentFlow (app: FastifyInstance, tokenPath: string): void {
 }
 
 async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise<void> {
+  requirePlugins(app, 'oauth2', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
   if (gk.oauth2 !== undefined) configError('the oauth2 plugin is registered twice')
@@ -163,4 +165,4 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
  * "Log in with …" over OpenID Connect. Register it after the core
  * `gatekeeper` and the `jwt` plugins.
  */
-export const oauth2 = fp(oauth2Plugin, { fastify: '5.x', name: 'gatekeeper-oauth2', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
+export const oauth2 = fp(oauth2Plugin, { fastify: '5.x', name: 'gatekeeper-oauth2' })

@@ -13,6 +13,7 @@ import { normalizePasskeysOptions, type PasskeysOptions } from './options.js'
 import type { PasskeyPort } from './port.js'
 import { passkeyRoutes } from './routes.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 export type { PasskeysOptions } from './options.js'
 
@@ -39,6 +40,7 @@ function port (store: GatekeeperStore): PasskeyPort {
 }
 
 async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Promise<void> {
+  requirePlugins(app, 'passkeys', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizePasskeysOptions(opts)
   const gk = app.gatekeeper
   if (gk.jwt === undefined) configError('the passkeys plugin needs the jwt plugin: register jwt before passkeys')
@@ -56,4 +58,4 @@ async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Pro
  * credentials, several named passkeys per user, and (with the `mfa` plugin)
  * a passkey as the second factor of a password login.
  */
-export const passkeys = fp(passkeysPlugin, { fastify: '5.x', name: 'gatekeeper-passkeys', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
+export const passkeys = fp(passkeysPlugin, { fastify: '5.x', name: 'gatekeeper-passkeys' })

@@ -4,6 +4,7 @@ import { configError } from '../core/errors.js'
 import { compileRoles, type CompiledRole, type RolesConfig } from './compile.js'
 import { RbacModel } from './model.js'
 import { requirementProblem } from './permission.js'
+import { requirePlugins } from '../core/requires.js'
 
 /** Options of the `rbac` plugin. */
 export interface RbacOptions {
@@ -72,6 +73,7 @@ function checkRoutes (app: FastifyInstance, defined: ReadonlySet<string>): void 
 }
 
 async function rbacPlugin (app: FastifyInstance, opts: RbacOptions): Promise<void> {
+  requirePlugins(app, 'rbac', ['gatekeeper'])
   const options = validate(opts)
   const graph = compileRoles(options.roles)
   if (app.gatekeeper.rbac !== undefined) configError('rbac: the plugin is already registered; register it once, after gatekeeper')
@@ -98,4 +100,4 @@ async function rbacPlugin (app: FastifyInstance, opts: RbacOptions): Promise<voi
  * Register after `gatekeeper`:
  * `app.register(rbac, { roles: { admin: { inherits: ['editor'], permissions: ['*'] } } })`.
  */
-export const rbac = fp(rbacPlugin, { fastify: '5.x', name: 'gatekeeper-rbac', dependencies: ['gatekeeper'] })
+export const rbac = fp(rbacPlugin, { fastify: '5.x', name: 'gatekeeper-rbac' })

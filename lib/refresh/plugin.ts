@@ -11,6 +11,7 @@ import { registerRefreshRoutes, type RefreshRuntime } from './routes.js'
 import { listSessions, revokeSession, type SessionView } from './sessions.js'
 import { hashToken, isTokenFormat } from './token.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 /** A session just opened, as {@link RefreshApi.start} returns it. */
 export interface OpenedSession {
@@ -52,6 +53,7 @@ function clientOf (request: FastifyRequest | undefined): ClientInfo {
 }
 
 async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promise<void> {
+  requirePlugins(app, 'refresh', ['gatekeeper', 'gatekeeper-jwt'])
   const gk = app.gatekeeper
   const jwtApi = gk.jwt
   const tokenApi = gk.tokens
@@ -172,6 +174,6 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
  * one family per login, reuse detection, exactly-once rotation, sessions
  * and logout everywhere. Register it after `gatekeeper` and `jwt`.
  */
-export const refresh = fp(refreshPlugin, { fastify: '5.x', name: 'gatekeeper-refresh', dependencies: ['gatekeeper', 'gatekeeper-jwt'] })
+export const refresh = fp(refreshPlugin, { fastify: '5.x', name: 'gatekeeper-refresh' })
 
 export type { RefreshOptions, RefreshTransport }

@@ -13,6 +13,7 @@ import { refuseDowngrade } from '../dpop/bound.js'
 import { metadataDocument, metadataPaths, metadataUrl } from './metadata.js'
 import { normalizeOptions, type ResourceServerOptions } from './options.js'
 import { ResourceServerStrategy } from './strategy.js'
+import { requirePlugins } from '../core/requires.js'
 
 /** `app.gatekeeper.resourceServer`: what the plugin offers besides its strategy. */
 export interface ResourceServerApi {
@@ -60,6 +61,7 @@ function scopeOf (r: RouteProtection): string | null {
 }
 
 async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerOptions): Promise<void> {
+  requirePlugins(app, 'resourceServer', ['gatekeeper'])
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
   if (services.has(gk)) configError('resourceServer: the plugin is already registered; register it once, with every issuer')
@@ -175,6 +177,6 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
  * ZITADEL, any RFC 9068 issuer), serves RFC 9728 metadata, and registers
  * the `resourceServer` strategy. Register it after the core `gatekeeper`.
  */
-export const resourceServer = fp(resourceServerPlugin, { fastify: '5.x', name: 'gatekeeper-resource-server', dependencies: ['gatekeeper'] })
+export const resourceServer = fp(resourceServerPlugin, { fastify: '5.x', name: 'gatekeeper-resource-server' })
 
 export type { ResourceServerOptions }

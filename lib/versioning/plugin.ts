@@ -12,6 +12,7 @@ import { byVersionNumber, matchVersion } from './match.js'
 import { parseOptions, type VersioningOptions, type VersionSpec } from './options.js'
 import { Throttle } from './throttle.js'
 import './events.js'
+import { requirePlugins } from '../core/requires.js'
 
 /** Registers a plugin under a version's prefix; see {@link Gatekeeper.version}. */
 export interface VersionHelper {
@@ -72,6 +73,7 @@ function subPrefix (value: unknown): string {
 }
 
 async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions): Promise<void> {
+  requirePlugins(app, 'versioning', ['gatekeeper'])
   const config = parseOptions(opts)
   const gk: Gatekeeper = app.gatekeeper
   if (typeof gk.version === 'function') configError('the versioning plugin is registered twice; register it once with every version')
@@ -214,6 +216,6 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
  * its default protection, `Deprecation` / `Sunset` / `Link` headers, and a
  * 410 `GK_VERSION_GONE` from its sunset on; unknown versions answer 404.
  */
-export const versioning = fp(versioningPlugin, { fastify: '5.x', name: 'gatekeeper-versioning', dependencies: ['gatekeeper'] })
+export const versioning = fp(versioningPlugin, { fastify: '5.x', name: 'gatekeeper-versioning' })
 
 export type { VersioningOptions }
