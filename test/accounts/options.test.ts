@@ -110,7 +110,7 @@ t.test('the plugin refuses a store without what it needs, and a missing jwt plug
   await t.rejects(register(t, { ...full, users: usersWithout }), { code: 'GK_CONFIG', message: /needs store.users.findByEmail/ })
   await t.rejects(register(t, withoutTokens), { code: 'GK_CONFIG', message: /needs store.accountTokens/ })
   await t.rejects(register(t, { ...full, accountTokens: tokensWithout as never }), { code: 'GK_CONFIG', message: /store.accountTokens.consume\(\) is missing/ })
-  await t.rejects(register(t, memoryStore(), false), /gatekeeper-jwt/)
+  await t.rejects(register(t, memoryStore(), false), { code: 'GK_CONFIG', message: /register the jwt plugin before accounts/ })
   await t.resolves(register(t, memoryStore()))
 })
 

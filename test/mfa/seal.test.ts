@@ -68,7 +68,7 @@ t.test('a malformed config.stepUp fails the start-up naming the route', async (t
 t.test('the plugin needs the jwt plugin and a store with its repositories', async (t) => {
   const noJwt = Fastify()
   await noJwt.register(gatekeeper, { store: memoryStore() })
-  await t.rejects(async () => { await noJwt.register(mfa, { encryptionKeys: [{ id: 'k', key: key() }] }); await noJwt.ready() }, { message: /gatekeeper-jwt/ }, 'fastify-plugin names the missing dependency')
+  await t.rejects(async () => { await noJwt.register(mfa, { encryptionKeys: [{ id: 'k', key: key() }] }); await noJwt.ready() }, { code: 'GK_CONFIG', message: /register the jwt plugin before mfa/ }, 'the missing plugin is named as users write it')
   const bare = Fastify()
   const { challenges: _c, ...store } = memoryStore()
   await bare.register(gatekeeper, { store })

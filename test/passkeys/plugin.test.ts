@@ -20,7 +20,7 @@ async function app (store = memoryStore(), opts: Record<string, unknown> = {}): 
 t.test('registration: without jwt, twice, or on a store without WebAuthn repositories → GK_CONFIG', async (t) => {
   const bare = Fastify()
   await bare.register(gatekeeper, { store: memoryStore(), audit: { log: false } })
-  await t.rejects(async () => { await bare.register(passkeys, OPTIONS).ready() }, /gatekeeper-jwt/)
+  await t.rejects(async () => { await bare.register(passkeys, OPTIONS).ready() }, { code: 'GK_CONFIG', message: /register the jwt plugin before passkeys/ })
   const twice = Fastify()
   await twice.register(gatekeeper, { store: memoryStore(), audit: { log: false } })
   await twice.register(jwt, { secret: 'x'.repeat(32), issuer: 'i', audience: 'a' })

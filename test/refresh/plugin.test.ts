@@ -10,7 +10,7 @@ t.test('the plugin refuses to start without the jwt plugin', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(gatekeeper, { store: memoryStore() })
-  await t.rejects(async () => { await app.register(refresh, {}) }, /gatekeeper-jwt/)
+  await t.rejects(async () => { await app.register(refresh, {}) }, { code: 'GK_CONFIG', message: /register the jwt plugin before refresh/ })
 })
 
 t.test('the plugin refuses to start with a bad option or twice', async (t) => {
