@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { RoutePolicy } from './policy.js'
 import type { Strategy } from './types.js'
+import { isRecord, numbersOf, recordOf, type JsonObject } from './json.js'
 
 const kRoute = Symbol.for('fastify-gatekeeper.route')
 
-type Json = Record<string, unknown>
+type Json = JsonObject
 
 /** What a route asks of its callers beyond authentication, for the `x-gatekeeper` operation extension; `null` when nothing. */
 function requirementsOf (p: RoutePolicy): Json | null {
@@ -22,7 +23,7 @@ function requirementsOf (p: RoutePolicy): Json | null {
   return p.public || Object.keys(out).length === 0 ? null : out
 }
 
-interface TransformInput { schema: Json | undefined, url: string, route: { method: string | string[], url: string, config?: Json }, [k: string]: unknown }
+interface TransformInput { schema: Json | undefined, url: string, route: { method: string | string[], url: string, config?: object }, [k: string]: unknown }
 type Transform = (input: TransformInput) => { schema: Json | undefined, url: string }
 type TransformObject = (input: { openapiObject?: Json, swaggerObject?: Json }) => Json
 
@@ -67,10 +68,22 @@ const RESPONSES: Record<number, { name: string, description: string, header?: [s
 }
 
 /** A schema with `statuses` added to its {@link RESPONSES_HINT}. */
-export function withResponses<T extends object | undefined> (schema: T, statuses: readonly number[]): T {
-  const s = (schema ?? {}) as Json
-  const known = Array.isArray(s[RESPONSES_HINT]) ? s[RESPONSES_HINT] as number[] : []
-  return { ...s, [RESPONSES_HINT]: [...new Set([...known, ...statuses])].sort((a, b) => a - b) } as T
+export function withResponses<T extends object> (schema: T | undefined, statuses: readonly number[]): T
+export function withResponses (schema: object | undefined, statuses: readonly number[]): Json {
+  const known = isRecord(schema) ? numbersOf(schema[RESPONSES_HINT]) : []
+  return { ...schema, [RESPONSES_HINT]: [...new Set([...known, ...statuses])].sort((a, b) => a - b) }
+}
+
+/** Whether `v` is a compiled route policy (what the core keeps in a route's config). */
+function isRoutePolicy (v: unknown): v is RoutePolicy {
+  return isRecord(v) && typeof v.public === 'boolean' && Array.isArray(v.scopes) && Array.isArray(v.anyOf)
+}
+
+/** The policy the core compiled for a route, read from the route's config. */
+function routePolicy (config: object | undefined): RoutePolicy | null {
+  if (config === undefined || !(kRoute in config)) return null
+  const entry = config[kRoute]
+  return isRecord(entry) && isRoutePolicy(entry.policy) ? entry.policy : null
 }
 
 const isOAuth = (scheme: Record<string, unknown>): boolean => scheme.type === 'oauth2' || scheme.type === 'openIdConnect'
@@ -98,9 +111,11 @@ const isOAuth = (scheme: Record<string, unknown>): boolean => scheme.type === 'o
  * await app.register(swagger, gatekeeperOpenApi(app, { openapi: { info: { title: 'API', version: '1' } } }))
  * ```
  */
-export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: FastifyInstance, options: T = {} as T): T {
-  const userTransform = (options as SwaggerOptionsLike).transform
-  const userTransformObject = (options as SwaggerOptionsLike).transformObject
+export function gatekeeperOpenApi (app: FastifyInstance): SwaggerOptionsLike
+export function gatekeeperOpenApi<T extends object> (app: FastifyInstance, options: T): T
+export function gatekeeperOpenApi (app: FastifyInstance, options: SwaggerOptionsLike = {}): SwaggerOptionsLike {
+  const userTransform = options.transform
+  const userTransformObject = options.transformObject
 
   function strategiesOf (policy: RoutePolicy): Strategy[] {
     const gk = app.gatekeeper
@@ -138,19 +153,18 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
     const gk = app.gatekeeper
     const schemes: Json = {}
     for (const name of gk.strategies()) Object.assign(schemes, gk.strategy(name)?.securitySchemes ?? {})
-    const components = (doc.components ?? {}) as Json
-    components.securitySchemes = { ...schemes, ...(components.securitySchemes as Json | undefined) }
+    const components = recordOf(doc.components)
+    components.securitySchemes = { ...schemes, ...recordOf(components.securitySchemes) }
     doc.components = components
     return doc
   }
 
   const transform: Transform = (input) => {
     // Swagger resolves each route's security against these while it walks the routes.
-    if (input.openapiObject !== undefined) addSchemes(input.openapiObject as Json)
+    if (isRecord(input.openapiObject)) addSchemes(input.openapiObject)
     const result = userTransform === undefined ? { schema: input.schema, url: input.url } : userTransform(input)
-    const entry = input.route.config?.[kRoute as unknown as string] as { policy: RoutePolicy | null } | undefined
-    const policy = entry?.policy
-    if (policy === null || policy === undefined) return result
+    const policy = routePolicy(input.route.config)
+    if (policy === null) return result
     let schema: Json = { ...(result.schema ?? {}) }
     if (schema.security === undefined) schema.security = policy.public ? [] : requirements(policy)
     const requires = requirementsOf(policy)
@@ -166,30 +180,31 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
 
   function finish (doc: Json): Json {
     addSchemes(doc)
-    const components = doc.components as Json
-    const schemas = (components.schemas ?? {}) as Json
+    const components = recordOf(doc.components)
+    const schemas = recordOf(components.schemas)
     schemas.GatekeeperError ??= GATEKEEPER_ERROR_SCHEMA
     components.schemas = schemas
     // OAuth 2.0 flows must list their scopes (OpenAPI 3.0 §4.8.29): the ones routes require.
     const gkSchemes = new Set(app.gatekeeper.strategies().flatMap((n) => Object.keys(app.gatekeeper.strategy(n)?.securitySchemes ?? {})))
-    for (const [name, scheme] of Object.entries(components.securitySchemes as Record<string, Json>)) {
-      if (!gkSchemes.has(name) || scheme.type !== 'oauth2') continue
-      const flows = scheme.flows as Record<string, Json> | undefined
+    for (const [name, scheme] of Object.entries(recordOf(components.securitySchemes))) {
+      if (!gkSchemes.has(name) || !isRecord(scheme) || scheme.type !== 'oauth2') continue
       const scopes = Object.fromEntries(routeScopes().map((s) => [s, `Required by the routes that name ${s}`]))
       const filled: Record<string, Json> = {}
-      for (const [flow, f] of Object.entries(flows ?? {})) filled[flow] = { ...f, scopes: { ...scopes, ...(f.scopes as Json | undefined) } }
-      components.securitySchemes = { ...(components.securitySchemes as Json), [name]: { ...scheme, flows: filled } }
+      for (const [flow, f] of Object.entries(recordOf(scheme.flows))) {
+        const fields = recordOf(f)
+        filled[flow] = { ...fields, scopes: { ...scopes, ...recordOf(fields.scopes) } }
+      }
+      components.securitySchemes = { ...recordOf(components.securitySchemes), [name]: { ...scheme, flows: filled } }
     }
-    const responses = (components.responses ?? {}) as Json
-    for (const path of Object.values((doc.paths ?? {}) as Record<string, Record<string, unknown>>)) {
-      for (const op of Object.values(path)) {
-        if (op === null || typeof op !== 'object') continue
-        const o = op as Json
+    const responses = recordOf(components.responses)
+    for (const path of Object.values(recordOf(doc.paths))) {
+      for (const o of Object.values(recordOf(path))) {
+        if (!isRecord(o)) continue
         const statuses = o[RESPONSES_HINT]
         delete o[RESPONSES_HINT]
         if (!Array.isArray(statuses)) continue
-        const opResponses = (o.responses ?? {}) as Json
-        for (const status of statuses as number[]) {
+        const opResponses = recordOf(o.responses)
+        for (const status of numbersOf(statuses)) {
           if (opResponses[String(status)] !== undefined) continue
           const r = RESPONSES[status]
           const name = r?.name ?? `GatekeeperError${status}`
@@ -212,5 +227,5 @@ export function gatekeeperOpenApi<T extends object = SwaggerOptionsLike> (app: F
     return input.openapiObject === undefined ? doc : finish({ ...doc })
   }
 
-  return { ...options, transform, transformObject } as T
+  return { ...options, transform, transformObject }
 }

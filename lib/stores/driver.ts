@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { fieldOf } from '../core/json.js'
 import { configError } from '../core/errors.js'
 
 const require = createRequire(import.meta.url)
@@ -17,7 +18,8 @@ export function loadDriver<T> (name: keyof typeof DRIVERS): T {
   try {
     return require(name) as T
   } catch (err) {
-    const { code, message } = err as { code?: string, message?: string }
+    const code = fieldOf(err, 'code')
+    const message = fieldOf(err, 'message')
     if (code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${name}'`)) {
       const { store, version } = DRIVERS[name]
       configError(`${store} needs the ${name} package, which is not installed: npm install ${name}@${version}`)

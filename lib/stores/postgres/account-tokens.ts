@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { AccountTokenRepository } from '../types.js'
+import { present } from '../decode.js'
 import type { Query } from './repositories.js'
 import { toAccountToken } from './rows.js'
 
@@ -15,17 +16,17 @@ export function postgresAccountTokens (query: Query, s: string): { accountTokens
         DO UPDATE SET id = EXCLUDED.id, hash = EXCLUDED.hash, email = EXCLUDED.email, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
         RETURNING *`,
       [t.id ?? randomUUID(), t.hash, t.userId, t.kind, t.email ?? null, new Date(), t.expiresAt])
-      return toAccountToken(rows[0] as Record<string, unknown>)
+      return toAccountToken(present(rows.at(0), 'account token'))
     },
     async findByHash (hash) {
       const { rows } = await query(`SELECT * FROM ${s}.gk_account_tokens WHERE hash = $1`, [hash])
-      return rows.length === 0 ? null : toAccountToken(rows[0] as Record<string, unknown>)
+      return rows.length === 0 ? null : toAccountToken(rows[0])
     },
     async consume (hash, kind, now) {
       // A conditional UPDATE takes the row lock; a concurrent caller re-checks consumed_at on the committed row and matches nothing.
       const { rows } = await query(`UPDATE ${s}.gk_account_tokens SET consumed_at = $3
         WHERE hash = $1 AND kind = $2 AND consumed_at IS NULL AND expires_at > $3 RETURNING *`, [hash, kind, now])
-      return rows.length === 0 ? null : toAccountToken(rows[0] as Record<string, unknown>)
+      return rows.length === 0 ? null : toAccountToken(rows[0])
     },
     revokeForUser: async (userId, kinds) =>
       (await query(`DELETE FROM ${s}.gk_account_tokens WHERE user_id = $1 AND consumed_at IS NULL AND kind = ANY($2::text[])`, [userId, [...kinds]])).rowCount ?? 0,

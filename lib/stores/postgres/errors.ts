@@ -1,4 +1,5 @@
 import { errors, isGatekeeperError } from '../../core/errors.js'
+import { fieldOf, isRecord } from '../../core/json.js'
 
 // SQLSTATE classes and codes that mean "the database cannot serve us right now":
 // 08 connection exception, 53 insufficient resources, 57P01-57P03 shutdown or
@@ -11,8 +12,8 @@ const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying 
 
 /** True when `err` says the database is unreachable, overloaded or too slow. */
 export function isUnavailable (err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false
-  const { code, message } = err as { code?: unknown, message?: unknown }
+  if (!isRecord(err)) return false
+  const { code, message } = err
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE.has(code))) return true
   if (err instanceof AggregateError) return err.errors.some(isUnavailable)
   return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)
@@ -29,14 +30,15 @@ export function isUnavailable (err: unknown): boolean {
  */
 export function mapPgError (err: unknown, conflict: string, byConstraint: Record<string, string> = {}): Error {
   if (isGatekeeperError(err)) return err
-  const e = err as { code?: unknown, constraint?: unknown }
-  if (e !== null && typeof e === 'object' && e.code === '23505') {
-    return new errors.GK_CONFLICT((typeof e.constraint === 'string' ? byConstraint[e.constraint] : undefined) ?? conflict)
+  const code = fieldOf(err, 'code')
+  if (code === '23505') {
+    const constraint = fieldOf(err, 'constraint')
+    return new errors.GK_CONFLICT((typeof constraint === 'string' ? byConstraint[constraint] : undefined) ?? conflict)
   }
   if (isUnavailable(err)) return new errors.GK_STORE_UNAVAILABLE({ cause: err })
   // 22021 character_not_in_repertoire, 22P05 untranslatable_character: Postgres text cannot hold
   // a NUL character, so a value carrying one (a login name, say) is bad input, never a 500.
-  if (e !== null && typeof e === 'object' && (e.code === '22021' || e.code === '22P05')) {
+  if (code === '22021' || code === '22P05') {
     return new errors.GK_INVALID_REQUEST('text with a character the database cannot store (such as NUL)')
   }
   return err instanceof Error ? err : new Error(String(err))

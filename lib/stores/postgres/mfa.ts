@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ChallengeRepository, MfaFactorRepository, RecoveryCodeRepository, WebAuthnCredentialRepository } from '../types.js'
+import { present } from '../decode.js'
 import type { Query } from './repositories.js'
 import { toChallenge, toMfaFactor, toWebAuthnCredential } from './rows.js'
 
@@ -22,7 +23,7 @@ export function postgresMfa (query: Query, s: string): {
     async create (f) {
       const [row] = await rowsOf(`INSERT INTO ${s}.gk_mfa_factors (id, user_id, kind, secret, name, created_at)
         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`, [f.id ?? randomUUID(), f.userId, f.kind, f.secret, f.name ?? '', new Date()])
-      return toMfaFactor(row as Record<string, unknown>)
+      return toMfaFactor(present(row, 'MFA factor'))
     },
     async findById (id) {
       const [row] = await rowsOf(`SELECT * FROM ${s}.gk_mfa_factors WHERE id = $1`, [id])
@@ -48,7 +49,7 @@ export function postgresMfa (query: Query, s: string): {
       await count(`UPDATE ${s}.gk_recovery_codes SET used_at = $3 WHERE user_id = $1 AND hash = $2 AND used_at IS NULL`, [userId, hash, at]) === 1,
     async remaining (userId) {
       const [row] = await rowsOf(`SELECT count(*)::int AS n FROM ${s}.gk_recovery_codes WHERE user_id = $1 AND used_at IS NULL`, [userId])
-      return Number((row as { n: number }).n)
+      return Number(row?.n ?? 0)
     }
   }
 
@@ -57,7 +58,7 @@ export function postgresMfa (query: Query, s: string): {
       const [row] = await rowsOf(`INSERT INTO ${s}.gk_webauthn_credentials (id, user_id, public_key, counter, transports, backup_eligible, backed_up, name, created_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [c.id, c.userId, c.publicKey, c.counter, c.transports ?? [], c.backupEligible, c.backedUp, c.name, new Date()])
-      return toWebAuthnCredential(row as Record<string, unknown>)
+      return toWebAuthnCredential(present(row, 'WebAuthn credential'))
     },
     async findById (id) {
       const [row] = await rowsOf(`SELECT * FROM ${s}.gk_webauthn_credentials WHERE id = $1`, [id])
@@ -70,8 +71,7 @@ export function postgresMfa (query: Query, s: string): {
           WHERE id = $1 AND (counter < $2 OR (counter = 0 AND $2 = 0)) RETURNING 1
         )
         SELECT (SELECT count(*) FROM u)::int AS updated, EXISTS (SELECT 1 FROM ${s}.gk_webauthn_credentials WHERE id = $1) AS known`, [id, counter, at, backedUp])
-      const r = row as { updated: number, known: boolean }
-      return r.updated === 1 ? 'ok' : r.known ? 'regressed' : 'unknown'
+      return row?.updated === 1 ? 'ok' : row?.known === true ? 'regressed' : 'unknown'
     },
     rename: async (id, userId, name) => await count(`UPDATE ${s}.gk_webauthn_credentials SET name = $3 WHERE id = $1 AND user_id = $2`, [id, userId, name]) === 1,
     delete: async (id, userId) => await count(`DELETE FROM ${s}.gk_webauthn_credentials WHERE id = $1 AND user_id = $2`, [id, userId]) === 1,
@@ -83,7 +83,7 @@ export function postgresMfa (query: Query, s: string): {
       const [row] = await rowsOf(`INSERT INTO ${s}.gk_challenges (id, hash, kind, user_id, data, created_at, expires_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
       [c.id ?? randomUUID(), c.hash, c.kind, c.userId ?? null, JSON.stringify(c.data ?? {}), new Date(), c.expiresAt])
-      return toChallenge(row as Record<string, unknown>)
+      return toChallenge(present(row, 'challenge'))
     },
     async find (hash, kind, now) {
       const [row] = await rowsOf(`SELECT * FROM ${s}.gk_challenges WHERE hash = $1 AND kind = $2 AND consumed_at IS NULL AND expires_at > $3`, [hash, kind, now])

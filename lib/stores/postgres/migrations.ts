@@ -1,4 +1,5 @@
-import type { PgClient, PgPool } from '../driver.js'
+import type { PgClient, PgPool, PgResult } from '../driver.js'
+import { fieldOf } from '../../core/json.js'
 import { errors } from '../../core/errors.js'
 import { mapPgError } from './errors.js'
 
@@ -212,7 +213,10 @@ export async function migratePostgres (pool: PgPool, schema: string, timeoutMs: 
   const client = await connect(pool)
   let failure: Error | undefined
   // query_timeout is a client-side backstop for a server that stopped answering.
-  const run = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: timeoutMs + 2000 } as { text: string })
+  const run = (text: string, values?: unknown[]): Promise<PgResult> => {
+    const config = { text, values, query_timeout: timeoutMs + 2000 }
+    return client.query(config)
+  }
   try {
     await run('BEGIN')
     await run(`SET LOCAL statement_timeout = ${timeoutMs}`)
@@ -220,7 +224,7 @@ export async function migratePostgres (pool: PgPool, schema: string, timeoutMs: 
     await run(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
     await run(`CREATE TABLE IF NOT EXISTS ${schema}.gk_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
     const { rows } = await run(`SELECT coalesce(max(version), 0)::int AS v FROM ${schema}.gk_migrations`)
-    const current = (rows[0] as { v: number }).v
+    const current = Number(fieldOf(rows.at(0), 'v') ?? 0)
     if (current > latest(migrations)) {
       throw new errors.GK_CONFIG(`postgres schema ${schema} is at version ${current}, newer than this release knows (${latest(migrations)}); upgrade fastify-gatekeeper`)
     }
@@ -234,7 +238,7 @@ export async function migratePostgres (pool: PgPool, schema: string, timeoutMs: 
     await run('COMMIT')
     return applied
   } catch (err) {
-    failure = err as Error
+    failure = err instanceof Error ? err : new Error(String(err))
     await client.query('ROLLBACK').catch(() => {})
     throw mapPgError(err, 'migration already applied')
   } finally {
@@ -251,10 +255,10 @@ export async function checkPostgresSchema (pool: PgPool, schema: string, migrati
   let current = 0
   try {
     const { rows } = await pool.query(`SELECT coalesce(max(version), 0)::int AS v FROM ${schema}.gk_migrations`)
-    current = (rows[0] as { v: number }).v
+    current = Number(fieldOf(rows.at(0), 'v') ?? 0)
   } catch (err) {
     // 42P01 undefined_table, 3F000 invalid_schema_name: never migrated.
-    const code = (err as { code?: string }).code
+    const code = fieldOf(err, 'code')
     if (code !== '42P01' && code !== '3F000') throw mapPgError(err, '')
   }
   if (current !== latest(migrations)) {

@@ -7,6 +7,8 @@ import {
   normalizeLogin,
   type ApiKeyRepository, type ConsumeResult, type RefreshTokenRepository, type UserRepository
 } from '../types.js'
+import { isRecord, recordOf } from '../../core/json.js'
+import { present } from '../decode.js'
 import { toApiKey, toFamily, toToken, toUser } from './rows.js'
 
 /** Runs one parameterised statement; driver errors come back as GK_ errors. */
@@ -36,8 +38,10 @@ export const CONFLICTS: Record<string, string> = {
 export function postgresRepositories (query: Query, s: string): { users: UserRepository, apiKeys: ApiKeyRepository, refreshTokens: RefreshTokenRepository } {
   const one = async <T>(text: string, values: unknown[], map: (r: Record<string, unknown>) => T): Promise<T | null> => {
     const { rows } = await query(text, values)
-    return rows.length === 0 ? null : map(rows[0] as Record<string, unknown>)
+    return rows.length === 0 ? null : map(rows[0])
   }
+  const created = async <T>(text: string, values: unknown[], map: (r: Record<string, unknown>) => T, what: string): Promise<T> =>
+    map(present((await query(text, values)).rows.at(0), what))
   const count = async (text: string, values: unknown[]): Promise<number> => (await query(text, values)).rowCount ?? 0
   const emailOf = (email: string | null | undefined): string | null => email == null ? null : normalizeEmail(email)
 
@@ -45,10 +49,10 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
     async create (input) {
       assertStorableName(input.username)
       const now = new Date()
-      return await one(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, email, email_normalized, email_verified_at, created_at, updated_at)
+      return await created(`INSERT INTO ${s}.gk_users (id, username, login, password_hash, roles, disabled, email, email_normalized, email_verified_at, created_at, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10, $7, $7) RETURNING *`,
       [input.id ?? randomUUID(), input.username, normalizeLogin(input.username), input.passwordHash, input.roles ?? [], input.disabled === true, now,
-        input.email ?? null, emailOf(input.email), input.emailVerifiedAt ?? null], toUser) as Awaited<ReturnType<UserRepository['create']>>
+        input.email ?? null, emailOf(input.email), input.emailVerifiedAt ?? null], toUser, 'user')
     },
     findById: (id) => one(`SELECT * FROM ${s}.gk_users WHERE id = $1`, [id], toUser),
     findByLogin: async (login) => isStorableName(login) ? await one(`SELECT * FROM ${s}.gk_users WHERE login = $1`, [normalizeLogin(login)], toUser) : null,
@@ -77,10 +81,10 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
 
   const apiKeys: ApiKeyRepository = {
     async create (input) {
-      return await one(`INSERT INTO ${s}.gk_api_keys (id, owner_id, name, start, hash, scopes, expires_at, created_at, rate_limit_max, rate_limit_window)
+      return await created(`INSERT INTO ${s}.gk_api_keys (id, owner_id, name, start, hash, scopes, expires_at, created_at, rate_limit_max, rate_limit_window)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
       [input.id ?? randomUUID(), input.ownerId, input.name, input.start, input.hash, input.scopes ?? [], input.expiresAt ?? null, new Date(),
-        input.rateLimit?.max ?? null, input.rateLimit?.timeWindow ?? null], toApiKey) as Awaited<ReturnType<ApiKeyRepository['create']>>
+        input.rateLimit?.max ?? null, input.rateLimit?.timeWindow ?? null], toApiKey, 'API key')
     },
     findByHash: (hash) => one(`SELECT * FROM ${s}.gk_api_keys WHERE hash = $1`, [hash], toApiKey),
     findById: (id) => one(`SELECT * FROM ${s}.gk_api_keys WHERE id = $1`, [id], toApiKey),
@@ -105,8 +109,8 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
         SELECT (SELECT row_to_json(f) FROM f) AS family, (SELECT row_to_json(t) FROM t) AS token`,
       [input.id ?? randomUUID(), input.userId, new Date(), input.expiresAt, input.ip ?? null, input.userAgent ?? null, first.id ?? randomUUID(), first.hash, first.expiresAt,
         input.authTime ?? null, input.amr == null ? null : [...input.amr], input.jkt ?? null])
-      const row = rows[0] as { family: Record<string, unknown>, token: Record<string, unknown> }
-      return { family: toFamily(row.family), token: toToken(row.token) }
+      const row = present(rows.at(0), 'refresh family')
+      return { family: toFamily(recordOf(row.family)), token: toToken(recordOf(row.token)) }
     },
 
     async consume (hash, now, successor): Promise<ConsumeResult> {
@@ -129,16 +133,16 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
         )
         SELECT (SELECT row_to_json(c) FROM c) AS token, (SELECT row_to_json(fam) FROM fam) AS family, (SELECT row_to_json(n) FROM n) AS successor`,
       [hash, now, nextId, successor?.hash ?? null, successor?.expiresAt ?? null])
-      const won = rows[0] as { token: Record<string, unknown> | null, family: Record<string, unknown> | null, successor: Record<string, unknown> | null }
-      if (won.token !== null && won.family !== null) {
-        return { status: 'ok', token: toToken(won.token), family: toFamily(won.family), successor: won.successor === null ? null : toToken(won.successor) }
+      const won = present(rows.at(0), 'refresh token')
+      if (isRecord(won.token) && isRecord(won.family)) {
+        return { status: 'ok', token: toToken(won.token), family: toFamily(won.family), successor: isRecord(won.successor) ? toToken(won.successor) : null }
       }
       // Nothing matched: a consumed token is a replay (always reported); anything else is unknown.
       const lost = await query(`SELECT row_to_json(t) AS token, row_to_json(f) AS family
         FROM ${s}.gk_refresh_tokens t JOIN ${s}.gk_refresh_families f ON f.id = t.family_id WHERE t.hash = $1`, [hash])
-      const row = lost.rows[0] as { token: Record<string, unknown>, family: Record<string, unknown> } | undefined
-      if (row === undefined || row.token.consumed_at === null) return { status: 'unknown' }
-      return { status: 'reused', token: toToken(row.token), family: toFamily(row.family) }
+      const row = lost.rows.at(0)
+      if (row === undefined || !isRecord(row.token) || row.token.consumed_at === null) return { status: 'unknown' }
+      return { status: 'reused', token: toToken(row.token), family: toFamily(recordOf(row.family)) }
     },
 
     findByHash: (hash) => one(`SELECT * FROM ${s}.gk_refresh_tokens WHERE hash = $1`, [hash], toToken),
@@ -157,7 +161,7 @@ export function postgresRepositories (query: Query, s: string): { users: UserRep
           DELETE FROM ${s}.gk_refresh_tokens WHERE expires_at <= $1 OR family_id IN (SELECT id FROM dead) RETURNING 1
         )
         SELECT count(*)::int AS n FROM gone`, [now])
-      return (rows[0] as { n: number }).n
+      return Number(present(rows.at(0), 'count').n)
     },
     reauthenticate: async (familyId, authTime, amr) =>
       await count(`UPDATE ${s}.gk_refresh_families SET auth_time = $2, amr = $3 WHERE id = $1 AND revoked_at IS NULL`, [familyId, authTime, [...amr]]) === 1

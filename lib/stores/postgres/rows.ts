@@ -1,12 +1,13 @@
-import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, ChallengeKind, ChallengeRecord, IdentityRecord, MfaFactorKind, MfaFactorRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord, WebAuthnCredentialRecord } from '../types.js'
+import { recordOf, stringsOf } from '../../core/json.js'
+import { accountTokenKind, challengeKind, mfaFactorKind } from '../decode.js'
+import type { AccountTokenRecord, ApiKeyRecord, ChallengeRecord, IdentityRecord, MfaFactorRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord, WebAuthnCredentialRecord } from '../types.js'
 
 // Rows come either from pg (timestamps parsed as Date) or from row_to_json in
 // a single-statement CTE (timestamps as ISO strings): both parse the same.
-type When = Date | string
 type Row = Record<string, unknown>
 
-const date = (v: unknown): Date => new Date(v as When)
-const maybeDate = (v: unknown): Date | null => v === null || v === undefined ? null : new Date(v as When)
+const date = (v: unknown): Date => new Date(v instanceof Date || typeof v === 'string' || typeof v === 'number' ? v : Number.NaN)
+const maybeDate = (v: unknown): Date | null => v === null || v === undefined ? null : date(v)
 const text = (v: unknown): string | null => v === null || v === undefined ? null : String(v)
 
 /** A `gk_users` row as a record. */
@@ -15,7 +16,7 @@ export function toUser (r: Row): UserRecord {
     id: String(r.id),
     username: String(r.username),
     passwordHash: text(r.password_hash),
-    roles: [...(r.roles as string[])],
+    roles: stringsOf(r.roles),
     disabled: r.disabled === true,
     email: text(r.email),
     emailVerifiedAt: maybeDate(r.email_verified_at),
@@ -32,7 +33,7 @@ export function toApiKey (r: Row): ApiKeyRecord {
     name: String(r.name),
     start: String(r.start),
     hash: String(r.hash),
-    scopes: [...(r.scopes as string[])],
+    scopes: stringsOf(r.scopes),
     expiresAt: maybeDate(r.expires_at),
     revokedAt: maybeDate(r.revoked_at),
     createdAt: date(r.created_at),
@@ -54,7 +55,7 @@ export function toFamily (r: Row): RefreshFamilyRecord {
     ip: text(r.ip),
     userAgent: text(r.user_agent),
     authTime: maybeDate(r.auth_time),
-    amr: r.amr === null || r.amr === undefined ? null : [...(r.amr as string[])],
+    amr: r.amr === null || r.amr === undefined ? null : stringsOf(r.amr),
     jkt: text(r.jkt)
   }
 }
@@ -82,7 +83,7 @@ export function toOAuthClient (r: Row): OAuthClientRecord {
     secretHash: String(r.secret_hash),
     previousSecretHash: text(r.previous_secret_hash),
     previousSecretExpiresAt: maybeDate(r.previous_secret_expires_at),
-    scopes: [...(r.scopes as string[])],
+    scopes: stringsOf(r.scopes),
     createdAt: date(r.created_at),
     revokedAt: maybeDate(r.revoked_at)
   }
@@ -99,7 +100,7 @@ export function toAccountToken (r: Row): AccountTokenRecord {
     id: String(r.id),
     hash: String(r.hash),
     userId: String(r.user_id),
-    kind: String(r.kind) as AccountTokenKind,
+    kind: accountTokenKind(r.kind),
     email: text(r.email),
     createdAt: date(r.created_at),
     expiresAt: date(r.expires_at),
@@ -112,7 +113,7 @@ export function toMfaFactor (r: Row): MfaFactorRecord {
   return {
     id: String(r.id),
     userId: String(r.user_id),
-    kind: String(r.kind) as MfaFactorKind,
+    kind: mfaFactorKind(r.kind),
     secret: String(r.secret),
     name: String(r.name),
     confirmedAt: maybeDate(r.confirmed_at),
@@ -129,7 +130,7 @@ export function toWebAuthnCredential (r: Row): WebAuthnCredentialRecord {
     userId: String(r.user_id),
     publicKey: String(r.public_key),
     counter: Number(r.counter),
-    transports: [...(r.transports as string[])],
+    transports: stringsOf(r.transports),
     backupEligible: r.backup_eligible === true,
     backedUp: r.backed_up === true,
     name: String(r.name),
@@ -143,9 +144,9 @@ export function toChallenge (r: Row): ChallengeRecord {
   return {
     id: String(r.id),
     hash: String(r.hash),
-    kind: String(r.kind) as ChallengeKind,
+    kind: challengeKind(r.kind),
     userId: text(r.user_id),
-    data: structuredClone(r.data as Record<string, unknown>),
+    data: structuredClone(recordOf(r.data)),
     attempts: Number(r.attempts),
     createdAt: date(r.created_at),
     expiresAt: date(r.expires_at),

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3'
 import type { AccountTokenRepository } from '../types.js'
 import { guarded } from './repositories.js'
 import { toAccountToken, type AccountTokenRow } from './rows.js'
+import { present } from '../decode.js'
 
 /** The `accounts` plugin's one-time tokens over an open, migrated database. */
 export function sqliteAccountTokens (db: Database): { accountTokens: AccountTokenRepository } {
@@ -30,7 +31,7 @@ export function sqliteAccountTokens (db: Database): { accountTokens: AccountToke
         now: Date.now(),
         expiresAt: input.expiresAt.getTime()
       })
-      return toAccountToken(q.byHash.get(input.hash) as AccountTokenRow)
+      return toAccountToken(present(q.byHash.get(input.hash), 'account token'))
     }),
     findByHash: guarded('', (hash) => {
       const row = q.byHash.get(hash)

@@ -1,7 +1,9 @@
 import { errors } from '../../core/errors.js'
+import { fieldOf } from '../../core/json.js'
 
 function codeOf (err: unknown): string {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : ''
+  const code = fieldOf(err, 'code')
+  return typeof code === 'string' ? code : ''
 }
 
 /** True for a UNIQUE or PRIMARY KEY violation. */

@@ -6,6 +6,7 @@ import {
   toChallenge, toMfaFactor, toWebAuthnCredential,
   type ChallengeRow, type MfaFactorRow, type WebAuthnCredentialRow
 } from './rows.js'
+import { present } from '../decode.js'
 
 /**
  * The `mfa` plugin's repositories over an open, migrated database. Every
@@ -60,7 +61,7 @@ export function sqliteMfa (db: Database): {
     create: guarded('factor already exists', (input) => {
       const id = input.id ?? randomUUID()
       q.insertFactor.run({ id, userId: input.userId, kind: input.kind, secret: input.secret, name: input.name ?? '', now: Date.now() })
-      return toMfaFactor(q.factorById.get(id) as MfaFactorRow)
+      return toMfaFactor(present(q.factorById.get(id), 'MFA factor'))
     }),
     findById: guarded('', (id) => {
       const row = q.factorById.get(id)
@@ -82,7 +83,7 @@ export function sqliteMfa (db: Database): {
       }).immediate()
     }),
     consume: guarded('', (userId, hash, at) => q.consumeCode.run(at.getTime(), userId, hash).changes === 1),
-    remaining: guarded('', (userId) => (q.remaining.get(userId) as { n: number }).n)
+    remaining: guarded('', (userId) => q.remaining.get(userId)?.n ?? 0)
   }
 
   const webauthnCredentials: WebAuthnCredentialRepository = {
@@ -98,7 +99,7 @@ export function sqliteMfa (db: Database): {
         name: input.name,
         now: Date.now()
       })
-      return toWebAuthnCredential(q.credById.get(input.id) as WebAuthnCredentialRow)
+      return toWebAuthnCredential(present(q.credById.get(input.id), 'WebAuthn credential'))
     }),
     findById: guarded('', (id) => {
       const row = q.credById.get(id)
@@ -125,7 +126,7 @@ export function sqliteMfa (db: Database): {
         now: Date.now(),
         expiresAt: input.expiresAt.getTime()
       })
-      return toChallenge(q.challengeByHash.get(input.hash) as ChallengeRow)
+      return toChallenge(present(q.challengeByHash.get(input.hash), 'challenge'))
     }),
     find: guarded('', (hash, kind, now) => {
       const row = q.liveChallenge.get(hash, kind, now.getTime())

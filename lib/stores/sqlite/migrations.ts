@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from '../driver.js'
+import { fieldOf } from '../../core/json.js'
 
 /** One schema change of the SQLite store. Versions only ever grow; a released migration is never edited. */
 export interface SqliteMigration {
@@ -202,8 +203,8 @@ export interface AppliedMigration {
 export function migrateSqlite (db: SqliteDatabase, migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS): AppliedMigration[] {
   const apply = db.transaction((): AppliedMigration[] => {
     db.exec('CREATE TABLE IF NOT EXISTS gk_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)')
-    const row = db.prepare('SELECT MAX(version) AS v FROM gk_migrations').get() as { v: number | null }
-    const current = row.v ?? 0
+    const v = fieldOf(db.prepare('SELECT MAX(version) AS v FROM gk_migrations').get(), 'v')
+    const current = typeof v === 'number' ? v : 0
     const latest = migrations.at(-1)?.version ?? 0
     if (current > latest) {
       throw new Error(`the database schema is at version ${current}, newer than this release knows (${latest}); upgrade fastify-gatekeeper`)

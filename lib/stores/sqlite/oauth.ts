@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3'
 import type { IdentityRepository, OAuthClientRepository } from '../types.js'
 import { guarded } from './repositories.js'
 import { ms, toIdentity, toOAuthClient, type IdentityRow, type OAuthClientRow } from './rows.js'
+import { present } from '../decode.js'
 
 /** The `oauth2` plugin's repositories over an open, migrated database. */
 export function sqliteOAuthRepositories (db: Database): { oauthClients: OAuthClientRepository, identities: IdentityRepository } {
@@ -31,7 +32,7 @@ export function sqliteOAuthRepositories (db: Database): { oauthClients: OAuthCli
         createdAt: c.createdAt.getTime(),
         revokedAt: ms(c.revokedAt)
       })
-      return toOAuthClient(q.clientById.get(c.id) as OAuthClientRow)
+      return toOAuthClient(present(q.clientById.get(c.id), 'OAuth client'))
     }),
     findById: guarded('', (id) => {
       const row = q.clientById.get(id)
@@ -49,7 +50,7 @@ export function sqliteOAuthRepositories (db: Database): { oauthClients: OAuthCli
         scopes: patch.scopes === undefined ? row.scopes : JSON.stringify(patch.scopes),
         revokedAt: patch.revokedAt === undefined ? row.revoked_at : ms(patch.revokedAt)
       })
-      return toOAuthClient(q.clientById.get(id) as OAuthClientRow)
+      return toOAuthClient(present(q.clientById.get(id), 'OAuth client'))
     }).immediate()),
     list: guarded('', () => q.clients.all().map(toOAuthClient))
   }
@@ -57,7 +58,7 @@ export function sqliteOAuthRepositories (db: Database): { oauthClients: OAuthCli
   const identities: IdentityRepository = {
     create: guarded('identity already linked', (i) => {
       q.insertIdentity.run({ issuer: i.issuer, subject: i.subject, userId: i.userId, provider: i.provider, createdAt: i.createdAt.getTime() })
-      return toIdentity(q.identity.get(i.issuer, i.subject) as IdentityRow)
+      return toIdentity(present(q.identity.get(i.issuer, i.subject), 'identity'))
     }),
     find: guarded('', (issuer, subject) => {
       const row = q.identity.get(issuer, subject)

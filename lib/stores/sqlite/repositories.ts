@@ -10,6 +10,7 @@ import {
 } from '../types.js'
 import { isUniqueViolation, mapSqliteError } from './errors.js'
 import { ms, toApiKey, toFamily, toToken, toUser, type ApiKeyRow, type FamilyRow, type TokenRow, type UserRow } from './rows.js'
+import { present } from '../decode.js'
 
 type Conflict = string | ((err: unknown) => string)
 
@@ -87,7 +88,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         emailVerifiedAt: ms(input.emailVerifiedAt),
         now: Date.now()
       })
-      return toUser(q.userById.get(id) as UserRow)
+      return toUser(present(q.userById.get(id), 'user'))
     }),
     findById: guarded('', (id) => {
       const row = q.userById.get(id)
@@ -120,7 +121,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         emailVerifiedAt: patch.emailVerifiedAt === undefined ? row.email_verified_at : ms(patch.emailVerifiedAt),
         now: Date.now()
       })
-      return toUser(q.userById.get(id) as UserRow)
+      return toUser(present(q.userById.get(id), 'user'))
     }).immediate()),
     delete: guarded('', (id) => q.deleteUser.run(id).changes > 0)
   }
@@ -140,7 +141,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         rateMax: input.rateLimit?.max ?? null,
         rateWindow: input.rateLimit?.timeWindow ?? null
       })
-      return toApiKey(q.keyById.get(id) as ApiKeyRow)
+      return toApiKey(present(q.keyById.get(id), 'API key'))
     }),
     findByHash: guarded('', (hash) => {
       const row = q.keyByHash.get(hash)
@@ -173,15 +174,15 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
     const nextId = successor === undefined ? null : (successor.id ?? randomUUID())
     if (q.markConsumed.run(now, nextId, token.id).changes !== 1) {
       // Unreachable under the IMMEDIATE lock; kept so a weaker isolation can never yield two `ok`.
-      return { status: 'reused', token: toToken(q.tokenById.get(token.id) as TokenRow), family: toFamily(family) }
+      return { status: 'reused', token: toToken(present(q.tokenById.get(token.id), 'refresh token')), family: toFamily(family) }
     }
-    if (successor !== undefined) insertToken({ ...successor, id: nextId as string, familyId: family.id, userId: family.user_id, parentId: token.id }, now)
+    if (successor !== undefined && nextId !== null) insertToken({ ...successor, id: nextId, familyId: family.id, userId: family.user_id, parentId: token.id }, now)
     q.touchFamily.run(now, family.id)
     return {
       status: 'ok',
-      token: toToken(q.tokenById.get(token.id) as TokenRow),
-      family: toFamily(q.familyById.get(family.id) as FamilyRow),
-      successor: nextId === null ? null : toToken(q.tokenById.get(nextId) as TokenRow)
+      token: toToken(present(q.tokenById.get(token.id), 'refresh token')),
+      family: toFamily(present(q.familyById.get(family.id), 'family')),
+      successor: nextId === null ? null : toToken(present(q.tokenById.get(nextId), 'refresh token'))
     }
   })
 
@@ -212,7 +213,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
       return
     }
     items.forEach((p, i) => {
-      const r = results[i] as { ok: ConsumeResult } | { err: unknown }
+      const r = results[i]
       if ('ok' in r) p.resolve(r.ok)
       else p.reject(toStoreError(r.err))
     })
@@ -234,7 +235,7 @@ export function sqliteRepositories (db: Database): { users: UserRepository, apiK
         jkt: input.jkt ?? null
       })
       const tokenId = insertToken({ ...first, familyId: id, userId: input.userId, parentId: null }, now)
-      return { family: toFamily(q.familyById.get(id) as FamilyRow), token: toToken(q.tokenById.get(tokenId) as TokenRow) }
+      return { family: toFamily(present(q.familyById.get(id), 'family')), token: toToken(present(q.tokenById.get(tokenId), 'refresh token')) }
     }).immediate()),
     consume: (hash, now, successor) => new Promise<ConsumeResult>((resolve, reject) => {
       if (pending.length === 0) setImmediate(flush)

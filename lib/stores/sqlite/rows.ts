@@ -1,4 +1,6 @@
-import type { AccountTokenKind, AccountTokenRecord, ApiKeyRecord, ChallengeKind, ChallengeRecord, IdentityRecord, MfaFactorKind, MfaFactorRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord, WebAuthnCredentialRecord } from '../types.js'
+import { recordOf, stringsOf } from '../../core/json.js'
+import { accountTokenKind, challengeKind, mfaFactorKind } from '../decode.js'
+import type { AccountTokenRecord, ApiKeyRecord, ChallengeRecord, IdentityRecord, MfaFactorRecord, OAuthClientRecord, RefreshFamilyRecord, RefreshTokenRecord, UserRecord, WebAuthnCredentialRecord } from '../types.js'
 
 /** A row of `gk_users`. */
 export interface UserRow {
@@ -104,7 +106,7 @@ export function toUser (r: UserRow): UserRecord {
     id: r.id,
     username: r.username,
     passwordHash: r.password_hash,
-    roles: JSON.parse(r.roles) as string[],
+    roles: stringsOf(JSON.parse(r.roles)),
     disabled: r.disabled !== 0,
     email: r.email,
     emailVerifiedAt: date(r.email_verified_at),
@@ -121,7 +123,7 @@ export function toApiKey (r: ApiKeyRow): ApiKeyRecord {
     name: r.name,
     start: r.start,
     hash: r.hash,
-    scopes: JSON.parse(r.scopes) as string[],
+    scopes: stringsOf(JSON.parse(r.scopes)),
     expiresAt: date(r.expires_at),
     revokedAt: date(r.revoked_at),
     createdAt: new Date(r.created_at),
@@ -143,7 +145,7 @@ export function toFamily (r: FamilyRow): RefreshFamilyRecord {
     ip: r.ip,
     userAgent: r.user_agent,
     authTime: date(r.auth_time),
-    amr: r.amr === null ? null : JSON.parse(r.amr) as string[],
+    amr: r.amr === null ? null : stringsOf(JSON.parse(r.amr)),
     jkt: r.jkt ?? null
   }
 }
@@ -171,7 +173,7 @@ export function toOAuthClient (r: OAuthClientRow): OAuthClientRecord {
     secretHash: r.secret_hash,
     previousSecretHash: r.previous_secret_hash,
     previousSecretExpiresAt: date(r.previous_secret_expires_at),
-    scopes: JSON.parse(r.scopes) as string[],
+    scopes: stringsOf(JSON.parse(r.scopes)),
     createdAt: new Date(r.created_at),
     revokedAt: date(r.revoked_at)
   }
@@ -188,7 +190,7 @@ export function toAccountToken (r: AccountTokenRow): AccountTokenRecord {
     id: r.id,
     hash: r.hash,
     userId: r.user_id,
-    kind: r.kind as AccountTokenKind,
+    kind: accountTokenKind(r.kind),
     email: r.email,
     createdAt: new Date(r.created_at),
     expiresAt: new Date(r.expires_at),
@@ -214,7 +216,7 @@ export function toMfaFactor (r: MfaFactorRow): MfaFactorRecord {
   return {
     id: r.id,
     userId: r.user_id,
-    kind: r.kind as MfaFactorKind,
+    kind: mfaFactorKind(r.kind),
     secret: r.secret,
     name: r.name,
     confirmedAt: date(r.confirmed_at),
@@ -245,7 +247,7 @@ export function toWebAuthnCredential (r: WebAuthnCredentialRow): WebAuthnCredent
     userId: r.user_id,
     publicKey: r.public_key,
     counter: r.counter,
-    transports: JSON.parse(r.transports) as string[],
+    transports: stringsOf(JSON.parse(r.transports)),
     backupEligible: r.backup_eligible !== 0,
     backedUp: r.backed_up !== 0,
     name: r.name,
@@ -272,9 +274,9 @@ export function toChallenge (r: ChallengeRow): ChallengeRecord {
   return {
     id: r.id,
     hash: r.hash,
-    kind: r.kind as ChallengeKind,
+    kind: challengeKind(r.kind),
     userId: r.user_id,
-    data: JSON.parse(r.data) as Record<string, unknown>,
+    data: recordOf(JSON.parse(r.data)),
     attempts: r.attempts,
     createdAt: new Date(r.created_at),
     expiresAt: new Date(r.expires_at),
