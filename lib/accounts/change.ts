@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import { cleanEmail } from '../jwt/email.js'
 import type { UserPatch, UserRecord } from '../stores/types.js'
-import { checkToken, consumeToken, deliver, issueToken, sameEmail, type AccountsContext, type CheckedToken } from './context.js'
+import { checkToken, consumeToken, deliver, issueToken, refuseToken, sameEmail, type AccountsContext, type CheckedToken } from './context.js'
 
 /** Whether the username is the address (then it follows the address when it changes). */
 const usernameIsEmail = (user: UserRecord): boolean => sameEmail(user.username, user.email)
@@ -50,7 +50,9 @@ export async function requestEmailChange (ctx: AccountsContext, userId: string, 
 export async function confirmEmailChange (ctx: AccountsContext, checked: CheckedToken, request?: FastifyRequest): Promise<void> {
   const type = 'email.changed'
   const { user, record } = checked
-  const next = record.email as string
+  const next = record.email
+  // Issued with the new address; a token without one is refused like any unusable token.
+  if (next === null) refuseToken(ctx, type, 'no address', user.id, request)
   if (await takenByAnother(ctx, user, next)) {
     ctx.gk.record({ type, outcome: 'failure', reason: 'GK_CONFLICT', userId: user.id }, request)
     throw new errors.GK_CONFLICT('email already taken')
@@ -80,7 +82,8 @@ export async function revertEmail (ctx: AccountsContext, token: unknown, request
   const type = 'email.reverted'
   const checked = await checkToken(ctx, token, ['email_revert'], type, request)
   const { user, record } = checked
-  const back = record.email as string
+  const back = record.email
+  if (back === null) refuseToken(ctx, type, 'no address', user.id, request)
   const byEmail = await ctx.users.findByEmail(back)
   const byLogin = usernameIsEmail(user) ? await ctx.users.findByLogin(back) : null
   if ((byEmail !== null && byEmail.id !== user.id) || (byLogin !== null && byLogin.id !== user.id)) {

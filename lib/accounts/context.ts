@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
+import { fieldOf } from '../core/json.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { normalizeEmail, type AccountTokenKind, type AccountTokenRecord, type AccountTokenRepository, type UserRecord, type UserRepository } from '../stores/types.js'
 import type { Jobs } from './jobs.js'
@@ -94,10 +95,9 @@ export async function deliver (ctx: AccountsContext, kind: MailKind, to: string,
     await ctx.o.send(mail)
     return true
   } catch (err) {
-    const e = err as { name?: unknown, code?: unknown, message?: unknown } | null
-    let message = String(e?.message ?? err)
+    let message = String(fieldOf(err, 'message') ?? err)
     if (token !== null) message = message.replaceAll(token, '[Redacted]')
-    ctx.log.error({ mailKind: kind, userId, err: { name: e?.name, code: e?.code, message } }, 'gatekeeper: an account mail could not be sent')
+    ctx.log.error({ mailKind: kind, userId, err: { name: fieldOf(err, 'name'), code: fieldOf(err, 'code'), message } }, 'gatekeeper: an account mail could not be sent')
     ctx.gk.record({ type: 'account.mail_failed', outcome: 'failure', kind, userId }, request)
     return false
   }

@@ -1,3 +1,5 @@
+import { fieldOf } from '../core/json.js'
+
 /** Where background failures are reported. */
 export interface JobLogger {
   warn (obj: object, msg: string): void
@@ -41,9 +43,8 @@ export class Jobs {
     const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(fn)
       .then(() => {}, (err: unknown) => {
-        const e = err as { code?: unknown, name?: unknown, message?: unknown } | null
         // Only the name, code and message: a driver error is not a secret, and nothing else is logged.
-        this.#log.error({ job: name, err: { name: e?.name, code: e?.code, message: e?.message } }, 'gatekeeper: an account job failed')
+        this.#log.error({ job: name, err: { name: fieldOf(err, 'name'), code: fieldOf(err, 'code'), message: fieldOf(err, 'message') } }, 'gatekeeper: an account job failed')
       })
       .finally(() => { this.#pending.delete(job) })
     this.#pending.add(job)

@@ -42,7 +42,8 @@ export class MailLimits {
   async client (ip: string, now: number): Promise<number | null> {
     const { max, windowMs } = this.#perAddress
     const hits = await this.#c.hit(K.client(clientAddress(ip)), windowMs, max + 1)
-    return hits.count > max ? (hits.oldest as number) + windowMs - now : null
+    // Over the limit, the window holds hits: `oldest` is set.
+    return hits.count > max ? (hits.oldest ?? now) + windowMs - now : null
   }
 
   /** Counts a mail to `email` for `userId`; `true` when both are within the limit. */

@@ -1,4 +1,5 @@
 import { configError } from '../core/errors.js'
+import { fieldOf } from '../core/json.js'
 import { renderMail, type AccountMail, type RenderedMail, type SendMail } from './mail.js'
 
 /** The part of a nodemailer transport the adapter uses (any transport: SMTP, SES, sendmail, a stream for tests). */
@@ -24,18 +25,21 @@ interface NodemailerModule {
 
 /** Loads nodemailer, an optional peer dependency needed only when the adapter makes the transport. */
 export async function loadNodemailer (load: () => Promise<unknown> = async () => await import('nodemailer')): Promise<NodemailerModule> {
-  let mod: { default?: NodemailerModule } & Partial<NodemailerModule>
+  let mod: unknown
   try {
-    mod = await load() as typeof mod
+    mod = await load()
   } catch {
     return configError('nodemailerSender needs the nodemailer package to make a transport: npm install nodemailer')
   }
-  const api = typeof mod.createTransport === 'function' ? mod as NodemailerModule : mod.default
-  if (api === undefined || typeof api.createTransport !== 'function') return configError('the nodemailer package found has no createTransport(): npm install nodemailer')
+  const api = isNodemailer(mod) ? mod : fieldOf(mod, 'default')
+  if (!isNodemailer(api)) return configError('the nodemailer package found has no createTransport(): npm install nodemailer')
   return api
 }
 
-const isTransport = (t: unknown): t is MailTransport => t !== null && typeof t === 'object' && typeof (t as MailTransport).sendMail === 'function'
+/** The module itself (ES module) or its default export (CommonJS seen from ESM). */
+const isNodemailer = (m: unknown): m is NodemailerModule => typeof fieldOf(m, 'createTransport') === 'function'
+
+const isTransport = (t: unknown): t is MailTransport => typeof fieldOf(t, 'sendMail') === 'function'
 
 /**
  * A `send` hook over nodemailer. Give it a transport you made, or its

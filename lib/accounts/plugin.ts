@@ -5,7 +5,8 @@ import { configError, errors } from '../core/errors.js'
 import '../jwt/plugin.js'
 import { memoryCounters, MemoryCounterStore } from '../protection/counters.js'
 import '../protection/setup.js'
-import type { AccountTokenRepository, GatekeeperStore } from '../stores/types.js'
+import { storeRepository } from '../stores/repository.js'
+import type { AccountTokenRepository, GatekeeperStore, UserRepository } from '../stores/types.js'
 import { accountsApi, passwordChanged, type AccountsApi } from './api.js'
 import type { AccountsContext, EmailUsers } from './context.js'
 import { Jobs } from './jobs.js'
@@ -26,20 +27,20 @@ const TOKEN_METHODS = ['create', 'findByHash', 'consume', 'revokeForUser', 'dele
 
 /** The store's users, checked at registration: the flows look accounts up by email. */
 function emailUsers (store: GatekeeperStore): EmailUsers {
-  if (typeof store.users.findByEmail !== 'function') {
-    configError('the accounts plugin needs store.users.findByEmail (and users that carry email and emailVerifiedAt): every bundled store has it; a users repository of your own must implement it')
+  if (!findsByEmail(store.users)) {
+    return configError('the accounts plugin needs store.users.findByEmail (and users that carry email and emailVerifiedAt): every bundled store has it; a users repository of your own must implement it')
   }
-  return store.users as EmailUsers
+  return store.users
+}
+
+function findsByEmail (users: UserRepository): users is EmailUsers {
+  return typeof users.findByEmail === 'function'
 }
 
 /** The store's account tokens, checked at registration. */
 function accountTokens (store: GatekeeperStore): AccountTokenRepository {
-  const repo = store.accountTokens as Record<string, unknown> | undefined
-  if (repo === undefined || repo === null || typeof repo !== 'object') {
-    configError('the accounts plugin needs store.accountTokens for its one-time tokens: this store has none (every bundled store has it; a custom store must implement it)')
-  }
-  for (const m of TOKEN_METHODS) if (typeof repo[m] !== 'function') configError(`store.accountTokens.${m}() is missing`)
-  return repo as unknown as AccountTokenRepository
+  return storeRepository(store, 'accountTokens', TOKEN_METHODS,
+    'the accounts plugin needs store.accountTokens for its one-time tokens: this store has none (every bundled store has it; a custom store must implement it)')
 }
 
 async function accountsPlugin (app: FastifyInstance, opts: AccountsOptions): Promise<void> {

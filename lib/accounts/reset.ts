@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { fieldOf } from '../core/json.js'
 import type { UserRecord } from '../stores/types.js'
 import '../protection/setup.js'
 import { checkToken, consumeToken, deliver, issueToken, refuseToken, sameEmail, type AccountsContext } from './context.js'
@@ -65,7 +66,7 @@ export async function resetPassword (ctx: AccountsContext, token: unknown, newPa
     await ctx.gk.protection.unlock(user.username)
   } catch (err) {
     // The password is reset; a lockout that outlives it expires on its own.
-    ctx.log.error({ err: { message: (err as Error).message }, userId: user.id }, 'gatekeeper: could not lift the lockout after a password reset')
+    ctx.log.error({ err: { message: fieldOf(err, 'message') }, userId: user.id }, 'gatekeeper: could not lift the lockout after a password reset')
   }
   ctx.gk.record({ type, outcome: 'success', userId: user.id, emailVerified: verified }, request)
   return { userId: user.id }

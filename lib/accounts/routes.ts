@@ -42,8 +42,9 @@ const IDENTIFIER = {
 
 /** `{ email }` or `{ username }`: exactly one, an email of the right shape. */
 function identifier (body: { email?: string, username?: string }): AccountIdentifier {
-  if ((body.email === undefined) === (body.username === undefined)) throw new errors.GK_INVALID_REQUEST('give exactly one of email or username')
-  if (body.email === undefined) return { username: body.username as string }
+  const one = (): never => { throw new errors.GK_INVALID_REQUEST('give exactly one of email or username') }
+  if (body.email === undefined) return { username: body.username ?? one() }
+  if (body.username !== undefined) one()
   if (!isValidEmail(body.email)) throw new errors.GK_INVALID_REQUEST('email must be an address such as ada@example.org')
   return { email: body.email }
 }
@@ -65,9 +66,7 @@ export function accountRoutes (app: FastifyInstance, ctx: AccountsContext, api: 
     if (waitMs === null) return
     const seconds = retryAfterSeconds(waitMs)
     gk.record({ type, outcome: 'failure', reason: 'GK_RATE_LIMITED', scope: 'address' }, request)
-    const err = new errors.GK_RATE_LIMITED(`${seconds} seconds`) as Error & { headers?: Record<string, string> }
-    err.headers = { 'retry-after': String(seconds) }
-    throw err
+    throw Object.assign(new errors.GK_RATE_LIMITED(`${seconds} seconds`), { headers: { 'retry-after': String(seconds) } })
   }
 
   const accepted = (reply: FastifyReply): typeof ACCEPTED => {
@@ -78,35 +77,35 @@ export function accountRoutes (app: FastifyInstance, ctx: AccountsContext, api: 
 
   // Whether or not the account exists, the answer is 202 with this body, sent
   // before any lookup: the work (and the mail server's latency) comes after.
-  app.post(`${prefix}/password/forgot`, { ...bodyRoute(IDENTIFIER), config: { auth: false } }, async function forgotPassword (request, reply) {
-    const id = identifier(request.body as { email?: string, username?: string })
+  app.post<{ Body: { email?: string, username?: string } }>(`${prefix}/password/forgot`, { ...bodyRoute(IDENTIFIER), config: { auth: false } }, async function forgotPassword (request, reply) {
+    const id = identifier(request.body)
     await perAddress(request, 'password.reset_requested')
     jobs.run('password_reset', () => api.requestPasswordReset(id, request))
     return accepted(reply)
   })
 
-  app.post(`${prefix}/password/reset`, { ...bodyRoute({ token: TOKEN, newPassword: NEW_PASSWORD }), config: { auth: false } }, async function resetPassword (request, reply) {
-    const { token, newPassword } = request.body as { token: string, newPassword: string }
+  app.post<{ Body: { token: string, newPassword: string } }>(`${prefix}/password/reset`, { ...bodyRoute({ token: TOKEN, newPassword: NEW_PASSWORD }), config: { auth: false } }, async function resetPassword (request, reply) {
+    const { token, newPassword } = request.body
     await api.resetPassword(token, newPassword, request)
     done(reply)
   })
 
-  app.post(`${prefix}/email/verify`, { ...bodyRoute({ token: TOKEN }), config: { auth: false } }, async function verifyEmail (request, reply) {
-    await api.verifyEmail((request.body as { token: string }).token, request)
+  app.post<{ Body: { token: string } }>(`${prefix}/email/verify`, { ...bodyRoute({ token: TOKEN }), config: { auth: false } }, async function verifyEmail (request, reply) {
+    await api.verifyEmail(request.body.token, request)
     done(reply)
   })
 
   // Public, like forgot: with requireVerifiedEmail: 'login' an unverified user cannot log in to ask.
-  app.post(`${prefix}/email/verify/resend`, { ...bodyRoute(IDENTIFIER), config: { auth: false } }, async function resendVerification (request, reply) {
-    const id = identifier(request.body as { email?: string, username?: string })
+  app.post<{ Body: { email?: string, username?: string } }>(`${prefix}/email/verify/resend`, { ...bodyRoute(IDENTIFIER), config: { auth: false } }, async function resendVerification (request, reply) {
+    const id = identifier(request.body)
     await perAddress(request, 'email.verification_requested')
     jobs.run('email_verification', async () => await requestVerification(ctx, (await findAccount(ctx, id))?.id ?? null, request))
     return accepted(reply)
   })
 
   const change = { newEmail: { minLength: 1, maxLength: MAX_EMAIL_LENGTH }, password: NEW_PASSWORD }
-  app.post(`${prefix}/email/change`, { ...bodyRoute(change), config: { auth: { strategies: ['jwt'] } } }, async function changeEmail (request, reply) {
-    const { newEmail, password } = request.body as { newEmail: string, password: string }
+  app.post<{ Body: { newEmail: string, password: string } }>(`${prefix}/email/change`, { ...bodyRoute(change), config: { auth: { strategies: ['jwt'] } } }, async function changeEmail (request, reply) {
+    const { newEmail, password } = request.body
     const auth = request.auth
     if (auth === null || auth.kind !== 'user') throw new errors.GK_FORBIDDEN()
     if (!isValidEmail(newEmail)) throw new errors.GK_INVALID_REQUEST('newEmail must be an address such as ada@example.org')
@@ -124,8 +123,8 @@ export function accountRoutes (app: FastifyInstance, ctx: AccountsContext, api: 
     return accepted(reply)
   })
 
-  app.post(`${prefix}/email/revert`, { ...bodyRoute({ token: TOKEN }), config: { auth: false } }, async function revertEmail (request, reply) {
-    await api.revertEmail((request.body as { token: string }).token, request)
+  app.post<{ Body: { token: string } }>(`${prefix}/email/revert`, { ...bodyRoute({ token: TOKEN }), config: { auth: false } }, async function revertEmail (request, reply) {
+    await api.revertEmail(request.body.token, request)
     done(reply)
   })
 }

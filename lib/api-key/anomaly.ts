@@ -1,3 +1,5 @@
+import { deleteOldest } from '../core/maps.js'
+
 /**
  * Notices one key used from an unusual number of distinct client addresses
  * within a window: a leaked key being shared, or a botnet using it.
@@ -30,7 +32,7 @@ export class IpSpread {
     let s = this.#seen.get(id)
     if (s === undefined || now - s.start >= this.#window) {
       if (s !== undefined) this.#seen.delete(id)
-      else if (this.#seen.size >= this.#maxKeys) this.#seen.delete(this.#seen.keys().next().value as string)
+      else if (this.#seen.size >= this.#maxKeys) deleteOldest(this.#seen)
       s = { start: now, ips: new Set(), reported: false }
       this.#seen.set(id, s)
     }

@@ -42,7 +42,7 @@ export function isValidPrefix (prefix: unknown): prefix is string {
 /** CRC-32 (IEEE 802.3, as zlib) of the UTF-16 code units of an ASCII string, from `start` to `end`. */
 export function crc32 (text: string, start = 0, end = text.length): number {
   let crc = -1
-  for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff] as number ^ (crc >>> 8)
+  for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ^ (crc >>> 8)
   return (crc ^ -1) >>> 0
 }
 
@@ -63,7 +63,7 @@ export function randomBase62 (count: number): string {
     // About 3% of bytes are rejected; asking for a quarter more avoids a second round almost always.
     const bytes = randomBytes(Math.ceil((count - out.length) * 1.25) + 2)
     for (let i = 0; i < bytes.length && out.length < count; i++) {
-      const b = bytes[i] as number
+      const b = bytes[i]
       if (b < REJECT_AT) out += BASE62[b % 62]
     }
   }
@@ -99,7 +99,7 @@ export function isWellFormed (key: string, prefix: string): boolean {
   let sum = 0
   for (let i = p + 1; i < key.length; i++) {
     const c = key.charCodeAt(i)
-    const d = c < 128 ? DIGIT[c] as number : -1
+    const d = c < 128 ? DIGIT[c] : -1
     if (d < 0) return false
     if (i >= bodyEnd) sum = sum * 62 + d
   }

@@ -1,4 +1,5 @@
 import { toMs, type Duration } from '../core/duration.js'
+import { isInteger, isRecord } from '../core/json.js'
 import { errors } from '../core/errors.js'
 import { isWellFormed } from '../core/unicode.js'
 import { isStorableName } from '../stores/types.js'
@@ -65,8 +66,9 @@ export function parseName (value: unknown): string {
 export function parseScopes (value: unknown): string[] {
   if (value === undefined) return []
   if (!Array.isArray(value) || value.length > MAX_SCOPES) bad(`scopes must be an array of at most ${MAX_SCOPES} strings`)
-  for (const s of value) if (!isValidScope(s)) bad("each scope must look like 'resource:action' (letters, digits, _ - . *)")
-  return [...new Set(value as string[])]
+  const scopes = value.filter(isValidScope)
+  if (scopes.length !== value.length) bad("each scope must look like 'resource:action' (letters, digits, _ - . *)")
+  return [...new Set(scopes)]
 }
 
 /** A duration given at run time, in ms between `min` and `max`; `undefined`/`null` gives `null`. */
@@ -74,7 +76,7 @@ export function parseDuration (value: unknown, name: string, min: number, max: n
   if (value === undefined || value === null) return null
   let ms: number
   try {
-    ms = toMs(value as Duration, name)
+    ms = toMs(value, name)
   } catch {
     bad(`${name} must be a duration such as '90d' or a number of milliseconds`)
   }
@@ -82,14 +84,21 @@ export function parseDuration (value: unknown, name: string, min: number, max: n
   return ms
 }
 
+/** A duration given at run time, kept as given to be parsed later; `undefined`/`null` gives `undefined`, a value of another type is refused now. */
+export function durationInput (value: unknown, name: string): Duration | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'string' || typeof value === 'number') return value
+  return bad(`${name} must be a duration such as '90d' or a number of milliseconds`)
+}
+
 /** A per-key rate limit `{ max, timeWindow }`; `timeWindow` is a duration, stored in ms. */
 export function parseRateLimit (value: unknown): { max: number, timeWindow: number } | null {
   if (value === undefined || value === null) return null
-  if (typeof value !== 'object' || Array.isArray(value)) bad('rateLimit must be { max, timeWindow }')
-  const { max, timeWindow, ...rest } = value as Record<string, unknown>
+  if (!isRecord(value)) return bad('rateLimit must be { max, timeWindow }')
+  const { max, timeWindow, ...rest } = value
   if (Object.keys(rest).length > 0) bad('rateLimit takes only max and timeWindow')
-  if (!Number.isInteger(max) || (max as number) < 1 || (max as number) > 1_000_000) bad('rateLimit.max must be an integer from 1 to 1000000')
+  if (!isInteger(max) || max < 1 || max > 1_000_000) bad('rateLimit.max must be an integer from 1 to 1000000')
   const window = parseDuration(timeWindow, 'rateLimit.timeWindow', 1000, 86_400_000)
   if (window === null) bad('rateLimit.timeWindow is required')
-  return { max: max as number, timeWindow: window }
+  return { max, timeWindow: window }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError, errors } from '../core/errors.js'
+import { isInteger, isRecord } from '../core/json.js'
 import type { AuthContext } from '../core/types.js'
 import { IpSpread } from './anomaly.js'
 import { containsKey, isValidPrefix } from './format.js'
@@ -57,9 +58,9 @@ const KEYS = ['header', 'prefix', 'pepper', 'bearer', 'cache', 'routes', 'anomal
 const RESERVED_HEADERS = new Set(['authorization', 'cookie', 'host', 'proxy-authorization', 'set-cookie'])
 
 function plainObject (value: unknown, name: string, allowed: string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) configError(`${name} must be an object (or false)`)
+  if (!isRecord(value)) return configError(`${name} must be an object (or false)`)
   for (const k of Object.keys(value)) if (!allowed.includes(k)) configError(`unknown option ${name}.${k} (allowed: ${allowed.join(', ')})`)
-  return value as Record<string, unknown>
+  return value
 }
 
 /** Validates and normalises the options once, at registration. */
@@ -83,8 +84,8 @@ export function normalizeOptions (opts: ApiKeyOptions = {}): Normalized {
   if (o.cache !== false) {
     const c = plainObject(o.cache ?? {}, 'apiKey cache', ['max', 'ttl'])
     const max = c.max ?? 10_000
-    if (!Number.isInteger(max) || (max as number) < 1 || (max as number) > 1_000_000) configError('apiKey cache.max must be an integer from 1 to 1000000 (or cache: false)')
-    cache = { max: max as number, ttl: boundedMs(c.ttl as Duration | undefined, 'apiKey cache.ttl', '30s', 1000, 600_000) }
+    if (!isInteger(max) || max < 1 || max > 1_000_000) configError('apiKey cache.max must be an integer from 1 to 1000000 (or cache: false)')
+    cache = { max, ttl: boundedMs(c.ttl, 'apiKey cache.ttl', '30s', 1000, 600_000) }
   }
 
   let routes: Normalized['routes'] = null
@@ -101,8 +102,8 @@ export function normalizeOptions (opts: ApiKeyOptions = {}): Normalized {
   if (o.anomaly !== false) {
     const a = plainObject(o.anomaly ?? {}, 'apiKey anomaly', ['ips', 'window'])
     const ips = a.ips ?? 20
-    if (!Number.isInteger(ips) || (ips as number) < 2 || (ips as number) > 10_000) configError('apiKey anomaly.ips must be an integer from 2 to 10000 (or anomaly: false)')
-    anomaly = { ips: ips as number, window: boundedMs(a.window as Duration | undefined, 'apiKey anomaly.window', '10m', 60_000, 86_400_000) }
+    if (!isInteger(ips) || ips < 2 || ips > 10_000) configError('apiKey anomaly.ips must be an integer from 2 to 10000 (or anomaly: false)')
+    anomaly = { ips, window: boundedMs(a.window, 'apiKey anomaly.window', '10m', 60_000, 86_400_000) }
   }
 
   return Object.freeze({ header: header.toLowerCase(), prefix, pepper, bearer: o.bearer !== false, cache: Object.freeze(cache), routes, anomaly })

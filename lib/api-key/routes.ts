@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { challenge } from '../core/challenge.js'
 import { errors, isGatekeeperError } from '../core/errors.js'
+import { isRecord } from '../core/json.js'
 import type { AuthContext } from '../core/types.js'
+import { durationInput } from './input.js'
 import type { ApiKeyService } from './service.js'
 
 /** What the management routes need. */
@@ -99,14 +101,14 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
     if (record === null || (record.ownerId !== who.subject && !request.can(permission))) throw new errors.GK_NOT_FOUND('api key')
   }
 
-  app.post('/', {
+  app.post<{ Body: { name: string, scopes?: string[], expiresIn?: string | number | null, ownerId?: string, rateLimit?: { max: number, timeWindow: string | number } | null } }>('/', {
     prefixTrailingSlash: 'no-slash',
     config: { auth },
     schema: { body: createBody, response: { 201: created } },
     schemaErrorFormatter
   }, async (request, reply) => {
     const who = person(request, reply)
-    const body = request.body as { name: string, scopes?: string[], expiresIn?: string | number | null, ownerId?: string, rateLimit?: { max: number, timeWindow: string | number } | null }
+    const body = request.body
     const ownerId = body.ownerId ?? who.subject
     if (ownerId !== who.subject && !request.can(permission)) forbidden(request, reply)
     // A key's budget is the operator's decision: its owner must not raise their own limit.
@@ -117,7 +119,7 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
     return result
   })
 
-  app.get('/', {
+  app.get<{ Querystring: { ownerId?: string } }>('/', {
     prefixTrailingSlash: 'no-slash',
     config: { auth },
     schema: {
@@ -127,34 +129,34 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
     schemaErrorFormatter
   }, async (request, reply) => {
     const who = person(request, reply)
-    const ownerId = (request.query as { ownerId?: string }).ownerId ?? who.subject
+    const ownerId = request.query.ownerId ?? who.subject
     if (ownerId !== who.subject && !request.can(permission)) forbidden(request, reply)
     return { keys: await service.list(ownerId) }
   })
 
-  app.delete('/:id', {
+  app.delete<{ Params: { id: string } }>('/:id', {
     config: { auth },
     schema: { params: idParams },
     schemaErrorFormatter
   }, async (request, reply) => {
     const who = person(request, reply)
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     await manageable(request, who, id)
     await service.revoke(id, request)
     return reply.code(204).send()
   })
 
-  app.post('/:id/rotate', {
+  app.post<{ Params: { id: string } }>('/:id/rotate', {
     config: { auth },
     schema: { params: idParams, response: { 201: { ...created, properties: { ...created.properties, previous: keyInfo } } } },
     schemaErrorFormatter
   }, async (request, reply) => {
     const who = person(request, reply)
-    const { id } = request.params as { id: string }
-    const body = (request.body ?? {}) as { overlap?: unknown }
-    if (typeof body !== 'object' || Array.isArray(body)) throw new errors.GK_INVALID_REQUEST('body must be { overlap? }')
+    const { id } = request.params
+    const body = request.body ?? {}
+    if (!isRecord(body)) throw new errors.GK_INVALID_REQUEST('body must be { overlap? }')
     await manageable(request, who, id)
-    const result = await service.rotate(id, { overlap: body.overlap as string | number | undefined }, request)
+    const result = await service.rotate(id, { overlap: durationInput(body.overlap, 'overlap') }, request)
     reply.code(201).header('cache-control', 'no-store')
     return result
   })

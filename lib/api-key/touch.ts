@@ -1,3 +1,5 @@
+import { deleteOldest } from '../core/maps.js'
+
 /** Writes one key's last use; errors are the caller's to swallow. */
 export type TouchWriter = (id: string, at: Date) => Promise<void>
 
@@ -69,7 +71,7 @@ export class TouchQueue {
     // Re-inserting keeps the Map in write order, so the first key is the stalest.
     this.#written.delete(id)
     this.#written.set(id, at)
-    if (this.#written.size > this.#maxTracked) this.#written.delete(this.#written.keys().next().value as string)
+    if (this.#written.size > this.#maxTracked) deleteOldest(this.#written)
   }
 
   #flush (): void {

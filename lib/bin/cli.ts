@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { fieldOf } from '../core/json.js'
 
 // Exit codes of the command line.
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const
@@ -71,21 +72,22 @@ async function migrateSqliteFile (filename: string, out: Output): Promise<void> 
 }
 
 function failure (err: unknown, target: string): string {
-  const e = err as { code?: string, message?: string, cause?: { message?: string } }
-  if (e.code === 'GK_STORE_UNAVAILABLE') return `cannot reach ${target} (${e.cause?.message ?? 'no answer'})`
-  const cause = e.cause?.message !== undefined && e.cause.message !== '' ? ` (${e.cause.message})` : ''
-  return `${e.message ?? String(err)}${cause}`
+  const message = fieldOf(err, 'message')
+  const causeMessage = fieldOf(fieldOf(err, 'cause'), 'message')
+  if (fieldOf(err, 'code') === 'GK_STORE_UNAVAILABLE') return `cannot reach ${target} (${typeof causeMessage === 'string' ? causeMessage : 'no answer'})`
+  const cause = typeof causeMessage === 'string' && causeMessage !== '' ? ` (${causeMessage})` : ''
+  return `${typeof message === 'string' ? message : String(err)}${cause}`
 }
 
 /** The package's version, from the package.json shipped beside dist/ (and beside lib/ in the repository). */
 function version (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  return String(fieldOf(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')), 'version'))
 }
 
 /** parseArgs' own messages name Node internals and suggest '--' for positionals; say it in the CLI's words. */
 function usageError (e: unknown): string {
-  const { code, message } = e as { code?: string, message: string }
+  const code = fieldOf(e, 'code')
+  const message = String(fieldOf(e, 'message'))
   const option = /'(-[^']*)'/.exec(message)?.[1]
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `Unknown option '${option}'.`
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
@@ -137,7 +139,7 @@ async function main (argv: string[], out: Output = process.stdout, err: Output =
   }
   try {
     if (url !== undefined) await migratePostgresUrl(url, schema, out)
-    else await migrateSqliteFile(values.sqlite as string, out)
+    else if (values.sqlite !== undefined) await migrateSqliteFile(values.sqlite, out)
     return EXIT.ok
   } catch (e) {
     err.write(`Migration failed: ${failure(e, url === undefined ? `sqlite file ${values.sqlite}` : describe(url))}\n`)

@@ -108,8 +108,8 @@ export class AuditTrail {
       this.logger.error({ err, eventType: event.type }, 'audit onEvent failed')
       return
     }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).then(
+    if (result !== undefined && typeof result.then === 'function') {
+      result.then(
         () => { this.#pending-- },
         (err: unknown) => {
           this.#pending--

@@ -31,7 +31,7 @@ export type Duration = number | string
  * Parses a duration option into milliseconds. `name` is used in the GK_CONFIG
  * message so the user knows which option to change.
  */
-export function toMs (value: Duration, name: string): number {
+export function toMs (value: unknown, name: string): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0 || !Number.isInteger(value)) configError(`${name} must be a non-negative integer of milliseconds or a string like '15m'`)
     return value
@@ -41,14 +41,14 @@ export function toMs (value: Duration, name: string): number {
   if (/^\d+$/.test(text)) configError(`${name} must say its unit: '${text}' is ambiguous (did you mean '${text}s' or '${text}ms'?); accepted: ${ACCEPTED}`)
   const m = DURATION.exec(text)
   // 'M' is a month in other libraries: short units are read in lower case only, words in any case.
-  const unit = m === null ? '' : (m[2] as string).length <= 3 ? m[2] as string : (m[2] as string).toLowerCase()
+  const unit = m === null ? '' : (m[2]).length <= 3 ? m[2] : (m[2]).toLowerCase()
   const size = UNIT_SIZE.get(unit)
   if (m === null || size === undefined) configError(`${name} must be a duration such as '15m' (got '${value}'): ${ACCEPTED}`)
   return Number(m[1]) * size
 }
 
 /** Parses an optional duration with a default and inclusive bounds. */
-export function boundedMs (value: Duration | undefined, name: string, dflt: Duration, min: number, max: number): number {
+export function boundedMs (value: unknown, name: string, dflt: Duration, min: number, max: number): number {
   const ms = toMs(value ?? dflt, name)
   if (ms < min || ms > max) {
     // A bare number is milliseconds: 900 meant as seconds would be 0.9s. Say what it would have been.

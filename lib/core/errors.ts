@@ -1,4 +1,5 @@
 import { createError } from '@fastify/error'
+import { fieldOf } from './json.js'
 
 /**
  * Every error the gatekeeper raises. Callers match on `err.code`, never on the
@@ -64,7 +65,6 @@ export function hasCode (err: unknown, code: GatekeeperErrorCode): boolean {
 
 /** True when `err` is one of ours. */
 export function isGatekeeperError (err: unknown): err is Error & { code: GatekeeperErrorCode, statusCode: number } {
-  return typeof err === 'object' && err !== null &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    (err as { code: string }).code in errors
+  const code = fieldOf(err, 'code')
+  return typeof code === 'string' && code in errors
 }

@@ -25,3 +25,8 @@ export function numbersOf (v: unknown): number[] {
 export function fieldOf (v: unknown, key: string): unknown {
   return isRecord(v) ? v[key] : undefined
 }
+
+/** Whether `v` is a number without a fractional part. */
+export function isInteger (v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v)
+}

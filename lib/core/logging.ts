@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
+import { fieldOf, recordOf, stringsOf } from './json.js'
 
 /**
  * Logger settings that keep secrets out of logs. Pino's redaction is set when
@@ -88,9 +89,10 @@ interface SerializableRequest {
  * too.
  */
 export function secureLogger (base: Record<string, unknown> = {}): Record<string, unknown> {
-  const redact = base.redact as string[] | { paths: string[] } | undefined
-  const extra = Array.isArray(redact) ? redact : redact?.paths ?? []
-  const hooks = base.hooks as { logMethod?: (args: unknown[], method: (...a: unknown[]) => void, level: number) => void } | undefined
+  const redact = base.redact
+  const extra = stringsOf(Array.isArray(redact) ? redact : fieldOf(redact, 'paths'))
+  const hooks = recordOf(base.hooks)
+  const userLogMethod = hooks.logMethod
   return {
     ...base,
     redact: { paths: [...REDACT_PATHS, ...extra], censor: '[Redacted]' },
@@ -99,12 +101,12 @@ export function secureLogger (base: Record<string, unknown> = {}): Record<string
       // Fastify's own messages may carry a raw URL ("Route GET:/x/<key>?token=… not found"): scrub them like logged URLs.
       logMethod (this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number) {
         const scrubbed = args.map((a) => typeof a === 'string' ? scrubMessage(a) : a)
-        if (hooks?.logMethod === undefined) method.apply(this, scrubbed)
-        else hooks.logMethod.call(this, scrubbed, method, level)
+        if (typeof userLogMethod !== 'function') method.apply(this, scrubbed)
+        else userLogMethod.call(this, scrubbed, method, level)
       }
     },
     serializers: {
-      ...(base.serializers as Record<string, unknown> | undefined),
+      ...recordOf(base.serializers),
       req (req: SerializableRequest) {
         return {
           method: req.method,

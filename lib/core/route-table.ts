@@ -37,11 +37,11 @@ export function parseRouteTable (text: string): TableRoute[] {
     }
     const m = ROUTES.exec(rest)
     if (m === null) continue
-    const key = m[1] as string
+    const key = m[1]
     const url = `${depth === 0 ? '' : urls[depth - 1] ?? ''}${key}`
     urls[depth] = url
     urls.length = depth + 1
-    for (const method of (m[2] as string).split(', ')) out.push({ method, url })
+    for (const method of (m[2]).split(', ')) out.push({ method, url })
   }
   return out
 }

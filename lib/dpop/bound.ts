@@ -8,6 +8,7 @@ import { errors } from '../core/errors.js'
 import { kChallenge, type Gatekeeper } from '../core/gatekeeper.js'
 import type { AuthContext } from '../core/types.js'
 import { assertB64Token, MAX_AUTHORIZATION_LENGTH } from '../jwt/bearer.js'
+import { fieldOf } from '../core/json.js'
 
 /**
  * The token of an `Authorization: DPoP <token>` header (scheme
@@ -26,8 +27,7 @@ export function dpopCredential (value: string | string[] | undefined): string | 
 /** The `cnf.jkt` of verified claims (RFC 9449 §6.1), or `undefined` when the token is not DPoP-bound. */
 export function boundKeyOf (claims: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const cnf = claims?.cnf
-  if (cnf === null || typeof cnf !== 'object') return undefined
-  const jkt = (cnf as { jkt?: unknown }).jkt
+  const jkt = fieldOf(cnf, 'jkt')
   return typeof jkt === 'string' ? jkt : undefined
 }
 

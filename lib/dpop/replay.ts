@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { errors } from '../core/errors.js'
 import type { RedisApi } from '../redis/setup.js'
+import { deleteOldest } from '../core/maps.js'
 
 /** The outcome of recording a proof's `jti`. */
 export type ReplayVerdict = 'fresh' | 'replay' | 'stale'
@@ -46,9 +47,8 @@ export class MemoryReplayCache {
     if (held !== undefined) this.#seen.delete(key)
     this.#seen.set(key, exp)
     if (this.#seen.size > this.#max) {
-      const oldest = this.#seen.entries().next().value as [string, number]
-      this.#seen.delete(oldest[0])
-      if (oldest[1] > this.#horizon) this.#horizon = oldest[1]
+      const oldest = deleteOldest(this.#seen)
+      if (oldest !== undefined && oldest[1] > this.#horizon) this.#horizon = oldest[1]
     }
     return 'fresh'
   }

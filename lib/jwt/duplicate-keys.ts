@@ -21,7 +21,8 @@ export function hasDuplicateKeys (text: string): boolean {
     const start = i++
     while (i < n && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1
     i++
-    return JSON.parse(text.slice(start, i)) as string
+    // A JSON string literal parses to a string.
+    return String(JSON.parse(text.slice(start, i)))
   }
 
   function value (): boolean {
@@ -58,7 +59,7 @@ export function hasDuplicateKeys (text: string): boolean {
       readString()
       return false
     }
-    while (i < n && !',]} \t\n\r'.includes(text[i] as string)) i++
+    while (i < n && !',]} \t\n\r'.includes(text[i])) i++
     return false
   }
 

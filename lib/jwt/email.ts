@@ -30,5 +30,5 @@ export function isValidEmail (email: unknown): email is string {
   if ([...local].length > 64 || !LOCAL.test(local)) return false
   const labels = domain.split('.')
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return false
-  return !/^\d+$/.test(labels.at(-1) as string)
+  return !/^\d+$/.test(labels.at(-1) ?? '')
 }

@@ -46,7 +46,7 @@ export class HashGate {
     } else {
       this.#waiting++
       // #next counts the slot as this queue's when it hands it over.
-      await new Promise<void>((resolve) => (q as Queue).waiting.push(resolve))
+      await new Promise<void>((resolve) => q.waiting.push(resolve))
     }
     try {
       return await fn()

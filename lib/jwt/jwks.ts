@@ -22,7 +22,7 @@ export function toJwks (keys: readonly ResolvedKey[]): { keys: PublicJwk[] } {
   for (const key of keys) {
     if (key.kid === null || key.verifyKey.type !== 'public') continue
     const jwk = key.verifyKey.export({ format: 'jwk' }) as Record<string, string>
-    const pub: PublicJwk = { kty: jwk.kty as string, kid: key.kid, alg: key.algorithm, use: 'sig' }
+    const pub: PublicJwk = { kty: jwk.kty, kid: key.kid, alg: key.algorithm, use: 'sig' }
     // Copy only public members by name, so a private `d` can never slip through.
     for (const name of ['crv', 'x', 'y', 'n', 'e'] as const) if (jwk[name] !== undefined) pub[name] = jwk[name]
     out.push(pub)

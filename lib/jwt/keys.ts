@@ -1,5 +1,6 @@
-import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto'
 import { configError, hasCode } from '../core/errors.js'
+import { isRecord } from '../core/json.js'
 
 /** The asymmetric algorithms a key may use (RFC 8725 §3.1: one algorithm per key, pinned). */
 export const KEY_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
@@ -52,8 +53,8 @@ export function resolveSecret (secret: unknown): ResolvedKey {
 
 function toPublic (input: unknown, where: string): KeyObject {
   try {
-    if (typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && (input as KeyObject).type !== undefined) {
-      const k = input as KeyObject
+    if (input instanceof KeyObject) {
+      const k = input
       if (k.type === 'secret') configError(`${where} must be an asymmetric key, not a secret`)
       return k.type === 'private' ? createPublicKey(k) : k
     }
@@ -67,8 +68,8 @@ function toPublic (input: unknown, where: string): KeyObject {
 
 function toPrivate (input: unknown, where: string): KeyObject {
   try {
-    if (typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && (input as KeyObject).type !== undefined) {
-      const k = input as KeyObject
+    if (input instanceof KeyObject) {
+      const k = input
       if (k.type !== 'private') configError(`${where} must be a private key`)
       return k
     }
@@ -102,16 +103,16 @@ export function resolveKeys (keys: unknown, name: 'keys' | 'nextKeys' = 'keys', 
   if (!Array.isArray(keys) || keys.length === 0) configError(`${name} must be a non-empty array of { kid, algorithm, privateKey?, publicKey }`)
   return keys.map((raw: unknown, i: number): ResolvedKey => {
     const where = `${name}[${i}]`
-    if (raw === null || typeof raw !== 'object') configError(`${where} must be an object { kid, algorithm, privateKey?, publicKey }`)
-    const k = raw as Record<string, unknown>
+    if (!isRecord(raw)) configError(`${where} must be an object { kid, algorithm, privateKey?, publicKey }`)
+    const k = raw
     for (const name of Object.keys(k)) {
       if (!['kid', 'algorithm', 'privateKey', 'publicKey'].includes(name)) configError(`${where}: unknown field '${name}' (allowed: kid, algorithm, privateKey, publicKey)`)
     }
     if (typeof k.kid !== 'string' || !KID.test(k.kid)) configError(`${where}.kid must be 1-128 printable ASCII characters without spaces`)
     if (seen.has(k.kid)) configError(`${where}.kid '${k.kid}' is used twice; every key needs its own kid`)
     seen.add(k.kid)
-    if (!KEY_ALGORITHMS.includes(k.algorithm as KeyAlgorithm)) configError(`${where}.algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`)
-    const algorithm = k.algorithm as KeyAlgorithm
+    const algorithm = KEY_ALGORITHMS.find((a) => a === k.algorithm)
+    if (algorithm === undefined) configError(`${where}.algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`)
     if (k.publicKey === undefined) configError(`${where}.publicKey is required`)
     const verifyKey = toPublic(k.publicKey, `${where}.publicKey`)
     checkKeyType(verifyKey, algorithm, `${where}.publicKey`)

@@ -61,7 +61,7 @@ export function parsePhc (hash: string): { type: string, version: number } & Arg
   if (m === null) return null
   // Parameters come in any order (the reference encoder writes m,t,p; node-argon2 writes m,p,t).
   const params = new Map<string, number>()
-  for (const pair of (m[3] as string).split(',')) {
+  for (const pair of (m[3]).split(',')) {
     const [k, v] = pair.split('=')
     if (k === undefined || v === undefined || !/^\d{1,10}$/.test(v)) return null
     params.set(k, Number(v))
@@ -70,7 +70,7 @@ export function parsePhc (hash: string): { type: string, version: number } & Arg
   const timeCost = params.get('t')
   const parallelism = params.get('p')
   if (memoryCost === undefined || timeCost === undefined || parallelism === undefined) return null
-  return { type: m[1] as string, version: Number(m[2]), memoryCost, timeCost, parallelism }
+  return { type: m[1], version: Number(m[2]), memoryCost, timeCost, parallelism }
 }
 
 /**

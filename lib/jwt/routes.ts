@@ -105,8 +105,8 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
   const csrf403 = cookieName === null ? [] : [403]
   // Brute-force protection answers 429 GK_ACCOUNT_LOCKED at the login route.
   const locked429 = gk.protection?.bruteForce === null || gk.protection === undefined ? [] : [429]
-  app.post(routes.login, { ...bodyRoute(credentials, [401, ...csrf403, ...locked429]), config: { auth: false } }, async function login (request, reply) {
-    const { username, password } = request.body as { username: string, password: string }
+  app.post<{ Body: { username: string, password: string } }>(routes.login, { ...bodyRoute(credentials, [401, ...csrf403, ...locked429]), config: { auth: false } }, async function login (request, reply) {
+    const { username, password } = request.body
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
     // The proof is checked before the password: a bad one costs no argon2 run and counts no attempt.
@@ -177,7 +177,7 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       if (request.headers.authorization === undefined && request.headers.cookie !== undefined) rt.csrf.full(request)
       done()
     } catch (err) {
-      done(err as Error)
+      done(err instanceof Error ? err : new Error(String(err)))
     }
   }
 
@@ -206,9 +206,9 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       password: { minLength: 1, maxLength: maxPassword },
       email: { minLength: 1, maxLength: MAX_EMAIL_LENGTH, optional: true }
     }
-    app.post(routes.register, { ...bodyRoute(fields, [...csrf403, 409]), config: { auth: false } }, async function register (request, reply) {
+    app.post<{ Body: { username: string, password: string, email?: string } }>(routes.register, { ...bodyRoute(fields, [...csrf403, 409]), config: { auth: false } }, async function register (request, reply) {
       if (cookieName !== null) rt.csrf.origin(request)
-      const { username, password, email } = request.body as { username: string, password: string, email?: string }
+      const { username, password, email } = request.body
       // A username that is an address is the account's email too, unless another one is given.
       const address = email ?? (isValidEmail(username) ? username : undefined)
       const user = await users.create({ username, password, roles: [...options.defaultRoles], ...(address === undefined ? {} : { email: address }) }, request)
@@ -223,8 +223,8 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
       currentPassword: { minLength: 1, maxLength: maxPassword },
       newPassword: { minLength: 1, maxLength: maxPassword }
     }
-    app.post(routes.password, { ...bodyRoute(fields, []), config: { auth: { strategies: ['jwt'], kind: 'user' } } }, async function changePassword (request, reply) {
-      const { currentPassword, newPassword } = request.body as { currentPassword: string, newPassword: string }
+    app.post<{ Body: { currentPassword: string, newPassword: string } }>(routes.password, { ...bodyRoute(fields, []), config: { auth: { strategies: ['jwt'], kind: 'user' } } }, async function changePassword (request, reply) {
+      const { currentPassword, newPassword } = request.body
       const auth = request.auth
       if (auth === null || auth.kind !== 'user') {
         reply.header('www-authenticate', gk.challengeFor(auth, 'insufficient_scope'))

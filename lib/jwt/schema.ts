@@ -2,6 +2,7 @@ import { errors } from '../core/errors.js'
 import { isWellFormed } from '../core/unicode.js'
 import { isStorableName } from '../stores/types.js'
 import { codePoints } from './passwords.js'
+import { isRecord } from '../core/json.js'
 
 /** Bounds of one string field, in Unicode code points. */
 export interface StringField {
@@ -35,12 +36,12 @@ type Result = { value: Record<string, string> } | { error: Error }
 export function stringBodyValidator (fields: Record<string, StringField>): (data: unknown) => Result {
   const entries = Object.entries(fields)
   return function validate (data: unknown): Result {
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    if (!isRecord(data)) {
       return { error: new errors.GK_INVALID_REQUEST('body must be a JSON object') }
     }
     const value: Record<string, string> = {}
     for (const [name, f] of entries) {
-      const v = (data as Record<string, unknown>)[name]
+      const v = data[name]
       if (v === undefined && f.optional === true) continue
       if (typeof v !== 'string') return { error: new errors.GK_INVALID_REQUEST(`body/${name} must be a string`) }
       // Cheap bound first: a UTF-16 length over 2x the limit cannot fit in the code-point limit.

@@ -39,14 +39,14 @@ export function isCanonicalJws (token: string): boolean {
   for (let i = 0; i <= token.length; i++) {
     if (i < token.length && token.charCodeAt(i) !== 0x2e) {
       const c = token.charCodeAt(i)
-      if (c >= 128 || (B64URL[c] as number) < 0) return false
+      if (c >= 128 || (B64URL[c]) < 0) return false
       continue
     }
     const length = i - start
     const rest = length % 4
     if (rest === 1) return false
     if (rest !== 0) {
-      const last = B64URL[token.charCodeAt(i - 1)] as number
+      const last = B64URL[token.charCodeAt(i - 1)]
       if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0) return false
     }
     start = i + 1

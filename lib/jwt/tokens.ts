@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { createDecoder, createSigner, createVerifier, type Algorithm } from 'fast-jwt'
+import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
 import { errors } from '../core/errors.js'
+import { fieldOf, isRecord } from '../core/json.js'
 import type { AuthContext } from '../core/types.js'
 import { TokenCache, tokenKey } from './cache.js'
 import { hasDuplicateKeys } from './duplicate-keys.js'
@@ -41,13 +42,20 @@ export interface TokenServiceOptions {
 
 interface Verifier {
   algorithm: string
-  verify: (token: string) => { header: Record<string, unknown>, payload: Record<string, unknown> }
+  /** fast-jwt's complete verification result, read through {@link parts}. */
+  verify: (token: string) => unknown
 }
 
 type Decoded = { header: Record<string, unknown>, payload: Record<string, unknown> }
 
 function invalid (): never {
   throw new errors.GK_TOKEN_INVALID()
+}
+
+/** The header and payload of a complete decoding or verification result. */
+function parts (v: unknown): Decoded {
+  if (!isRecord(v) || !isRecord(v.header) || !isRecord(v.payload)) invalid()
+  return { header: v.header, payload: v.payload }
 }
 
 /** Freezes a verified payload all the way down: cached contexts are shared by every request with that token. */
@@ -61,9 +69,9 @@ function deepFreeze<T> (value: T): T {
 
 /** An RFC 9449 §6.1 confirmation: `{ jkt }`, a base64url SHA-256 thumbprint, and nothing else. */
 function isConfirmation (v: unknown): boolean {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  if (!isRecord(v)) return false
   const keys = Object.keys(v)
-  const jkt = (v as { jkt?: unknown }).jkt
+  const jkt = v.jkt
   return keys.length === 1 && typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt)
 }
 
@@ -71,11 +79,17 @@ function isStringArray (v: unknown): v is string[] {
   return Array.isArray(v) && v.every((s) => typeof s === 'string')
 }
 
+/** Claims that carry what every access token we issue carries (as verified by {@link TokenService}). */
+function isAccessTokenClaims (c: unknown): c is AccessTokenClaims {
+  return isRecord(c) && typeof c.sub === 'string' && isStringArray(c.roles) && typeof c.iat === 'number' && typeof c.exp === 'number' &&
+    typeof c.iss === 'string' && (typeof c.aud === 'string' || isStringArray(c.aud)) && typeof c.jti === 'string'
+}
+
 function keyMaterial (key: ResolvedKey, use: 'sign' | 'verify'): string | Buffer {
   const k = use === 'sign' ? key.signKey : key.verifyKey
   if (k === null) throw new Error('no signing key')
   if (k.type === 'secret') return k.export()
-  return use === 'sign' ? (k.export({ format: 'pem', type: 'pkcs8' }) as string) : (k.export({ format: 'pem', type: 'spki' }) as string)
+  return use === 'sign' ? k.export({ format: 'pem', type: 'pkcs8' }) : k.export({ format: 'pem', type: 'spki' })
 }
 
 /**
@@ -87,18 +101,18 @@ export class TokenService implements TokenApi {
   readonly #opts: TokenServiceOptions
   readonly #sign: (payload: Record<string, unknown>) => string
   readonly #byKid = new Map<string | null, Verifier>()
-  readonly #decode = createDecoder({ complete: true }) as (token: string) => Decoded
+  readonly #decode = createDecoder({ complete: true })
   readonly #cache: TokenCache<AuthContext>
 
   constructor (opts: TokenServiceOptions) {
     this.#opts = opts
-    const signing = opts.keys[0] as ResolvedKey
-    this.#sign = createSigner({
+    const signing = opts.keys[0]
+    this.#sign = createSigner<Record<string, unknown>>({
       key: keyMaterial(signing, 'sign'),
-      algorithm: signing.algorithm as Algorithm,
+      algorithm: signing.algorithm,
       ...(signing.kid === null ? {} : { kid: signing.kid }),
       header: { alg: signing.algorithm, typ: ACCESS_TOKEN_TYP }
-    }) as (payload: Record<string, unknown>) => string
+    })
     for (const key of opts.keys) {
       this.#byKid.set(key.kid, {
         algorithm: key.algorithm,
@@ -114,7 +128,7 @@ export class TokenService implements TokenApi {
           ignoreExpiration: true,
           ignoreNotBefore: true,
           requiredClaims: ['sub', 'roles', 'iat', 'exp', 'iss', 'aud', 'jti']
-        }) as unknown as Verifier['verify']
+        })
       })
     }
     this.#cache = new TokenCache(opts.cacheMax)
@@ -162,7 +176,9 @@ export class TokenService implements TokenApi {
 
   /** Verifies a token and returns its claims. */
   async verify (token: string): Promise<AccessTokenClaims> {
-    return this.authenticate(token).claims as AccessTokenClaims
+    const claims = this.authenticate(token).claims
+    if (!isAccessTokenClaims(claims)) invalid()
+    return claims
   }
 
   /**
@@ -194,7 +210,7 @@ export class TokenService implements TokenApi {
     const text = jwsText(token)
     if (text === null) return false
     try {
-      const iss: unknown = (JSON.parse(text.payload) as { iss?: unknown } | null)?.iss
+      const iss = fieldOf(JSON.parse(text.payload), 'iss')
       return typeof iss === 'string' && iss !== this.#opts.issuer
     } catch {
       return false
@@ -205,7 +221,9 @@ export class TokenService implements TokenApi {
   verifyFresh (token: string): AuthContext {
     const o = this.#opts
     const ctx = this.#verify(token, o.now())
-    this.#cache.set(tokenKey(token), ctx, (ctx.claims as AccessTokenClaims).exp * 1000 + o.toleranceMs)
+    // #verify refused any token without a numeric exp.
+    const exp = ctx.claims?.exp
+    this.#cache.set(tokenKey(token), ctx, (typeof exp === 'number' ? exp : 0) * 1000 + o.toleranceMs)
     return ctx
   }
 
@@ -213,7 +231,7 @@ export class TokenService implements TokenApi {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) invalid()
     let decoded: Decoded
     try {
-      decoded = this.#decode(token)
+      decoded = parts(this.#decode(token))
     } catch {
       return invalid()
     }
@@ -230,7 +248,7 @@ export class TokenService implements TokenApi {
     if (verifier === undefined || verifier.algorithm !== header.alg) invalid()
     let payload: Record<string, unknown>
     try {
-      payload = verifier.verify(token).payload
+      payload = parts(verifier.verify(token)).payload
     } catch {
       return invalid()
     }

@@ -2,6 +2,7 @@ import { errors } from '../core/errors.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { AuthContext } from '../core/types.js'
 import type { SessionsEnded, TokenSubject } from './types.js'
+import { deleteOldest } from '../core/maps.js'
 
 /**
  * What the store says of a token's subject: the roles it has now, or `null`
@@ -73,7 +74,7 @@ class SubjectCache<S> {
     const state = await this.lookup(id)
     if (this.ttlMs > 0 && generation === this.#generation) {
       this.#cache.delete(id)
-      if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value as string)
+      if (this.#cache.size >= MAX_ENTRIES) deleteOldest(this.#cache)
       this.#cache.set(id, { state, until: this.now() + this.ttlMs })
     }
     return state

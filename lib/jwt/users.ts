@@ -30,10 +30,9 @@ export function isValidUsername (username: unknown): username is string {
 }
 
 function roleList (roles: unknown): string[] {
-  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 100 || !isStorableName(r))) {
-    throw new errors.GK_INVALID_REQUEST('roles must be an array of role names')
-  }
-  return [...new Set(roles as string[])]
+  const names = Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string' && r.length > 0 && r.length <= 100 && isStorableName(r)) : []
+  if (!Array.isArray(roles) || names.length !== roles.length) throw new errors.GK_INVALID_REQUEST('roles must be an array of role names')
+  return [...new Set(names)]
 }
 
 /** Accounts: creation with the password policy, role changes, password changes, disabling. */

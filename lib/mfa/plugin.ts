@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import '../core/augment.js'
 import { configError } from '../core/errors.js'
+import { isRecord } from '../core/json.js'
 import '../jwt/plugin.js'
-import type { UserApi } from '../jwt/types.js'
+import { storeRepository } from '../stores/repository.js'
 import type { ChallengeRepository, GatekeeperStore, MfaFactorRepository, RecoveryCodeRepository } from '../stores/types.js'
 import { recoveryFactor, totpFactor } from './factors.js'
 import { MfaFlow } from './flow.js'
@@ -48,12 +49,9 @@ const REPOSITORIES = {
 
 /** The store's repositories the plugin needs, checked at registration. */
 function repositories (store: GatekeeperStore): { factors: MfaFactorRepository, codes: RecoveryCodeRepository, challenges: ChallengeRepository } {
-  for (const [name, methods] of Object.entries(REPOSITORIES)) {
-    const repo = store[name as keyof typeof REPOSITORIES] as Record<string, unknown> | undefined
-    if (repo === undefined || repo === null || typeof repo !== 'object') configError(`the mfa plugin needs store.${name}: this store has none (every bundled store has it; a custom store must implement it)`)
-    for (const m of methods) if (typeof repo[m] !== 'function') configError(`store.${name}.${m}() is missing`)
-  }
-  return { factors: store.mfaFactors as MfaFactorRepository, codes: store.recoveryCodes as RecoveryCodeRepository, challenges: store.challenges as ChallengeRepository }
+  const checked = <K extends keyof typeof REPOSITORIES>(name: K): NonNullable<GatekeeperStore[K]> =>
+    storeRepository(store, name, REPOSITORIES[name], `the mfa plugin needs store.${name}: this store has none (every bundled store has it; a custom store must implement it)`)
+  return { factors: checked('mfaFactors'), codes: checked('recoveryCodes'), challenges: checked('challenges') }
 }
 
 /** What authenticator apps show for an issuer URL: its host (`https://api.example` → `api.example`). */
@@ -78,7 +76,7 @@ async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void>
   api.addFactor(totpFactor(gk, repos.factors, o))
   api.addFactor(recoveryFactor(gk, repos.codes))
   gk.mfa = api
-  const users = gk.users as UserApi
+  const users = gk.users
   users.resetFactors = async (id, request) => { await api.resetFactors(id, request) }
 
   // After a right password: a user with a primary factor gets a pending second step instead of tokens.
@@ -87,13 +85,13 @@ async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void>
   // config.stepUp, checked when the route is added (a malformed one fails the start-up)...
   const compiled = new WeakMap<object, StepUpRequirement | null>()
   app.addHook('onRoute', (route) => {
-    const config = route.config as Record<string, unknown> | undefined
-    if (config !== undefined && config !== null) compiled.set(config, parseStepUp(config.stepUp, `route ${String(route.method)} ${route.url}`))
+    const config = route.config
+    if (isRecord(config)) compiled.set(config, parseStepUp(config.stepUp, `route ${String(route.method)} ${route.url}`))
   })
   // ...and enforced once the caller is let in, by the core's own hook (a route added before this plugin is read at its first request).
   gk.addRouteExtension({
     afterAuthentication: () => [(request) => {
-      const config = request.routeOptions.config as unknown as Record<string, unknown>
+      const config = request.routeOptions.config
       let req = compiled.get(config)
       if (req === undefined) {
         req = parseStepUp(config.stepUp, `route ${request.method} ${request.routeOptions.url ?? request.url}`)
@@ -104,7 +102,7 @@ async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void>
   })
 
   registerMfaRoutes(app, { gk, jwt, users, flow, api, o })
-  app.addHook('onReady', async () => { (api as MfaApi & { markReady: () => void }).markReady() })
+  app.addHook('onReady', async () => { api.markReady() })
 }
 
 /**

@@ -7,6 +7,7 @@ import { combineAmr, type MfaFlow } from './flow.js'
 import type { NormalizedMfaOptions } from './options.js'
 import { requireAuthentication } from './step-up.js'
 import type { MfaApi } from './types.js'
+import { isRecord } from '../core/json.js'
 
 /** A WebAuthn assertion is a few kilobytes; nothing here needs more. */
 const BODY_LIMIT = 32 * 1024
@@ -21,8 +22,8 @@ function invalidBody (err: FastifyError, _request: FastifyRequest, _reply: Fasti
 function objectBody (request: FastifyRequest, optional = false): Record<string, unknown> {
   const body = request.body
   if ((body === undefined || body === null) && optional) return {}
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new errors.GK_INVALID_REQUEST('body must be a JSON object')
-  return body as Record<string, unknown>
+  if (!isRecord(body)) throw new errors.GK_INVALID_REQUEST('body must be a JSON object')
+  return body
 }
 
 function subjectOf (request: FastifyRequest): string {

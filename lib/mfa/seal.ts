@@ -22,18 +22,25 @@ const TAG_BYTES = 16
 export class Sealer {
   readonly #keys: Map<string, Buffer>
   readonly #current: string
+  readonly #currentKey: Buffer
 
   constructor (keys: readonly EncryptionKey[]) {
     if (!Array.isArray(keys) || keys.length === 0) configError("mfa: encryptionKeys must list at least one key: [{ id: '1', key: process.env.MFA_KEY }] (32 random bytes, base64)")
     this.#keys = new Map()
+    let first: { id: string, key: Buffer } | undefined
     for (const k of keys) {
       if (k === null || typeof k !== 'object' || typeof k.id !== 'string' || !KEY_ID.test(k.id)) configError('mfa: each of encryptionKeys needs an id of 1 to 32 letters, digits, - or _')
       if (this.#keys.has(k.id)) configError(`mfa: encryptionKeys lists the id '${k.id}' twice`)
       const bytes = Buffer.isBuffer(k.key) ? k.key : typeof k.key === 'string' ? Buffer.from(k.key, 'base64') : null
       if (bytes === null || bytes.length !== 32) configError(`mfa: the encryption key '${k.id}' must be 32 bytes (a Buffer, or base64 text of 32 bytes such as the output of openssl rand -base64 32)`)
-      this.#keys.set(k.id, Buffer.from(bytes))
+      const key = Buffer.from(bytes)
+      this.#keys.set(k.id, key)
+      first ??= { id: k.id, key }
     }
-    this.#current = keys[0]?.id as string
+    // The checks above leave a first key: `keys` is a non-empty array.
+    if (first === undefined) configError('mfa: encryptionKeys must list at least one key')
+    this.#current = first.id
+    this.#currentKey = first.key
   }
 
   /** The id of the key that seals. */
@@ -44,7 +51,7 @@ export class Sealer {
   /** `<keyId>:<base64url(iv | ciphertext | tag)>`. */
   seal (plaintext: string, userId: string): string {
     const iv = randomBytes(IV_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#current) as Buffer, iv)
+    const cipher = createCipheriv('aes-256-gcm', this.#currentKey, iv)
     cipher.setAAD(Buffer.from(userId, 'utf8'))
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
     return `${this.#current}:${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`

@@ -9,13 +9,13 @@ import { matchingStep, newTotpSecret, totpUri } from './totp.js'
 import type { MfaApi, SecondFactor, TotpEnrolment } from './types.js'
 
 /** Builds `app.gatekeeper.mfa`. */
-export function mfaService (gk: Gatekeeper, flow: MfaFlow, o: NormalizedMfaOptions, issuer: string, repos: { factors: MfaFactorRepository, codes: RecoveryCodeRepository }): MfaApi {
+export function mfaService (gk: Gatekeeper, flow: MfaFlow, o: NormalizedMfaOptions, issuer: string, repos: { factors: MfaFactorRepository, codes: RecoveryCodeRepository }): MfaApi & { markReady: () => void } {
   const { factors, codes } = repos
   let ready = false
 
   async function newCodes (userId: string): Promise<string[]> {
     const list = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode)
-    await codes.replace(userId, list.map((c) => hashRecoveryCode(canonicalRecoveryCode(c) as string)))
+    await codes.replace(userId, list.map((c) => hashRecoveryCode(canonicalRecoveryCode(c) ?? c)))
     return list
   }
 

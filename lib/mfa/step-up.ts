@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { toMs } from '../core/duration.js'
 import { configError, errors } from '../core/errors.js'
+import { isRecord } from '../core/json.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
-import type { StepUpConfig } from './types.js'
 
 /** A route's `config.stepUp`, checked. */
 export interface StepUpRequirement {
@@ -14,8 +14,8 @@ export interface StepUpRequirement {
 /** Checks `config.stepUp` of a route; `GK_CONFIG` naming the route when it is malformed. */
 export function parseStepUp (value: unknown, where: string): StepUpRequirement | null {
   if (value === undefined) return null
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) configError(`${where}: config.stepUp must be an object { mfa?, maxAge? }`)
-  const o = value as StepUpConfig & Record<string, unknown>
+  if (!isRecord(value)) return configError(`${where}: config.stepUp must be an object { mfa?, maxAge? }`)
+  const o = value
   for (const k of Object.keys(o)) if (k !== 'mfa' && k !== 'maxAge') configError(`${where}: unknown key config.stepUp.${k} (allowed: mfa, maxAge)`)
   if (o.mfa !== undefined && typeof o.mfa !== 'boolean') configError(`${where}: config.stepUp.mfa must be a boolean`)
   const maxAgeMs = o.maxAge === undefined ? null : toMs(o.maxAge, `${where}: config.stepUp.maxAge`)
@@ -57,7 +57,5 @@ export function requireAuthentication (gk: Gatekeeper, request: FastifyRequest, 
     route: `${request.method} ${request.routeOptions.url ?? request.url}`,
     missing: [...(missing.mfa ? ['mfa'] : []), ...(missing.age ? ['max_age'] : [])]
   }, request)
-  const err = new errors.GK_INSUFFICIENT_AUTHENTICATION() as Error & { headers?: Record<string, string> }
-  err.headers = { 'www-authenticate': stepUpChallenge(gk.realm, req, acr) }
-  throw err
+  throw Object.assign(new errors.GK_INSUFFICIENT_AUTHENTICATION(), { headers: { 'www-authenticate': stepUpChallenge(gk.realm, req, acr) } })
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { fingerprint } from '../core/logging.js'
+import { fieldOf } from '../core/json.js'
 import { isIssuedClientId, type ClientApi } from './clients.js'
 import { OAuthError } from './errors.js'
 import { FORM_BODY_LIMIT, grantScopes, parseBasic, parseForm } from './form.js'
@@ -39,7 +40,7 @@ async function bindKey (gk: Gatekeeper, request: FastifyRequest, reply: FastifyR
   try {
     return await gk.dpop?.bind(request, reply) ?? null
   } catch (err) {
-    const code = (err as { code?: unknown }).code
+    const code = fieldOf(err, 'code')
     if (code === 'GK_DPOP_PROOF_INVALID') throw new OAuthError('invalid_dpop_proof')
     if (code === 'GK_DPOP_NONCE_REQUIRED') throw new OAuthError('use_dpop_nonce')
     throw err
@@ -58,9 +59,9 @@ export async function tokenEndpoint (app: FastifyInstance, opts: TokenEndpointOp
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
     try {
-      done(null, parseForm(body as string))
+      done(null, parseForm(typeof body === 'string' ? body : body.toString('utf8')))
     } catch (err) {
-      done(err as Error, undefined)
+      done(err instanceof Error ? err : new Error(String(err)), undefined)
     }
   })
 

@@ -22,7 +22,7 @@ export function autoLinkRefusal (user: UserRecord, email: string): AutoLinkRefus
   if (user.passwordHash !== null) return 'password'
   if (!(user.emailVerifiedAt instanceof Date)) return 'email_unverified'
   // A store that keeps an email beside the username: the verified address is that one.
-  const own = (user as { email?: unknown }).email
+  const own = user.email
   const address = typeof own === 'string' ? own : user.username
   if (normalizeLogin(address) !== normalizeLogin(email)) return 'email_differs'
   return null

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type * as OpenId from 'openid-client'
 import { errors, isGatekeeperError, hasCode } from '../core/errors.js'
+import { fieldOf } from '../core/json.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { PublicUser } from '../jwt/types.js'
 import type { IdentityRepository, UserRecord } from '../stores/types.js'
@@ -19,6 +20,12 @@ const SUBJECT = /^[\x20-\x7e]{1,255}$/
 /** The claims of a validated ID token this module reads. */
 interface IdClaims { iss: string, sub: string, email?: unknown, email_verified?: unknown }
 
+/** The `code` of an error, `null` when it has none. */
+function codeOf (err: Error): string | null {
+  const code = fieldOf(err, 'code')
+  return typeof code === 'string' ? code : null
+}
+
 /** Maps an openid-client failure: the provider unreachable or failing is 503, anything about the response is an invalid grant. */
 function providerError (client: OpenIdClient, err: unknown): Error {
   if (isGatekeeperError(err)) return err
@@ -26,7 +33,7 @@ function providerError (client: OpenIdClient, err: unknown): Error {
   if (err instanceof client.AuthorizationResponseError) return new errors.GK_INVALID_GRANT()
   if (err instanceof client.ClientError) {
     // A 5xx page or a non-JSON answer is the provider failing, not the user.
-    const status = (err.cause as { status?: unknown } | undefined)?.status
+    const status = fieldOf(err.cause, 'status')
     if (typeof status === 'number' && status >= 500) return new errors.GK_PROVIDER_UNAVAILABLE()
     return new errors.GK_INVALID_GRANT()
   }
@@ -152,9 +159,10 @@ export class OidcLogin {
         expectedNonce: saved.nonce,
         idTokenExpected: true
       })
-      claims = { ...(tokens.claims() as unknown as IdClaims) }
+      const idToken = tokens.claims()
       // OIDC Core §2: `sub` is at most 255 ASCII characters. Anything else is not stored or looked up.
-      if (typeof claims.sub !== 'string' || !SUBJECT.test(claims.sub)) throw new errors.GK_INVALID_GRANT()
+      if (idToken === undefined || typeof idToken.sub !== 'string' || !SUBJECT.test(idToken.sub)) throw new errors.GK_INVALID_GRANT()
+      claims = { ...idToken }
       // Providers may keep email out of the ID token (OIDC Core §5.4); ask UserInfo, bound to the same sub (§5.3.2).
       if (claims.email === undefined && config.serverMetadata().userinfo_endpoint !== undefined) {
         const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
@@ -163,7 +171,7 @@ export class OidcLogin {
       }
     } catch (err) {
       const mapped = providerError(client, err)
-      this.#gk.record({ type: 'oauth.login_failed', outcome: 'failure', reason: (mapped as { code?: string }).code ?? null, provider: p.name }, request)
+      this.#gk.record({ type: 'oauth.login_failed', outcome: 'failure', reason: codeOf(mapped), provider: p.name }, request)
       throw mapped
     }
     return await this.#resolveUser(p, claims, saved.link, request)

@@ -9,6 +9,7 @@ import { clientService, type ClientApi } from './clients.js'
 import { buildMetadata, issuerUrl, METADATA_PATH, metadataPath } from './metadata.js'
 import { normalizeOidc, OIDC_KEYS, type NormalizedOidc, type OidcOptions } from './oidc-options.js'
 import { loadOpenIdClient, oidcRoutes } from './oidc-routes.js'
+import { storeRepository } from '../stores/repository.js'
 import type { GatekeeperStore } from '../stores/types.js'
 import './events.js'
 import { requirePlugins } from '../core/requires.js'
@@ -93,12 +94,8 @@ const METHODS = {
 
 /** The store's repository `part`, checked at registration: a store without it cannot serve the oauth2 plugin. */
 function repository<K extends keyof typeof METHODS> (store: GatekeeperStore, part: K, why: string): NonNullable<GatekeeperStore[K]> {
-  const repo = store[part] as Record<string, unknown> | undefined
-  if (repo === undefined || repo === null || typeof repo !== 'object') {
-    configError(`the oauth2 plugin needs store.${part} for ${why}: this store has none (every bundled store has it; a custom store must implement it)`)
-  }
-  for (const m of METHODS[part]) if (typeof repo[m] !== 'function') configError(`store.${part}.${m}() is missing`)
-  return repo as unknown as NonNullable<GatekeeperStore[K]>
+  return storeRepository(store, part, METHODS[part],
+    `the oauth2 plugin needs store.${part} for ${why}: this store has none (every bundled store has it; a custom store must implement it)`)
 }
 
 /** RFC 8414 metadata of the token endpoint, so OAuth clients can configure themselves by discovery. */

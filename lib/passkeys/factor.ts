@@ -1,5 +1,6 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import { errors } from '../core/errors.js'
+import { fieldOf, isRecord } from '../core/json.js'
 import type { SecondFactor } from '../mfa/types.js'
 import { CeremonyFailure } from './ceremonies.js'
 import type { PasskeysContext } from './context.js'
@@ -19,10 +20,10 @@ function b64 (value: unknown, max = 16_384): boolean {
 
 /** Checks the shape of an assertion (`startAuthentication`'s result) before anything is verified. */
 export function isAssertion (value: unknown): value is AuthenticationResponseJSON {
-  if (value === null || typeof value !== 'object') return false
-  const v = value as Record<string, unknown>
-  const r = v.response as Record<string, unknown> | null | undefined
-  return b64(v.id, 1024) && b64(v.rawId, 1024) && v.type === 'public-key' && r !== null && typeof r === 'object' &&
+  if (!isRecord(value)) return false
+  const v = value
+  const r = v.response
+  return b64(v.id, 1024) && b64(v.rawId, 1024) && v.type === 'public-key' && isRecord(r) &&
     b64(r.clientDataJSON) && b64(r.authenticatorData) && b64(r.signature) && (r.userHandle === undefined || b64(r.userHandle, 128))
 }
 
@@ -51,7 +52,7 @@ export function webauthnFactor (ctx: PasskeysContext): SecondFactor {
     },
     async verify (user, answer, context) {
       if (!isAssertion(answer)) throw new errors.GK_INVALID_REQUEST('webauthn must be the assertion from navigator.credentials.get()')
-      const handle = (context.challenge.data.webauthn as { handle?: unknown } | undefined)?.handle
+      const handle = fieldOf(context.challenge.data.webauthn, 'handle')
       if (typeof handle !== 'string') return null
       try {
         await ceremonies.authenticate(handle, MFA_BINDING, answer, user.id)

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import '../core/augment.js'
 import { configError } from '../core/errors.js'
+import { isRecord } from '../core/json.js'
+import { storeRepository } from '../stores/repository.js'
 import type { GatekeeperStore } from '../stores/types.js'
 import '../jwt/plugin.js'
 import { Ceremonies } from './ceremonies.js'
@@ -29,14 +31,12 @@ const CHALLENGE_METHODS = ['create', 'consume'] as const
 
 /** The store's WebAuthn credentials and challenges, checked at registration. */
 function port (store: GatekeeperStore): PasskeyPort {
-  const credentials = store.webauthnCredentials as unknown as Record<string, unknown> | undefined
-  const challenges = store.challenges as unknown as Record<string, unknown> | undefined
-  if (credentials == null || typeof credentials !== 'object' || challenges == null || typeof challenges !== 'object') {
-    configError('the passkeys plugin needs store.webauthnCredentials and store.challenges: this store has none (every bundled store has them; a custom store must implement them)')
+  const missing = 'the passkeys plugin needs store.webauthnCredentials and store.challenges: this store has none (every bundled store has them; a custom store must implement them)'
+  if (!isRecord(store.webauthnCredentials) || !isRecord(store.challenges)) configError(missing)
+  return {
+    credentials: storeRepository(store, 'webauthnCredentials', CREDENTIAL_METHODS, missing),
+    challenges: storeRepository(store, 'challenges', CHALLENGE_METHODS, missing)
   }
-  for (const m of CREDENTIAL_METHODS) if (typeof credentials[m] !== 'function') configError(`store.webauthnCredentials.${m}() is missing`)
-  for (const m of CHALLENGE_METHODS) if (typeof challenges[m] !== 'function') configError(`store.challenges.${m}() is missing`)
-  return { credentials, challenges } as unknown as PasskeyPort
 }
 
 async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Promise<void> {

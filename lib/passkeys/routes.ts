@@ -10,6 +10,12 @@ const EMPTY = { type: 'object', additionalProperties: false, properties: {} } as
 /** Only a person signed in with an access token manages passkeys, never an API key. */
 const JWT = { strategies: ['jwt'] }
 
+/** The signed-in user of a route that requires one (the core refuses the request otherwise). */
+function subjectOf (request: FastifyRequest): string {
+  if (request.auth === null) throw new errors.GK_UNAUTHORIZED()
+  return request.auth.subject
+}
+
 /** The session a ceremony belongs to: the refresh session the token names, else the token itself. */
 export function sessionOf (request: FastifyRequest): string {
   const auth = request.auth
@@ -26,7 +32,7 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
   const sameSite = (request: FastifyRequest): void => { if (gk.jwt?.cookieName != null) gk.jwt.checkOrigin(request) }
 
   app.post(`${prefix}/register/options`, { ...bodyRoute({ body: EMPTY }, [401, 409]), config: { auth: JWT } }, async function passkeyRegistrationOptions (request, reply) {
-    const userId = (request.auth as { subject: string }).subject
+    const userId = subjectOf(request)
     const user = await gk.store.users.findById(userId)
     if (user === null || user.disabled) throw new errors.GK_UNAUTHORIZED()
     const started = await ctx.attempt(request, () => ceremonies.registrationOptions({ id: user.id, username: user.username }, sessionOf(request)))
@@ -34,9 +40,9 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
     return started
   })
 
-  app.post(`${prefix}/register`, { ...bodyRoute({ body: REGISTER_BODY }, [401, 409]), config: { auth: JWT } }, async function passkeyRegister (request, reply) {
-    const { challenge, response, name } = request.body as { challenge: string, response: RegistrationResponseJSON, name?: string }
-    const userId = (request.auth as { subject: string }).subject
+  app.post<{ Body: { challenge: string, response: RegistrationResponseJSON, name?: string } }>(`${prefix}/register`, { ...bodyRoute({ body: REGISTER_BODY }, [401, 409]), config: { auth: JWT } }, async function passkeyRegister (request, reply) {
+    const { challenge, response, name } = request.body
+    const userId = subjectOf(request)
     const passkey = await ctx.attempt(request, () => ceremonies.register(userId, sessionOf(request), challenge, response, name ?? 'Passkey'))
     gk.record({ type: 'passkey.registered', outcome: 'success', userId, credentialId: passkey.id, backedUp: passkey.backedUp }, request)
     reply.code(201)
@@ -44,22 +50,22 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
   })
 
   app.get(prefix, { schema: withResponses({}, [401]), config: { auth: JWT } }, async function listPasskeys (request) {
-    return await api.list((request.auth as { subject: string }).subject)
+    return await api.list(subjectOf(request))
   })
 
-  app.patch(`${prefix}/:id`, { ...bodyRoute({ body: RENAME_BODY, params: ID_PARAMS }, [401, 404]), config: { auth: JWT } }, async function renamePasskey (request) {
-    const { id } = request.params as { id: string }
-    const userId = (request.auth as { subject: string }).subject
-    const renamed = await api.rename(userId, id, (request.body as { name: string }).name)
+  app.patch<{ Body: { name: string }, Params: { id: string } }>(`${prefix}/:id`, { ...bodyRoute({ body: RENAME_BODY, params: ID_PARAMS }, [401, 404]), config: { auth: JWT } }, async function renamePasskey (request) {
+    const { id } = request.params
+    const userId = subjectOf(request)
+    const renamed = await api.rename(userId, id, request.body.name)
     if (renamed === null) throw new errors.GK_NOT_FOUND('passkey')
     gk.record({ type: 'passkey.renamed', outcome: 'success', userId, credentialId: id }, request)
     return renamed
   })
 
-  app.delete(`${prefix}/:id`, { schema: withResponses({ params: ID_PARAMS }, [400, 401, 404]), errorHandler: invalidRequestErrors, config: { auth: JWT } }, async function removePasskey (request, reply) {
+  app.delete<{ Params: { id: string } }>(`${prefix}/:id`, { schema: withResponses({ params: ID_PARAMS }, [400, 401, 404]), errorHandler: invalidRequestErrors, config: { auth: JWT } }, async function removePasskey (request, reply) {
     ctx.requireRecentLogin(request)
-    const { id } = request.params as { id: string }
-    const userId = (request.auth as { subject: string }).subject
+    const { id } = request.params
+    const userId = subjectOf(request)
     if (!await api.remove(userId, id)) throw new errors.GK_NOT_FOUND('passkey')
     gk.record({ type: 'passkey.removed', outcome: 'success', userId, credentialId: id }, request)
     reply.code(204).send()
@@ -71,9 +77,9 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
     return await ceremonies.authenticationOptions('login')
   })
 
-  app.post(`${prefix}/login`, { ...bodyRoute({ body: LOGIN_BODY }, [401]), config: { auth: false } }, async function passkeyLogin (request, reply) {
+  app.post<{ Body: { challenge: string, response: AuthenticationResponseJSON } }>(`${prefix}/login`, { ...bodyRoute({ body: LOGIN_BODY }, [401]), config: { auth: false } }, async function passkeyLogin (request, reply) {
     sameSite(request)
-    const { challenge, response } = request.body as { challenge: string, response: AuthenticationResponseJSON }
+    const { challenge, response } = request.body
     const { user, amr } = await ctx.assert(request, 'login', challenge, 'login', response)
     if (gk.jwt === undefined) throw new errors.GK_UNAUTHORIZED()
     return await gk.jwt.completeLogin(user, request, reply, { method: 'passkey' }, { amr, authTime: gk.now() })

@@ -1,4 +1,5 @@
 import { configError } from '../core/errors.js'
+import { stringsOf } from '../core/json.js'
 import { canonical, grantProblem, isName, parseGrant } from './permission.js'
 
 /** One role of the `roles` option. */
@@ -44,7 +45,7 @@ export function isRoleName (name: unknown): name is string {
 function stringArray (value: unknown, where: string): string[] {
   if (!Array.isArray(value)) configError(`${where} must be an array of strings`)
   for (const v of value) if (typeof v !== 'string') configError(`${where} must be an array of strings, found ${JSON.stringify(v)}`)
-  return value as string[]
+  return stringsOf(value)
 }
 
 interface Raw { inherits: string[], permissions: string[] }
@@ -90,7 +91,8 @@ function checkCycles (raw: ReadonlyMap<string, Raw>): void {
     }
     onPath.add(name)
     path.push(name)
-    for (const parent of (raw.get(name) as Raw).inherits) visit(parent)
+    // Every inherited role was checked to be defined (readRoles).
+    for (const parent of raw.get(name)?.inherits ?? []) visit(parent)
     path.pop()
     onPath.delete(name)
     done.add(name)
@@ -110,8 +112,9 @@ export function compileRoles (roles: unknown): RoleGraph {
   const build = (name: string): CompiledRole => {
     const done = graph.get(name)
     if (done !== undefined) return done
-    const r = raw.get(name) as Raw
-    const own = r.permissions.map((p) => canonical(parseGrant(p) as NonNullable<ReturnType<typeof parseGrant>>))
+    const r = raw.get(name) ?? { inherits: [], permissions: [] }
+    // Every permission was checked to parse (readRoles).
+    const own = r.permissions.flatMap((p) => { const g = parseGrant(p); return g === null ? [] : [canonical(g)] })
     const ancestors = new Set<string>()
     const effective = new Set(own)
     for (const parent of r.inherits) {
@@ -130,7 +133,6 @@ export function compileRoles (roles: unknown): RoleGraph {
     graph.set(name, role)
     return role
   }
-  for (const name of raw.keys()) build(name)
   // Keep definition order for roles().
-  return new Map([...raw.keys()].map((n) => [n, graph.get(n) as CompiledRole]))
+  return new Map([...raw.keys()].map((n) => [n, build(n)]))
 }

@@ -1,4 +1,5 @@
 import { coveringKeys, parseGrant } from './permission.js'
+import { deleteOldest } from '../core/maps.js'
 
 /** A granted list compiled for lookups: full grants and `:own` grants by canonical key. */
 export interface GrantSet {
@@ -56,7 +57,7 @@ export class BoundedCache<V> {
 
   set (key: string, value: V): void {
     this.#map.delete(key)
-    if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value as string)
+    if (this.#map.size >= this.max) deleteOldest(this.#map)
     this.#map.set(key, value)
   }
 

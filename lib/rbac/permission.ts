@@ -51,7 +51,7 @@ export function grantProblem (permission: unknown): string | null {
   if (parts.length === 1) return "write 'resource:action' (for example 'posts:read'), or '*' for everything"
   if (parts.length > 3) return "a permission has at most three segments: 'resource:action:own'"
   if (parts.length === 3 && parts[2] !== OWN) return `the third segment may only be ':own', not ':${parts[2]}'`
-  const [resource, action] = parts as [string, string]
+  const [resource, action] = parts
   if (!isSegment(resource) || !isSegment(action)) {
     return "each segment is '*' or a name of letters, digits, '_', '-' and '.' (partial wildcards like 'post*' are not supported)"
   }
@@ -71,7 +71,7 @@ export function parseGrant (permission: string): Grant | null {
   const parts = permission.split(':')
   if (parts.length === 1) return isName(permission) ? { key: permission, own: false } : null
   if (grantProblem(permission) !== null) return null
-  return { key: keyOf(parts[0] as string, parts[1] as string), own: parts.length === 3 }
+  return { key: keyOf(parts[0], parts[1]), own: parts.length === 3 }
 }
 
 /** The canonical spelling of a grant (`*:*` is `*`; the own-everything grant is `*:*:own`). */
@@ -92,7 +92,7 @@ export function coveringKeys (permission: string): readonly string[] | null {
   const parts = permission.split(':')
   if (parts.length === 1) return isName(permission) ? [permission, WILDCARD] : null
   if (parts.length !== 2) return null
-  const [resource, action] = parts as [string, string]
+  const [resource, action] = parts
   if (!isSegment(resource) || !isSegment(action)) return null
   const keys = new Set([keyOf(resource, action), keyOf(resource, WILDCARD), keyOf(WILDCARD, action), WILDCARD])
   return [...keys]

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
+import { isRecord, stringsOf } from '../core/json.js'
 import type { RedisClient } from './options.js'
 import { PUBLISH, RECENT, run } from './scripts.js'
 
@@ -16,7 +17,7 @@ export interface Revocation {
 }
 
 function isKind (k: unknown): k is Revocation['kind'] {
-  return (REVOCATION_KINDS as readonly unknown[]).includes(k)
+  return REVOCATION_KINDS.some((kind) => kind === k)
 }
 
 /** Options of {@link RevocationBus}. */
@@ -38,8 +39,8 @@ const MAX_ID_LENGTH = 200
 
 function parse (message: string): { revocation: Revocation, origin: string } | null {
   try {
-    const m = JSON.parse(message) as { k?: unknown, id?: unknown, o?: unknown }
-    if (!isKind(m.k) || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > MAX_ID_LENGTH || typeof m.o !== 'string') return null
+    const m: unknown = JSON.parse(message)
+    if (!isRecord(m) || !isKind(m.k) || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > MAX_ID_LENGTH || typeof m.o !== 'string') return null
     return { revocation: { kind: m.k, id: m.id }, origin: m.o }
   } catch {
     return null
@@ -118,7 +119,8 @@ export class RevocationBus {
       return true
     } catch (err) {
       if (this.#closed) return false
-      if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value as string)
+      const oldest = this.#pending.keys().next()
+      if (this.#pending.size >= MAX_PENDING && oldest.done !== true) this.#pending.delete(oldest.value)
       this.#pending.set(member, revocation)
       this.#o.log.warn({ err, kind: revocation.kind, id: revocation.id }, 'gatekeeper: could not publish a revocation; it is sent when Redis is back (other instances drop it when their cache entry expires)')
       return false
@@ -134,7 +136,7 @@ export class RevocationBus {
 
   /** Applies every revocation of the log (the last {@link LOG_KEEP_MS}); returns how many. */
   async resync (): Promise<number> {
-    const members = await run(this.#o.client, RECENT, [this.logKey], [LOG_KEEP_MS]) as string[]
+    const members = stringsOf(await run(this.#o.client, RECENT, [this.logKey], [LOG_KEEP_MS]))
     let n = 0
     for (const member of members) {
       const colon = member.indexOf(':')

@@ -25,8 +25,16 @@ function counter (reply: unknown): CounterValue | null {
   return { value: Number(reply[0]), expiresAt: Number(reply[1]) }
 }
 
+/** A counter just written: the scripts always answer one. */
+function written (reply: unknown): CounterValue {
+  const c = counter(reply)
+  if (c === null) throw new Error('gatekeeper: unexpected Redis reply to a counter increment')
+  return c
+}
+
 function hits (reply: unknown): WindowHits {
-  const [count, oldest] = reply as [number, string | null]
+  const count: unknown = Array.isArray(reply) ? reply[0] : undefined
+  const oldest: unknown = Array.isArray(reply) ? reply[1] : undefined
   return { count: Number(count), oldest: oldest === null || oldest === undefined ? null : Number(oldest) }
 }
 
@@ -71,8 +79,8 @@ export class RedisCounterStore implements CounterStore {
 
   async increment (key: string, ttlMs: number, slide = false): Promise<CounterValue> {
     const kept = this.#keptKeys(key)
-    if (kept !== null) return counter(await run(this.#client, KEPT_INCREMENT, kept, [key, this.#now(), ttlMs, slide ? 1 : 0])) as CounterValue
-    return counter(await run(this.#client, INCREMENT, [this.keyOf(key)], [this.#now(), ttlMs, slide ? 1 : 0])) as CounterValue
+    if (kept !== null) return written(await run(this.#client, KEPT_INCREMENT, kept, [key, this.#now(), ttlMs, slide ? 1 : 0]))
+    return written(await run(this.#client, INCREMENT, [this.keyOf(key)], [this.#now(), ttlMs, slide ? 1 : 0]))
   }
 
   async get (key: string): Promise<CounterValue | null> {
@@ -120,8 +128,9 @@ export class RedisCounterStore implements CounterStore {
     await this.#asWindow(key)
     const now = this.#now()
     const member = `${now}:${randomBytes(6).toString('base64url')}`
-    const reply = await run(this.#client, TAKE, [this.keyOf(key)], [now, windowMs, limit, member]) as [number, string | null, string | null]
-    return { ...hits(reply), id: typeof reply[2] === 'string' ? reply[2] : null }
+    const reply = await run(this.#client, TAKE, [this.keyOf(key)], [now, windowMs, limit, member])
+    const id: unknown = Array.isArray(reply) ? reply[2] : null
+    return { ...hits(reply), id: typeof id === 'string' ? id : null }
   }
 
   async release (key: string, id: string): Promise<void> {

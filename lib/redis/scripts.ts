@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { fieldOf } from '../core/json.js'
 import type { RedisClient } from './options.js'
 
 /** A Lua script run by its SHA-1 (EVALSHA), loaded with EVAL the first time a server lacks it. */
@@ -21,7 +22,7 @@ export async function run (client: RedisClient, s: Script, keys: string[], args:
   try {
     return await client.evalsha(s.sha, keys.length, ...keys, ...args)
   } catch (err) {
-    if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err
+    if (!String(fieldOf(err, 'message')).startsWith('NOSCRIPT')) throw err
     return await client.eval(s.lua, keys.length, ...keys, ...args)
   }
 }

@@ -12,6 +12,7 @@ import { listSessions, revokeSession, type SessionView } from './sessions.js'
 import { hashToken, isTokenFormat } from './token.js'
 import './events.js'
 import { requirePlugins } from '../core/requires.js'
+import { isRecord } from '../core/json.js'
 
 /** A session just opened, as {@link RefreshApi.start} returns it. */
 export interface OpenedSession {
@@ -132,9 +133,9 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     // route checks this too when the access token is in a cookie).
     if (usesCookie) jwtApi.checkOrigin(request)
     let presented: unknown = null
-    const body = request.body as Record<string, unknown> | null | undefined
+    const body = request.body
     const cookie = usesCookie ? readCookie(request, REFRESH_COOKIE) : null
-    if (usesBody && body !== null && typeof body === 'object' && typeof body.refreshToken === 'string') presented = body.refreshToken
+    if (usesBody && isRecord(body) && typeof body.refreshToken === 'string') presented = body.refreshToken
     else presented = cookie
     // A logout that ends nothing clears nothing: only a request that brought the cookie has one to clear.
     if (cookie !== null) clearCookies(reply, paths)

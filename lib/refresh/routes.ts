@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { challenge } from '../core/challenge.js'
 import { errors } from '../core/errors.js'
+import { isRecord } from '../core/json.js'
 import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { clearCookies, readCookie, REFRESH_COOKIE, SESSION_COOKIE, type CookiePaths } from './cookies.js'
@@ -53,7 +54,7 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined)
-    else json(request, body as string, done)
+    else json(request, typeof body === 'string' ? body : body.toString('utf8'), done)
   })
 
   /** A refresh that looks like theft (a reused token, a bound session's token without its key): an anomaly for the operator. */
@@ -86,8 +87,8 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     noStore(reply)
     let presented: unknown
     let fromCookie = false
-    const body = request.body as Record<string, unknown> | null | undefined
-    if (rt.usesBody && body !== null && typeof body === 'object' && body.refreshToken !== undefined) {
+    const body = request.body
+    if (rt.usesBody && isRecord(body) && body.refreshToken !== undefined) {
       presented = body.refreshToken
     } else if (rt.usesCookie) {
       presented = readCookie(request, REFRESH_COOKIE)
@@ -146,9 +147,9 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
       return { sessions: await api.sessions(userId, currentOf(request)) }
     })
 
-    app.delete(`${sessions}/:id`, { config: { auth: { kind: 'user' } } }, async function revokeSession (request, reply) {
+    app.delete<{ Params: { id: string } }>(`${sessions}/:id`, { config: { auth: { kind: 'user' } } }, async function revokeSession (request, reply) {
       const userId = person(gk, request, reply)
-      const { id } = request.params as { id: string }
+      const { id } = request.params
       // Another user's session is answered exactly like an unknown one.
       if (!await api.revokeSession(userId, id, request)) throw new errors.GK_NOT_FOUND('session')
       if (currentOf(request) === id) clearCookies(reply, paths)

@@ -24,7 +24,7 @@ export function generateToken (): string {
  */
 export function isTokenFormat (value: unknown): value is string {
   return typeof value === 'string' && value.length === TOKEN_LENGTH && ALPHABET.test(value) &&
-    LAST_CHARS.has(value[TOKEN_LENGTH - 1] as string)
+    LAST_CHARS.has(value[TOKEN_LENGTH - 1])
 }
 
 /** SHA-256 of a token, hex: the only form in which tokens are stored. */

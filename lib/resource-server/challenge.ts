@@ -12,10 +12,10 @@ function elements (header: string): string[] {
   let current = ''
   let quoted = false
   for (let i = 0; i < header.length; i++) {
-    const c = header[i] as string
+    const c = header[i]
     if (quoted) {
       current += c
-      if (c === '\\' && i + 1 < header.length) current += header[++i] as string
+      if (c === '\\' && i + 1 < header.length) current += header[++i]
       else if (c === '"') quoted = false
     } else if (c === '"') {
       quoted = true

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch, errors as jose, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters, type CryptoKey } from 'jose'
+import { createRemoteJWKSet, customFetch, errors as jose, type FlattenedJWSInput, type JWSHeaderParameters, type CryptoKey } from 'jose'
 import { boundedFetch, maxAgeOf } from './fetch.js'
 import type { FetchLike, JwksSettings } from './options.js'
 
@@ -157,7 +157,7 @@ export class RemoteKeys {
     this.#fetchedAt = this.#o.now()
     const declared = this.#maxAgeOfLastResponse
     this.#freshForMs = declared === null ? s.defaultAgeMs : Math.min(Math.max(declared, s.minAgeMs), s.maxAgeMs)
-    const set = this.#remote.jwks() as JSONWebKeySet | undefined
+    const set = this.#remote.jwks()
     const kids = new Set<string | null>((set?.keys ?? []).map((k) => typeof k.kid === 'string' ? k.kid : null))
     const before = this.#kids
     this.#kids = kids

@@ -19,7 +19,7 @@ export function metadataPaths (resource: URL): string[] {
  * built from the configured resource, never from the request's Host header.
  */
 export function metadataUrl (resource: URL): string {
-  return `${resource.origin}${metadataPaths(resource)[0] as string}`
+  return `${resource.origin}${metadataPaths(resource)[0]}`
 }
 
 /** The RFC 9728 §2 document. */
