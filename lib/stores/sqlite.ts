@@ -54,4 +54,3 @@ export function sqliteStore (options: SqliteStoreOptions): GatekeeperStore {
     }
   }
 }
-
