@@ -11,15 +11,20 @@ import { configError } from './errors.js'
 
 type Node = Record<string, unknown>
 
+/** A plain object or array: something keys can be read from. */
+export function isRecord (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object'
+}
+
 /** The schema node a JSON pointer (`#/properties/a/anyOf/0`) names. */
 function nodeAt (schema: unknown, pointer: string): Node | undefined {
   let node: unknown = schema
   for (const raw of pointer.replace(/^#\/?/, '').split('/').filter((s) => s.length > 0)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
-    if (node === null || typeof node !== 'object') return undefined
-    node = (node as Record<string, unknown>)[key]
+    if (!isRecord(node)) return undefined
+    node = node[key]
   }
-  return node !== null && typeof node === 'object' ? node as Node : undefined
+  return isRecord(node) ? node : undefined
 }
 
 /**
@@ -57,40 +62,88 @@ function describeValue (value: unknown): string {
 function valueAt (root: unknown, instancePath: string): unknown {
   let v = root
   for (const part of instancePath.split('/').slice(1)) {
-    if (v === null || typeof v !== 'object') return undefined
-    v = (v as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')]
+    if (!isRecord(v)) return undefined
+    v = v[part.replace(/~1/g, '/').replace(/~0/g, '~')]
   }
   return v
 }
 
 /**
- * Checks `value` against `schema` and returns it typed, or throws
- * `GK_CONFIG` naming the option, what it must be and what it was:
- * `resourceServer: issuers[0].audience must be a string or a non-empty array of strings (got 42)`.
- * An unknown key names the allowed ones.
+ * How one plugin words its option errors. Paths are dotted with array
+ * indexes (`issuers[0].audience`); `''` is the whole options object.
  */
-export function checkOptions<T extends TSchema> (schema: T, value: unknown, plugin: string): Static<T> {
-  if (Value.Check(schema, value)) return value as Static<T>
+export interface OptionsVoice {
+  /** A value the schema refuses: `must` is the node's `errorMessage` (or TypeBox's), `got` the value. */
+  invalid (path: string, must: string, got: unknown): string
+  /** A missing required key; `must` is its node's `errorMessage`, if any. */
+  required (path: string, must: string | undefined): string
+  /** A key the object at `path` does not take. */
+  unknown (path: string, key: string, allowed: readonly string[]): string
+}
+
+/** Keys whose values never appear in a message (a secret's first characters are still secret). */
+const SENSITIVE = /secret|password|key|token|credential/i
+
+function join (path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`
+}
+
+/**
+ * `resourceServer: issuers[0].audience must be a string or a non-empty array of strings (got 42)`;
+ * an unknown key is `resourceServer: unknown option 'issuers[0].audiences' (allowed: ...)`.
+ */
+export function pluginVoice (plugin: string): OptionsVoice {
+  return {
+    invalid: (path, must, got) => `${plugin}: ${path === '' ? 'options' : path} ${must}${SENSITIVE.test(path) ? '' : ` (got ${describeValue(got)})`}`,
+    required: (path, must) => `${plugin}: the option '${path}' is required${must === undefined ? '' : `: it ${must}`}`,
+    unknown: (path, key, allowed) => `${plugin}: unknown option '${join(path, key)}' (allowed: ${allowed.join(', ')})`
+  }
+}
+
+/**
+ * Messages that name the option as users write it, without the value:
+ * `rateLimit.max must be an integer from 1 to 1000000`,
+ * `unknown option rateLimit.maxx (allowed: ...)`. `root` names the whole
+ * options (`'jwt options'`), `prefix` starts every path (`'rateLimit'`, or `''`),
+ * `topUnknown` words an unknown top-level key when it differs.
+ */
+export function dottedVoice (root: string, prefix: string, topUnknown?: (key: string, allowed: readonly string[]) => string): OptionsVoice {
+  const name = (path: string): string => path === '' ? root : join(prefix, path)
+  return {
+    invalid: (path, must) => `${name(path)} ${must}`,
+    required: (path, must) => `${name(path)} ${must === undefined ? 'is required' : must.startsWith('is required') ? must : `is required: it ${must}`}`,
+    unknown: (path, key, allowed) => path === '' && topUnknown !== undefined
+      ? topUnknown(key, allowed)
+      : `unknown option ${join(name(path), key)} (allowed: ${allowed.join(', ')})`
+  }
+}
+
+/**
+ * Checks `value` against `schema` and returns it typed, or throws
+ * `GK_CONFIG` in the plugin's voice, naming the option and what it must be:
+ * `resourceServer: issuers[0].audience must be a string or a non-empty array of strings (got 42)`.
+ * An unknown key names the allowed ones. A plugin name picks {@link pluginVoice}.
+ */
+export function checkOptions<T extends TSchema> (schema: T, value: unknown, voice: string | OptionsVoice): Static<T> {
+  if (Value.Check(schema, value)) return value
+  const say = typeof voice === 'string' ? pluginVoice(voice) : voice
   const root: unknown = schema
   const errors = [...Value.Errors(schema, value)].filter((e) => e.keyword !== 'boolean')
   const unknown = errors.find((e) => e.keyword === 'additionalProperties')
   if (unknown !== undefined) {
     const node = nodeAt(root, unknown.schemaPath)
-    const allowed = Object.keys((node?.properties ?? {}) as Node)
-    const names = (unknown.params as { additionalProperties?: string[] }).additionalProperties ?? []
-    const where = display(unknown.instancePath)
-    configError(`${plugin}: unknown option '${where === '' ? '' : `${where}.`}${names[0] ?? '?'}' (allowed: ${allowed.join(', ')})`)
+    const allowed = Object.keys(node?.properties ?? {})
+    const names: unknown = unknown.params.additionalProperties
+    configError(say.unknown(display(unknown.instancePath), Array.isArray(names) ? String(names[0]) : '?', allowed))
   }
   const first = errors[0]
-  if (first === undefined) return configError(`${plugin}: options must be an object`)
-  if (first.keyword === 'required') {
-    const name = (first.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '?'
-    const where = display(first.instancePath)
-    const node = nodeAt(root, `${first.schemaPath}/properties/${name}`)
-    const hint = typeof node?.errorMessage === 'string' ? `: it ${node.errorMessage}` : ''
-    return configError(`${plugin}: the option '${where === '' ? '' : `${where}.`}${name}' is required${hint}`)
-  }
+  if (first === undefined) return configError(say.invalid('', 'must be an object', value))
   const where = display(first.instancePath)
-  const message = messageFor(root, first.schemaPath, first.message)
-  return configError(`${plugin}: ${where === '' ? 'options' : where} ${message} (got ${describeValue(valueAt(value, first.instancePath))})`)
+  if (first.keyword === 'required') {
+    const names: unknown = first.params.requiredProperties
+    const name = Array.isArray(names) ? String(names[0]) : '?'
+    const own = nodeAt(root, `${first.schemaPath}/properties/${name}`)?.errorMessage
+    return configError(say.required(join(where, name), typeof own === 'string' ? own : undefined))
+  }
+  return configError(say.invalid(where, messageFor(root, first.schemaPath, first.message), valueAt(value, first.instancePath)))
 }
