@@ -1,5 +1,6 @@
-import type { Static, TSchema } from 'typebox'
+import Type, { type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
+import { DURATION_FORMS, type Duration } from './duration.js'
 import { configError } from './errors.js'
 
 /**
@@ -136,7 +137,9 @@ export function checkOptions<T extends TSchema> (schema: T, value: unknown, voic
     const names: unknown = unknown.params.additionalProperties
     configError(say.unknown(display(unknown.instancePath), Array.isArray(names) ? String(names[0]) : '?', allowed))
   }
-  const first = errors[0]
+  // Within a union the branch that got furthest into the value says what is wrong (routes.login, not routes).
+  const depth = (e: { instancePath: string, keyword: string }): number => e.instancePath.split('/').length + (e.keyword === 'required' ? 1 : 0)
+  const first = errors.reduce<typeof errors[number] | undefined>((best, e) => best === undefined || depth(e) > depth(best) ? e : best, undefined)
   if (first === undefined) return configError(say.invalid('', 'must be an object', value))
   const where = display(first.instancePath)
   if (first.keyword === 'required') {
@@ -146,4 +149,15 @@ export function checkOptions<T extends TSchema> (schema: T, value: unknown, voic
     return configError(say.required(join(where, name), typeof own === 'string' ? own : undefined))
   }
   return configError(say.invalid(where, messageFor(root, first.schemaPath, first.message), valueAt(value, first.instancePath)))
+}
+
+/**
+ * A duration option: a string such as `'15m'` or a number of milliseconds.
+ * Its unit and bounds are checked by `boundedMs`, which applies the default.
+ */
+export const DurationOption = Type.Unsafe<Duration>(Type.Union([Type.String(), Type.Number()], { errorMessage: `must be a duration: ${DURATION_FORMS}` }))
+
+/** A function option, typed `F`; `must` says its shape (`'must be a function (user) => ...'`). */
+export function FunctionOption<F> (must: string): ReturnType<typeof Type.Unsafe<F>> {
+  return Type.Unsafe<F>(Type.Function([], Type.Unknown(), { errorMessage: must }))
 }
