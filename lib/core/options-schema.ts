@@ -7,7 +7,8 @@ import { configError } from './errors.js'
  * Options described once: a TypeBox schema gives both the TypeScript type
  * (`Static<typeof Schema>`) and the register-time check. A schema node may
  * carry `errorMessage` (what the value must be, in words a user acts on);
- * without it TypeBox's own message is used.
+ * without it TypeBox's own message is used. A node's `message` is the whole
+ * sentence, used as it is when the node is missing or wrong.
  */
 
 type Node = Record<string, unknown>
@@ -26,6 +27,18 @@ function nodeAt (schema: unknown, pointer: string): Node | undefined {
     node = node[key]
   }
   return isRecord(node) ? node : undefined
+}
+
+/** The whole-sentence `message` a failing node (or the union it is a branch of) carries, if any. */
+function sentenceFor (schema: unknown, schemaPath: string): string | undefined {
+  let pointer = schemaPath
+  for (;;) {
+    const own = nodeAt(schema, pointer)?.message
+    if (typeof own === 'string') return own
+    const branch = /\/(anyOf|oneOf)\/\d+$/.exec(pointer)
+    if (branch === null) return undefined
+    pointer = pointer.slice(0, branch.index)
+  }
 }
 
 /**
@@ -105,11 +118,11 @@ export function pluginVoice (plugin: string): OptionsVoice {
  * Messages that name the option as users write it, without the value:
  * `rateLimit.max must be an integer from 1 to 1000000`,
  * `unknown option rateLimit.maxx (allowed: ...)`. `root` names the whole
- * options (`'jwt options'`), `prefix` starts every path (`'rateLimit'`, or `''`),
+ * options (`'jwt options'`), `prefix` starts every path (`'rateLimit.'`, `'accounts '` or `''`),
  * `topUnknown` words an unknown top-level key when it differs.
  */
 export function dottedVoice (root: string, prefix: string, topUnknown?: (key: string, allowed: readonly string[]) => string): OptionsVoice {
-  const name = (path: string): string => path === '' ? root : join(prefix, path)
+  const name = (path: string): string => path === '' ? root : prefix + path
   return {
     invalid: (path, must) => `${name(path)} ${must}`,
     required: (path, must) => `${name(path)} ${must === undefined ? 'is required' : must.startsWith('is required') ? must : `is required: it ${must}`}`,
@@ -145,9 +158,13 @@ export function checkOptions<T extends TSchema> (schema: T, value: unknown, voic
   if (first.keyword === 'required') {
     const names: unknown = first.params.requiredProperties
     const name = Array.isArray(names) ? String(names[0]) : '?'
-    const own = nodeAt(root, `${first.schemaPath}/properties/${name}`)?.errorMessage
+    const node = nodeAt(root, `${first.schemaPath}/properties/${name}`)
+    if (typeof node?.message === 'string') return configError(node.message)
+    const own = node?.errorMessage
     return configError(say.required(join(where, name), typeof own === 'string' ? own : undefined))
   }
+  const sentence = sentenceFor(root, first.schemaPath)
+  if (sentence !== undefined) return configError(sentence)
   return configError(say.invalid(where, messageFor(root, first.schemaPath, first.message), valueAt(value, first.instancePath)))
 }
 

@@ -158,7 +158,7 @@ function parseJson (text: string): unknown {
 /** Validates `rateLimit`; `null` when rate limiting is off. */
 export function parseRateLimit (value: unknown): RateLimitSettings | null {
   if (value === undefined || value === false) return null
-  const o = checkOptions(RateLimitOptionsSchema, value === true ? {} : value, dottedVoice('rateLimit', 'rateLimit'))
+  const o = checkOptions(RateLimitOptionsSchema, value === true ? {} : value, dottedVoice('rateLimit', 'rateLimit.'))
   const allowList = Array.isArray(o.allowList) ? o.allowList.map(allowListKey) : o.allowList
   // Frozen in place: the array stays typed as @fastify/rate-limit takes it.
   if (Array.isArray(allowList)) Object.freeze(allowList)
@@ -177,7 +177,7 @@ export function parseRateLimit (value: unknown): RateLimitSettings | null {
 /** Validates `bruteForce`; `null` when it is `false`. Omitted, it is on with the defaults. */
 export function parseBruteForce (value: unknown): BruteForceSettings | null {
   if (value === false) return null
-  const o = checkOptions(BruteForceOptionsSchema, value === undefined || value === true ? {} : value, dottedVoice('bruteForce', 'bruteForce'))
+  const o = checkOptions(BruteForceOptionsSchema, value === undefined || value === true ? {} : value, dottedVoice('bruteForce', 'bruteForce.'))
   const limit = (l: FailureLimit = {}, name: string, max: number): { max: number, windowMs: number } => Object.freeze({
     max: l.max ?? max,
     windowMs: boundedMs(l.window, `${name}.window`, '15m', SECOND, DAY)
