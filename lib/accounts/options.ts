@@ -1,63 +1,80 @@
+import Type, { type Static } from 'typebox'
 import { boundedMs, type Duration } from '../core/duration.js'
-import { configError } from '../core/errors.js'
+import { checkOptions, dottedVoice, DurationOption } from '../core/options-schema.js'
 import { parseOrigin, parsePage } from './links.js'
 import type { SendMail } from './mail.js'
 import type { WindowLimit } from './limits.js'
 
+const MINUTE = 60_000
+const HOUR = 3_600_000
+const DAY = 86_400_000
+const Page = Type.Optional(Type.String({ errorMessage: "must be a path starting with '/'" }))
+const Limit = Type.Object({
+  max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, errorMessage: 'must be an integer from 1 to 10000' })),
+  window: Type.Optional(DurationOption)
+}, { additionalProperties: false, errorMessage: 'must be an object' })
+
 /** Options of the `accounts` plugin. */
-export interface AccountsOptions {
+export const AccountsOptionsSchema = Type.Object({
   /** Delivers a mail (see {@link SendMail}); `nodemailerSender()` makes one for any nodemailer transport. */
-  send: SendMail
+  send: Type.Unsafe<SendMail>(Type.Function([], Type.Unknown(), { message: 'accounts needs send: a function ({ kind, to, userId, url, expiresAt }) => Promise<void>, such as await nodemailerSender({ transport, from })' })),
   /**
    * The public origin of your frontend (`'https://app.example'`): every link
    * is built from it and `pages`, never from the request's `Host`. `https`
    * (`http` only for localhost).
    */
-  origin: string
+  origin: Type.String({ message: "accounts origin is required: the public origin of your frontend, such as 'https://app.example'" }),
   /** The frontend's pages the links open (the forms are yours; the token comes in the fragment, `#token=…`). */
-  pages?: {
+  pages: Type.Optional(Type.Object({
     /** Default `'/reset-password'`. */
-    resetPassword?: string
+    resetPassword: Page,
     /** Default `'/verify-email'`: verification and email-change links. */
-    verifyEmail?: string
+    verifyEmail: Page,
     /** Default `'/revert-email'`. */
-    revertEmail?: string
+    revertEmail: Page,
     /** Default `'/forgot-password'`: linked from the "password changed" notice. */
-    forgotPassword?: string
-  }
+    forgotPassword: Page
+  }, { additionalProperties: false, errorMessage: 'must be an object' })),
   /** The routes' prefix (default `{ prefix: '/api' }`); `false` registers no route (use `app.gatekeeper.accounts`). */
-  routes?: { prefix?: string } | false
+  routes: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    prefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9\\-._~]+)*$', errorMessage: "must be '' or a path such as '/api' (no trailing slash)" }))
+  }, { additionalProperties: false })], { errorMessage: 'must be an object { prefix? } or false' })),
   /** How long links work. */
-  ttl?: {
+  ttl: Type.Optional(Type.Object({
     /** Default `'30m'`, from `'1m'` to `'1h'`. */
-    passwordReset?: Duration
+    passwordReset: Type.Optional(DurationOption),
     /** Default `'24h'`, from `'5m'` to `'7d'`. */
-    emailVerification?: Duration
+    emailVerification: Type.Optional(DurationOption),
     /** Default `'1h'`, from `'5m'` to `'24h'`. */
-    emailChange?: Duration
+    emailChange: Type.Optional(DurationOption),
     /** Default `'7d'`, from `'1h'` to `'30d'`: the previous owner of an address must have time to notice. */
-    emailRevert?: Duration
-  }
+    emailRevert: Type.Optional(DurationOption)
+  }, { additionalProperties: false, errorMessage: 'must be an object' })),
   /** Mail limits (see docs/accounts.md). */
-  limits?: {
+  limits: Type.Optional(Type.Object({
     /** Mail requests per client address (default `{ max: 10, window: '15m' }`); over it: 429. */
-    perAddress?: { max?: number, window?: Duration }
+    perAddress: Type.Optional(Limit),
     /** Mails per account and per recipient address (default `{ max: 3, window: '1h' }`); over it: no mail, same answer. */
-    perAccount?: { max?: number, window?: Duration }
-  }
+    perAccount: Type.Optional(Limit)
+  }, { additionalProperties: false, errorMessage: 'must be an object' })),
   /** Mail a verification link when the jwt plugin's register route creates an account with an email (default `true`). */
-  verifyOnRegister?: boolean
+  verifyOnRegister: Type.Optional(Type.Boolean({ errorMessage: 'must be a boolean' })),
   /**
    * Until their email is verified, users are: let in as usual (`false`,
    * default); refused at login with `403 GK_EMAIL_NOT_VERIFIED` (`'login'`);
    * or let in with only the given role in their tokens (`{ role }`).
    */
-  requireVerifiedEmail?: false | 'login' | { role: string }
+  requireVerifiedEmail: Type.Optional(Type.Union([Type.Literal(false), Type.Literal('login'), Type.Object({
+    role: Type.String({ minLength: 1, errorMessage: "must be a role name, such as 'unverified'" })
+  }, { additionalProperties: false })], { errorMessage: "(false, 'login' or { role }) must be an object" })),
   /** How often expired tokens are deleted (default `'1h'`); `false` for never (call `purge()` yourself). */
-  purgeInterval?: Duration | false
+  purgeInterval: Type.Optional(Type.Union([Type.Literal(false), DurationOption])),
   /** Most mails being prepared or sent at once (default 1000); past it a request's mail is dropped and logged. */
-  maxPending?: number
-}
+  maxPending: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, errorMessage: 'must be an integer from 1 to 100000' }))
+}, { additionalProperties: false, errorMessage: 'must be an object' })
+
+/** Options of the `accounts` plugin. */
+export type AccountsOptions = Static<typeof AccountsOptionsSchema>
 
 /** The options after validation. */
 export interface NormalizedAccountsOptions {
@@ -74,54 +91,20 @@ export interface NormalizedAccountsOptions {
   readonly maxPending: number
 }
 
-const KEYS = ['send', 'origin', 'pages', 'routes', 'ttl', 'limits', 'verifyOnRegister', 'requireVerifiedEmail', 'purgeInterval', 'maxPending']
-const PREFIX = /^(\/[A-Za-z0-9\-._~]+)*$/
-const MINUTE = 60_000
-const HOUR = 3_600_000
-const DAY = 86_400_000
+type Limits = NonNullable<AccountsOptions['limits']>
 
-function object (value: unknown, name: string, allowed: readonly string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) configError(`${name} must be an object`)
-  for (const k of Object.keys(value)) if (!allowed.includes(k)) configError(`unknown option ${name}.${k} (allowed: ${allowed.join(', ')})`)
-  return value as Record<string, unknown>
-}
-
-function limit (value: unknown, name: string, max: number, window: Duration): WindowLimit {
-  const o = object(value ?? {}, `accounts limits.${name}`, ['max', 'window'])
-  const m = o.max ?? max
-  if (!Number.isInteger(m) || (m as number) < 1 || (m as number) > 10_000) configError(`accounts limits.${name}.max must be an integer from 1 to 10000`)
-  return Object.freeze({ max: m as number, windowMs: boundedMs(o.window as Duration | undefined, `accounts limits.${name}.window`, window, 1000, 7 * DAY) })
-}
-
-function requirement (value: unknown): NormalizedAccountsOptions['requireVerifiedEmail'] {
-  if (value === undefined || value === false) return false
-  if (value === 'login') return 'login'
-  const o = object(value, "accounts requireVerifiedEmail (false, 'login' or { role })", ['role'])
-  if (typeof o.role !== 'string' || o.role.length === 0) configError("accounts requireVerifiedEmail.role must be a role name, such as 'unverified'")
-  return Object.freeze({ role: o.role })
+function limit (o: Limits['perAddress'] = {}, name: string, max: number, window: Duration): WindowLimit {
+  return Object.freeze({ max: o.max ?? max, windowMs: boundedMs(o.window, `accounts limits.${name}.window`, window, 1000, 7 * DAY) })
 }
 
 /** Validates the options once, at registration; every problem is a GK_CONFIG saying what to change. */
 export function normalizeAccountsOptions (opts: AccountsOptions): NormalizedAccountsOptions {
-  const o = object(opts, 'accounts options', KEYS)
-  if (typeof o.send !== 'function') configError('accounts needs send: a function ({ kind, to, userId, url, expiresAt }) => Promise<void>, such as await nodemailerSender({ transport, from })')
-  const pages = object(o.pages ?? {}, 'accounts pages', ['resetPassword', 'verifyEmail', 'revertEmail', 'forgotPassword'])
-  let prefix: string | null = '/api'
-  if (o.routes === false) prefix = null
-  else if (o.routes !== undefined) {
-    const r = object(o.routes, 'accounts routes', ['prefix'])
-    if (r.prefix !== undefined) {
-      if (typeof r.prefix !== 'string' || !PREFIX.test(r.prefix)) configError("accounts routes.prefix must be '' or a path such as '/api' (no trailing slash)")
-      prefix = r.prefix
-    }
-  }
-  const ttl = object(o.ttl ?? {}, 'accounts ttl', ['passwordReset', 'emailVerification', 'emailChange', 'emailRevert'])
-  const limits = object(o.limits ?? {}, 'accounts limits', ['perAddress', 'perAccount'])
-  if (o.verifyOnRegister !== undefined && typeof o.verifyOnRegister !== 'boolean') configError('accounts verifyOnRegister must be a boolean')
-  const maxPending = o.maxPending ?? 1000
-  if (!Number.isInteger(maxPending) || (maxPending as number) < 1 || (maxPending as number) > 100_000) configError('accounts maxPending must be an integer from 1 to 100000')
+  const o = checkOptions(AccountsOptionsSchema, opts, dottedVoice('accounts options', 'accounts '))
+  const pages = o.pages ?? {}
+  const ttl = o.ttl ?? {}
+  const r = o.requireVerifiedEmail
   return Object.freeze({
-    send: o.send as SendMail,
+    send: o.send,
     origin: parseOrigin(o.origin),
     pages: Object.freeze({
       resetPassword: parsePage(pages.resetPassword, 'resetPassword', '/reset-password'),
@@ -129,19 +112,19 @@ export function normalizeAccountsOptions (opts: AccountsOptions): NormalizedAcco
       revertEmail: parsePage(pages.revertEmail, 'revertEmail', '/revert-email'),
       forgotPassword: parsePage(pages.forgotPassword, 'forgotPassword', '/forgot-password')
     }),
-    prefix,
+    prefix: o.routes === false ? null : o.routes?.prefix ?? '/api',
     ttl: Object.freeze({
       // The issue's bound and OWASP's Forgot Password Cheat Sheet: a reset link lives an hour at most.
-      passwordReset: boundedMs(ttl.passwordReset as Duration | undefined, 'accounts ttl.passwordReset', '30m', MINUTE, HOUR),
-      emailVerification: boundedMs(ttl.emailVerification as Duration | undefined, 'accounts ttl.emailVerification', '24h', 5 * MINUTE, 7 * DAY),
-      emailChange: boundedMs(ttl.emailChange as Duration | undefined, 'accounts ttl.emailChange', '1h', 5 * MINUTE, DAY),
-      emailRevert: boundedMs(ttl.emailRevert as Duration | undefined, 'accounts ttl.emailRevert', '7d', HOUR, 30 * DAY)
+      passwordReset: boundedMs(ttl.passwordReset, 'accounts ttl.passwordReset', '30m', MINUTE, HOUR),
+      emailVerification: boundedMs(ttl.emailVerification, 'accounts ttl.emailVerification', '24h', 5 * MINUTE, 7 * DAY),
+      emailChange: boundedMs(ttl.emailChange, 'accounts ttl.emailChange', '1h', 5 * MINUTE, DAY),
+      emailRevert: boundedMs(ttl.emailRevert, 'accounts ttl.emailRevert', '7d', HOUR, 30 * DAY)
     }),
-    perAddress: limit(limits.perAddress, 'perAddress', 10, '15m'),
-    perAccount: limit(limits.perAccount, 'perAccount', 3, '1h'),
+    perAddress: limit(o.limits?.perAddress, 'perAddress', 10, '15m'),
+    perAccount: limit(o.limits?.perAccount, 'perAccount', 3, '1h'),
     verifyOnRegister: o.verifyOnRegister !== false,
-    requireVerifiedEmail: requirement(o.requireVerifiedEmail),
-    purgeMs: o.purgeInterval === false ? null : boundedMs(o.purgeInterval as Duration | undefined, 'accounts purgeInterval', '1h', 1000, 7 * DAY),
-    maxPending: maxPending as number
+    requireVerifiedEmail: r === undefined || r === false ? false : r === 'login' ? 'login' : Object.freeze({ role: r.role }),
+    purgeMs: o.purgeInterval === false ? null : boundedMs(o.purgeInterval, 'accounts purgeInterval', '1h', 1000, 7 * DAY),
+    maxPending: o.maxPending ?? 1000
   })
 }

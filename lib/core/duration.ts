@@ -18,7 +18,8 @@ const UNITS: ReadonlyArray<readonly [number, readonly string[]]> = [
 ]
 const UNIT_SIZE = new Map(UNITS.flatMap(([size, names]) => names.map((n) => [n, size] as const)))
 const DURATION = /^(\d{1,10}) ?([A-Za-z]+)$/
-const ACCEPTED = "a whole number and a unit: '500ms', '30s', '15m', '12h', '30d', '2w' (or spelled out: '1 minute', '30 seconds', '2 hours', '7 days'), or a number of milliseconds"
+/** The accepted duration spellings, for messages. */
+export const DURATION_FORMS = "a whole number and a unit: '500ms', '30s', '15m', '12h', '30d', '2w' (or spelled out: '1 minute', '30 seconds', '2 hours', '7 days'), or a number of milliseconds"
 
 /**
  * A duration: milliseconds as a number, or a string such as `'15m'`, `'30d'`,
@@ -36,14 +37,14 @@ export function toMs (value: unknown, name: string): number {
     if (!Number.isFinite(value) || value < 0 || !Number.isInteger(value)) configError(`${name} must be a non-negative integer of milliseconds or a string like '15m'`)
     return value
   }
-  if (typeof value !== 'string') configError(`${name} must be a duration: ${ACCEPTED}`)
+  if (typeof value !== 'string') configError(`${name} must be a duration: ${DURATION_FORMS}`)
   const text = value.trim()
-  if (/^\d+$/.test(text)) configError(`${name} must say its unit: '${text}' is ambiguous (did you mean '${text}s' or '${text}ms'?); accepted: ${ACCEPTED}`)
+  if (/^\d+$/.test(text)) configError(`${name} must say its unit: '${text}' is ambiguous (did you mean '${text}s' or '${text}ms'?); accepted: ${DURATION_FORMS}`)
   const m = DURATION.exec(text)
   // 'M' is a month in other libraries: short units are read in lower case only, words in any case.
   const unit = m === null ? '' : (m[2]).length <= 3 ? m[2] : (m[2]).toLowerCase()
   const size = UNIT_SIZE.get(unit)
-  if (m === null || size === undefined) configError(`${name} must be a duration such as '15m' (got '${value}'): ${ACCEPTED}`)
+  if (m === null || size === undefined) configError(`${name} must be a duration such as '15m' (got '${value}'): ${DURATION_FORMS}`)
   return Number(m[1]) * size
 }
 

@@ -1,64 +1,85 @@
-import { boundedMs, type Duration } from '../core/duration.js'
+import Type, { type Static, type TInteger } from 'typebox'
+import { boundedMs } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { checkOptions, dottedVoice, DurationOption, FunctionOption } from '../core/options-schema.js'
 import { resolveKeys, resolveSecret, type JwtKey, type ResolvedKey } from './keys.js'
-import { OWASP_ARGON2, type Argon2Params, type PasswordPolicy } from './passwords.js'
+import { OWASP_ARGON2, type PasswordPolicy } from './passwords.js'
 import type { TokenSubject } from './types.js'
 
+const PATH = '^/[A-Za-z0-9\\-._~/]*$'
+const TOKEN = "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]{1,64}$"
+const Path = Type.String({ pattern: PATH, errorMessage: "must be a path starting with '/'" })
+const Int = (min: number, max: number, before = ''): TInteger => Type.Integer({ minimum: min, maximum: max, errorMessage: `${before}must be an integer from ${min} to ${max}` })
+const ORIGINS = "must be an array of origins such as 'https://app.example' (scheme and host, no path)"
+const VOICE = dottedVoice('jwt options', '', (key, allowed) => `unknown jwt option '${key}' (allowed: ${allowed.join(', ')})`)
+const required = 'is required: a non-empty string checked exactly on every token'
+
 /** Options of the `jwt` plugin. */
-export interface JwtOptions {
+export const JwtOptionsSchema = Type.Object({
   /** HS256 secret of at least 32 bytes. Give either `secret` or `keys`. */
-  secret?: string | Buffer
+  secret: Type.Optional(Type.Unsafe<string | Buffer>({})),
   /** Asymmetric keys: the first signs, all verify; served at `/.well-known/jwks.json`. */
-  keys?: JwtKey[]
+  keys: Type.Optional(Type.Unsafe<JwtKey[]>({})),
   /**
    * Keys published in the JWK Set (and accepted by verification) before they
    * sign: the first step of a key rotation, so verifiers that cache the JWKS
    * know the next key before any token uses it. Needs `keys`.
    */
-  nextKeys?: JwtKey[]
+  nextKeys: Type.Optional(Type.Unsafe<JwtKey[]>({})),
   /** The `iss` claim: set on tokens, required on verification (exact match). */
-  issuer: string
+  issuer: Type.String({ minLength: 1, errorMessage: required }),
   /** The `aud` claim: set on tokens, required on verification (exact match). */
-  audience: string
+  audience: Type.String({ minLength: 1, errorMessage: required }),
   /** Access-token lifetime (default `'15m'`, at most `'60m'`). */
-  accessTokenTtl?: Duration
+  accessTokenTtl: Type.Optional(DurationOption),
   /** Allowed clock skew for `exp`, `nbf` and `iat` (default `'5s'`, at most `'5m'`). */
-  clockTolerance?: Duration
+  clockTolerance: Type.Optional(DurationOption),
   /** Cookie transport of the access token (default `false`: header only). */
-  cookie?: { name?: string } | false
+  cookie: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    name: Type.Optional(Type.String({ pattern: TOKEN, errorMessage: 'must be a cookie token such as __Host-gk_access' }))
+  }, { additionalProperties: false })], { errorMessage: 'must be false or { name? }' })),
   /** CSRF defence of cookie-authenticated unsafe requests. */
-  csrf?: { header?: string, origins?: string[] }
+  csrf: Type.Optional(Type.Object({
+    header: Type.Optional(Type.String({ pattern: TOKEN, errorMessage: 'must be a header name such as x-gk-csrf' })),
+    origins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$' }), { errorMessage: ORIGINS }))
+  }, { additionalProperties: false, errorMessage: 'must be an object' })),
   /** The plugin's routes; `false` registers none (use the decorators). */
-  routes?: {
-    prefix?: string
-    login?: string
-    logout?: string
+  routes: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    prefix: Type.Optional(Type.Union([Type.Literal(''), Path], { errorMessage: "must be a path starting with '/'" })),
+    login: Type.Optional(Path),
+    logout: Type.Optional(Path),
     /** `false` (default), `true` (`/register`) or a path. */
-    register?: string | boolean
+    register: Type.Optional(Type.Union([Type.Boolean(), Path], { errorMessage: 'must be false, true or a path' })),
     /** The password-change route (default `'/password'`), or `false`. */
-    password?: string | false
-  } | false
+    password: Type.Optional(Type.Union([Type.Literal(false), Path], { errorMessage: "must be false or a path starting with '/'" }))
+  }, { additionalProperties: false })], { errorMessage: 'must be false or { prefix?, login?, logout?, register?, password? }' })),
   /** Password policy and argon2id cost. */
-  password?: {
-    minLength?: number
-    maxLength?: number
-    argon2?: Partial<Argon2Params>
-    blocklist?: string[]
-    isBreached?: (password: string) => boolean | Promise<boolean>
-  }
+  password: Type.Optional(Type.Object({
+    minLength: Type.Optional(Int(8, 64)),
+    maxLength: Type.Optional(Int(64, 1024)),
+    // OWASP Password Storage Cheat Sheet: m=19456 KiB, t=2, p=1 is the floor, never below.
+    argon2: Type.Optional(Type.Object({
+      memoryCost: Type.Optional(Int(OWASP_ARGON2.memoryCost, 4_194_304, `(KiB, OWASP minimum ${OWASP_ARGON2.memoryCost}) `)),
+      timeCost: Type.Optional(Int(OWASP_ARGON2.timeCost, 50, `(OWASP minimum ${OWASP_ARGON2.timeCost}) `)),
+      parallelism: Type.Optional(Int(OWASP_ARGON2.parallelism, 64))
+    }, { additionalProperties: false, errorMessage: 'must be an object' })),
+    blocklist: Type.Optional(Type.Array(Type.String(), { errorMessage: 'must be an array of strings' })),
+    isBreached: Type.Optional(FunctionOption<(password: string) => boolean | Promise<boolean>>('must be a function (password) => boolean | Promise<boolean>'))
+  }, { additionalProperties: false, errorMessage: 'must be an object' })),
   /** Roles given to accounts created through the register route (default `['user']`). */
-  defaultRoles?: string[]
+  defaultRoles: Type.Optional(Type.Array(Type.String({ minLength: 1, errorMessage: 'must be a role name' }), { errorMessage: 'must be an array of role names' })),
   /**
    * The `client_id` claim (RFC 9068 §2.2, required) of tokens this app issues
    * to itself: password and OpenID Connect logins, refreshes. Default: the
    * `issuer` (a first-party token is issued by the app to the app). Tokens of
    * the oauth2 token endpoint carry their OAuth client's id instead.
    */
-  clientId?: string
+  // RFC 6749 Appendix A.1: client_id is 1*VSCHAR (printable ASCII and space).
+  clientId: Type.Optional(Type.String({ pattern: '^[\\x20-\\x7e]{1,256}$', errorMessage: "must be 1-256 printable ASCII characters, such as 'web-app' (default: the issuer)" })),
   /** Extra claims for a user's tokens; registered claims cannot be overridden. */
-  claims?: (user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>
+  claims: Type.Optional(FunctionOption<(user: TokenSubject) => Record<string, unknown> | Promise<Record<string, unknown>>>('must be a function (user) => ({ ...extraClaims })')),
   /** Bound of the verified-token cache (default 10000 entries; 0 disables it). */
-  cacheSize?: number
+  cacheSize: Type.Optional(Int(0, 1_000_000)),
   /**
    * Check a user's token against the store on every request (default
    * `false`: a token is trusted until it expires). With `true` or
@@ -69,8 +90,13 @@ export interface JwtOptions {
    * `users.disable` and `users.setRoles` take effect at once, other
    * instances' within `cacheTtl`.
    */
-  checkUser?: boolean | { cacheTtl?: Duration }
-}
+  checkUser: Type.Optional(Type.Union([Type.Boolean(), Type.Object({
+    cacheTtl: Type.Optional(DurationOption)
+  }, { additionalProperties: false })], { errorMessage: '(true, false or { cacheTtl }) must be an object' }))
+}, { additionalProperties: false, errorMessage: 'must be an object' })
+
+/** Options of the `jwt` plugin. */
+export type JwtOptions = Static<typeof JwtOptionsSchema>
 
 /** The options after validation: frozen, every default filled. */
 export interface NormalizedJwtOptions {
@@ -93,89 +119,42 @@ export interface NormalizedJwtOptions {
   checkUser: { cacheTtlMs: number } | null
 }
 
-const KEYS = new Set(['secret', 'keys', 'nextKeys', 'issuer', 'audience', 'clientId', 'accessTokenTtl', 'clockTolerance', 'cookie', 'csrf', 'routes', 'password', 'defaultRoles', 'claims', 'cacheSize', 'checkUser'])
-const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/
-const PATH = /^\/[A-Za-z0-9\-._~/]*$/
-
-function allowed (obj: Record<string, unknown>, where: string, names: string[]): void {
-  for (const k of Object.keys(obj)) if (!names.includes(k)) configError(`unknown option ${where}.${k} (allowed: ${names.join(', ')})`)
+function normalizeRoutes (r: JwtOptions['routes']): NormalizedJwtOptions['routes'] {
+  if (r === false) return null
+  const prefix = (r?.prefix ?? '/api').replace(/\/+$/, '')
+  const register = r?.register === true ? '/register' : r?.register === false ? null : r?.register ?? null
+  const password = r?.password === false ? null : r?.password ?? '/password'
+  return {
+    login: prefix + (r?.login ?? '/login'),
+    logout: prefix + (r?.logout ?? '/logout'),
+    register: register === null ? null : prefix + register,
+    password: password === null ? null : prefix + password
+  }
 }
 
-function object (value: unknown, where: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) configError(`${where} must be an object`)
-  return value as Record<string, unknown>
+function normalizeCheckUser (c: JwtOptions['checkUser']): NormalizedJwtOptions['checkUser'] {
+  if (c === undefined || c === false) return null
+  if (c === true) return { cacheTtlMs: 5000 }
+  return { cacheTtlMs: boundedMs(c.cacheTtl, 'checkUser.cacheTtl', '5s', 0, 300_000) }
 }
 
-function path (value: unknown, where: string): string {
-  if (typeof value !== 'string' || !PATH.test(value)) configError(`${where} must be a path starting with '/' (got ${JSON.stringify(value)})`)
-  return value
-}
-
-function int (value: unknown, where: string, dflt: number, min: number, max: number): number {
-  if (value === undefined) return dflt
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) configError(`${where} must be an integer from ${min} to ${max}`)
-  return value as number
-}
-
-function roles (value: unknown, where: string): string[] {
-  if (!Array.isArray(value) || value.some((r) => typeof r !== 'string' || r.length === 0)) configError(`${where} must be an array of role names`)
-  return [...value]
-}
-
-function normalizeRoutes (value: unknown): NormalizedJwtOptions['routes'] {
-  if (value === false) return null
-  const r = object(value ?? {}, 'routes')
-  allowed(r, 'routes', ['prefix', 'login', 'logout', 'register', 'password'])
-  const prefix = r.prefix === undefined ? '/api' : r.prefix === '' ? '' : path(r.prefix, 'routes.prefix').replace(/\/+$/, '')
-  const at = (v: unknown, where: string, dflt: string): string => prefix + path(v ?? dflt, where)
-  let register: string | null = null
-  if (r.register === true) register = at('/register', 'routes.register', '/register')
-  else if (typeof r.register === 'string') register = at(r.register, 'routes.register', '/register')
-  else if (r.register !== undefined && r.register !== false) configError('routes.register must be false, true or a path')
-  let password: string | null = null
-  if (r.password !== false) password = at(r.password, 'routes.password', '/password')
-  return { login: at(r.login, 'routes.login', '/login'), logout: at(r.logout, 'routes.logout', '/logout'), register, password }
-}
-
-function normalizeCheckUser (value: unknown): NormalizedJwtOptions['checkUser'] {
-  if (value === undefined || value === false) return null
-  if (value === true) return { cacheTtlMs: 5000 }
-  const c = object(value, 'checkUser (true, false or { cacheTtl })')
-  allowed(c, 'checkUser', ['cacheTtl'])
-  return { cacheTtlMs: boundedMs(c.cacheTtl as Duration | undefined, 'checkUser.cacheTtl', '5s', 0, 300_000) }
-}
-
-function normalizePassword (value: unknown): PasswordPolicy {
-  const p = object(value ?? {}, 'password')
-  allowed(p, 'password', ['minLength', 'maxLength', 'argon2', 'blocklist', 'isBreached'])
-  const minLength = int(p.minLength, 'password.minLength', 8, 8, 64)
-  const maxLength = int(p.maxLength, 'password.maxLength', 128, 64, 1024)
+function normalizePassword (p: JwtOptions['password'] = {}): PasswordPolicy {
+  const minLength = p.minLength ?? 8
+  const maxLength = p.maxLength ?? 128
   if (maxLength < minLength) configError('password.maxLength must not be below password.minLength')
-  const a = object(p.argon2 ?? {}, 'password.argon2')
-  allowed(a, 'password.argon2', ['memoryCost', 'timeCost', 'parallelism'])
-  // OWASP Password Storage Cheat Sheet: m=19456 KiB, t=2, p=1 is the floor, never below.
-  const argon2 = Object.freeze({
-    memoryCost: int(a.memoryCost, 'password.argon2.memoryCost (KiB, OWASP minimum 19456)', OWASP_ARGON2.memoryCost, OWASP_ARGON2.memoryCost, 4_194_304),
-    timeCost: int(a.timeCost, 'password.argon2.timeCost (OWASP minimum 2)', OWASP_ARGON2.timeCost, OWASP_ARGON2.timeCost, 50),
-    parallelism: int(a.parallelism, 'password.argon2.parallelism', OWASP_ARGON2.parallelism, 1, 64)
-  })
-  if (p.isBreached !== undefined && typeof p.isBreached !== 'function') configError('password.isBreached must be a function (password) => boolean | Promise<boolean>')
-  const blocklist = p.blocklist === undefined ? [] : p.blocklist
-  if (!Array.isArray(blocklist) || blocklist.some((w) => typeof w !== 'string')) configError('password.blocklist must be an array of strings')
+  const argon2 = Object.freeze({ ...OWASP_ARGON2, ...p.argon2 })
   return Object.freeze({
     minLength,
     maxLength,
     argon2,
-    blocklist: new Set(blocklist.map((w: string) => w.normalize('NFKC').toLowerCase())),
-    ...(p.isBreached === undefined ? {} : { isBreached: p.isBreached as PasswordPolicy['isBreached'] })
+    blocklist: new Set((p.blocklist ?? []).map((w) => w.normalize('NFKC').toLowerCase())),
+    ...(p.isBreached === undefined ? {} : { isBreached: p.isBreached })
   })
 }
 
 /** Validates the options once, at registration; every problem is a GK_CONFIG saying what to change. */
 export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
-  const o = object(opts, 'jwt options') as Record<string, unknown>
-  for (const k of Object.keys(o)) if (!KEYS.has(k)) configError(`unknown jwt option '${k}' (allowed: ${[...KEYS].join(', ')})`)
+  const o = checkOptions(JwtOptionsSchema, opts, VOICE)
   // `secret: process.env.JWT_SECRET` with the variable unset: say so, not "give one of".
   if ('secret' in o && o.secret === undefined && o.keys === undefined) configError('secret is undefined: when it comes from the environment (secret: process.env.JWT_SECRET), set that variable to at least 32 random bytes (`openssl rand -base64 48`); or give keys (EdDSA, ES256 or RS256)')
   if ((o.secret === undefined) === (o.keys === undefined)) configError('give exactly one of secret (HS256, at least 32 bytes) or keys (EdDSA, ES256 or RS256)')
@@ -186,47 +165,21 @@ export function normalizeOptions (opts: JwtOptions): NormalizedJwtOptions {
     if (o.keys === undefined) configError('nextKeys needs keys (EdDSA, ES256 or RS256): a secret is never published, rotate it by redeploying')
     keys.push(...resolveKeys(o.nextKeys, 'nextKeys', kids))
   }
-  for (const name of ['issuer', 'audience'] as const) {
-    if (typeof o[name] !== 'string' || (o[name] as string).length === 0) configError(`${name} is required: a non-empty string checked exactly on every token`)
-  }
-  // RFC 6749 Appendix A.1: client_id is 1*VSCHAR (printable ASCII and space).
-  if (o.clientId !== undefined && (typeof o.clientId !== 'string' || !/^[\x20-\x7e]{1,256}$/.test(o.clientId))) {
-    configError("clientId must be 1-256 printable ASCII characters, such as 'web-app' (default: the issuer)")
-  }
-  let cookieName: string | null = null
-  if (o.cookie !== undefined && o.cookie !== false) {
-    const c = object(o.cookie, 'cookie')
-    allowed(c, 'cookie', ['name'])
-    cookieName = c.name === undefined ? '__Host-gk_access' : String(c.name)
-    if (!COOKIE_NAME.test(cookieName)) configError('cookie.name must be a cookie token such as __Host-gk_access')
-  }
-  const csrf = object(o.csrf ?? {}, 'csrf')
-  allowed(csrf, 'csrf', ['header', 'origins'])
-  const csrfHeader = csrf.header === undefined ? 'x-gk-csrf' : String(csrf.header)
-  if (!HEADER_NAME.test(csrfHeader)) configError('csrf.header must be a header name such as x-gk-csrf')
-  let origins: string[] | null = null
-  if (csrf.origins !== undefined) {
-    if (!Array.isArray(csrf.origins) || csrf.origins.some((x) => typeof x !== 'string' || !/^https?:\/\/[^/\s]+$/.test(x))) {
-      configError("csrf.origins must be an array of origins such as 'https://app.example' (scheme and host, no path)")
-    }
-    origins = [...csrf.origins as string[]]
-  }
-  if (o.claims !== undefined && typeof o.claims !== 'function') configError('claims must be a function (user) => ({ ...extraClaims })')
   return Object.freeze({
     keys,
     asymmetric: o.keys !== undefined,
-    issuer: o.issuer as string,
-    audience: o.audience as string,
-    clientId: (o.clientId ?? o.issuer) as string,
-    ttlMs: boundedMs(o.accessTokenTtl as Duration | undefined, 'accessTokenTtl', '15m', 1000, 3_600_000),
-    toleranceMs: boundedMs(o.clockTolerance as Duration | undefined, 'clockTolerance', '5s', 0, 300_000),
-    cookieName,
-    csrf: { header: csrfHeader.toLowerCase(), origins },
+    issuer: o.issuer,
+    audience: o.audience,
+    clientId: o.clientId ?? o.issuer,
+    ttlMs: boundedMs(o.accessTokenTtl, 'accessTokenTtl', '15m', 1000, 3_600_000),
+    toleranceMs: boundedMs(o.clockTolerance, 'clockTolerance', '5s', 0, 300_000),
+    cookieName: o.cookie === undefined || o.cookie === false ? null : o.cookie.name ?? '__Host-gk_access',
+    csrf: { header: (o.csrf?.header ?? 'x-gk-csrf').toLowerCase(), origins: o.csrf?.origins === undefined ? null : [...o.csrf.origins] },
     routes: normalizeRoutes(o.routes),
     password: normalizePassword(o.password),
-    defaultRoles: Object.freeze(o.defaultRoles === undefined ? ['user'] : roles(o.defaultRoles, 'defaultRoles')),
-    ...(o.claims === undefined ? {} : { claims: o.claims as JwtOptions['claims'] }),
-    cacheSize: int(o.cacheSize, 'cacheSize', 10_000, 0, 1_000_000),
+    defaultRoles: Object.freeze([...o.defaultRoles ?? ['user']]),
+    ...(o.claims === undefined ? {} : { claims: o.claims }),
+    cacheSize: o.cacheSize ?? 10_000,
     checkUser: normalizeCheckUser(o.checkUser)
   })
 }

@@ -1,71 +1,97 @@
 import type { FastifyRequest } from 'fastify'
-import { boundedMs, type Duration } from '../core/duration.js'
+import Type, { type Static, type TInteger } from 'typebox'
+import { boundedMs } from '../core/duration.js'
 import { configError } from '../core/errors.js'
+import { checkOptions, dottedVoice, DurationOption, FunctionOption } from '../core/options-schema.js'
 import { isIP } from 'node:net'
 import { clientAddress } from './ip.js'
 import { RATE_LIMIT_HEADERS, type RateLimitHeaders } from './ratelimit-headers.js'
 
+const Int = (min: number, max: number): TInteger => Type.Integer({ minimum: min, maximum: max, errorMessage: `must be an integer from ${min} to ${max}` })
+const Obj = { additionalProperties: false, errorMessage: 'must be an object' } as const
+
 /** The `rateLimit` option of the core: a request budget per caller, enforced by `@fastify/rate-limit`. */
-export interface RateLimitOptions {
+export const RateLimitOptionsSchema = Type.Object({
   /** Requests allowed per caller per window (default 100). */
-  max?: number
+  max: Type.Optional(Int(1, 1_000_000)),
   /** The window (default `'1m'`). */
-  timeWindow?: Duration
+  timeWindow: Type.Optional(DurationOption),
   /** Limit every route (default `true`); with `false` only routes with `config.rateLimit` are limited. */
-  global?: boolean
+  global: Type.Optional(Type.Boolean({ errorMessage: 'must be a boolean' })),
   /**
    * Use an API key's own `rateLimit` when its record has one (default `true`).
    * Only callers with the key-management permission set one, and it is
    * capped by this budget: its `max` at most `max`, its window at least `timeWindow`.
    */
-  perKey?: boolean
+  perKey: Type.Optional(Type.Boolean({ errorMessage: 'must be a boolean' })),
   /**
    * Whom an authenticated caller's budget belongs to: `'owner'` (default) —
    * every credential of one user (access tokens and API keys) shares the
    * user's budget; `'credential'` — each API key has a budget of its own.
    */
-  per?: 'owner' | 'credential'
+  per: Type.Optional(Type.Union([Type.Literal('owner'), Type.Literal('credential')], { errorMessage: "must be 'owner' or 'credential'" })),
   /**
    * Callers never limited: rate-limit keys — `'ip:<address>'` (an IPv6 address
    * stands for its /64, as the limits count it), `'sub:<user id>'`, `'key:<API key id>'`
    * — or a predicate `(request, key) => boolean`. Other entries are refused at start-up.
    */
-  allowList?: string[] | ((request: FastifyRequest, key: string) => boolean | Promise<boolean>)
+  allowList: Type.Optional(Type.Union([
+    Type.Array(Type.String()),
+    FunctionOption<(request: FastifyRequest, key: string) => boolean | Promise<boolean>>('')
+  ], { errorMessage: "must be an array of keys such as 'ip:10.0.0.1' or a function (request, key) => boolean" })),
   /** Most callers tracked in memory (default 10000); the least recently seen are forgotten. */
-  maxKeys?: number
+  maxKeys: Type.Optional(Int(100, 10_000_000)),
   /**
    * The response fields (default `'separate'`: `RateLimit-Limit`, `-Remaining`,
    * `-Reset`); `'structured'`: `RateLimit` and `RateLimit-Policy` structured
    * fields of the current draft-ietf-httpapi-ratelimit-headers; `'both'`.
    */
-  headers?: RateLimitHeaders
-}
+  headers: Type.Optional(Type.Unsafe<RateLimitHeaders>(Type.Enum(RATE_LIMIT_HEADERS, { errorMessage: `must be one of ${RATE_LIMIT_HEADERS.map((h) => `'${h}'`).join(', ')}` })))
+}, Obj)
+
+/** The `rateLimit` option of the core: a request budget per caller, enforced by `@fastify/rate-limit`. */
+export type RateLimitOptions = Static<typeof RateLimitOptionsSchema>
 
 /** Failure limit of one kind (per account or per address). */
-export interface FailureLimit {
+const FailureLimitSchema = Type.Object({
   /** Failures allowed within `window` before refusing (account default 5, address default 50). */
-  max?: number
+  max: Type.Optional(Int(1, 10_000)),
   /** The sliding window (default `'15m'`). */
-  window?: Duration
-}
+  window: Type.Optional(DurationOption)
+}, Obj)
+
+/** Failure limit of one kind (per account or per address). */
+export type FailureLimit = Static<typeof FailureLimitSchema>
 
 /** The `bruteForce` option of the core: login protection. */
-export interface BruteForceOptions {
+export const BruteForceOptionsSchema = Type.Object({
   /** Failed logins per account (default `{ max: 5, window: '15m' }`). */
-  account?: FailureLimit
+  account: Type.Optional(FailureLimitSchema),
   /** Failed logins per client address (default `{ max: 50, window: '15m' }`). */
-  ip?: FailureLimit
+  ip: Type.Optional(FailureLimitSchema),
   /** Lockout length: `base × factor^(n−1)` for the n-th lockout, at most `max` (default `{ base: '1m', factor: 2, max: '1h' }`). */
-  lockout?: { base?: Duration, factor?: number, max?: Duration }
+  lockout: Type.Optional(Type.Object({
+    base: Type.Optional(DurationOption),
+    factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10, errorMessage: 'must be a number from 1 to 10' })),
+    max: Type.Optional(DurationOption)
+  }, Obj)),
   /** Consecutive failures after which every further failure locks for `lockout.max` (default 100, at most 100). */
-  hardCap?: number
+  // NIST SP 800-63B §5.2.2 and ASVS 2.2.1: at most 100 consecutive failed attempts per account.
+  hardCap: Type.Optional(Int(1, 100)),
   /** A quiet period after which an account's failure streak and back-off are forgotten (default `'24h'`). */
-  forgetAfter?: Duration
+  forgetAfter: Type.Optional(DurationOption),
   /** Credential stuffing detection (default `{ accounts: 10, window: '10m', block: false }`); `false` turns it off. */
-  credentialStuffing?: { accounts?: number, window?: Duration, block?: Duration | false } | false
+  credentialStuffing: Type.Optional(Type.Union([Type.Literal(false), Type.Object({
+    accounts: Type.Optional(Int(2, 10_000)),
+    window: Type.Optional(DurationOption),
+    block: Type.Optional(Type.Union([Type.Literal(false), DurationOption]))
+  }, Obj)], { errorMessage: 'must be false or an object' })),
   /** Most accounts and addresses tracked in memory (default 100000). */
-  maxKeys?: number
-}
+  maxKeys: Type.Optional(Int(100, 10_000_000))
+}, Obj)
+
+/** The `bruteForce` option of the core: login protection. */
+export type BruteForceOptions = Static<typeof BruteForceOptionsSchema>
 
 /** Normalised `rateLimit`. */
 export interface RateLimitSettings {
@@ -93,18 +119,6 @@ export interface BruteForceSettings {
 
 const SECOND = 1000
 const DAY = 86_400_000
-
-function object (value: unknown, name: string, allowed: readonly string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) configError(`${name} must be an object`)
-  for (const k of Object.keys(value)) if (!allowed.includes(k)) configError(`unknown option ${name}.${k} (allowed: ${allowed.join(', ')})`)
-  return value as Record<string, unknown>
-}
-
-function int (value: unknown, name: string, dflt: number, min: number, max: number): number {
-  const v = value ?? dflt
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) configError(`${name} must be an integer from ${min} to ${max}`)
-  return v as number
-}
 
 const IPV6_64 = /^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){3}::\/64$/
 const KEY_FORMS = "'ip:<address>', 'sub:<user id>' or 'key:<API key id>'"
@@ -144,62 +158,48 @@ function parseJson (text: string): unknown {
 /** Validates `rateLimit`; `null` when rate limiting is off. */
 export function parseRateLimit (value: unknown): RateLimitSettings | null {
   if (value === undefined || value === false) return null
-  const o = object(value === true ? {} : value, 'rateLimit', ['max', 'timeWindow', 'global', 'perKey', 'per', 'allowList', 'maxKeys', 'headers'])
-  if (o.per !== undefined && o.per !== 'owner' && o.per !== 'credential') configError("rateLimit.per must be 'owner' or 'credential'")
-  if (o.headers !== undefined && !(RATE_LIMIT_HEADERS as readonly unknown[]).includes(o.headers)) {
-    configError(`rateLimit.headers must be one of ${RATE_LIMIT_HEADERS.map((h) => `'${h}'`).join(', ')}`)
-  }
-  for (const k of ['global', 'perKey'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') configError(`rateLimit.${k} must be a boolean`)
-  const allowList = o.allowList
-  if (allowList !== undefined && typeof allowList !== 'function' && !(Array.isArray(allowList) && allowList.every((k) => typeof k === 'string'))) {
-    configError("rateLimit.allowList must be an array of keys such as 'ip:10.0.0.1' or a function (request, key) => boolean")
-  }
+  const o = checkOptions(RateLimitOptionsSchema, value === true ? {} : value, dottedVoice('rateLimit', 'rateLimit.'))
+  const allowList = Array.isArray(o.allowList) ? o.allowList.map(allowListKey) : o.allowList
+  // Frozen in place: the array stays typed as @fastify/rate-limit takes it.
+  if (Array.isArray(allowList)) Object.freeze(allowList)
   return Object.freeze({
-    max: int(o.max, 'rateLimit.max', 100, 1, 1_000_000),
-    timeWindow: boundedMs(o.timeWindow as Duration | undefined, 'rateLimit.timeWindow', '1m', SECOND, DAY),
+    max: o.max ?? 100,
+    timeWindow: boundedMs(o.timeWindow, 'rateLimit.timeWindow', '1m', SECOND, DAY),
     global: o.global !== false,
     perKey: o.perKey !== false,
-    per: o.per === 'credential' ? 'credential' as const : 'owner' as const,
-    allowList: Array.isArray(allowList) ? Object.freeze(allowList.map(allowListKey)) as string[] : allowList as RateLimitSettings['allowList'],
-    maxKeys: int(o.maxKeys, 'rateLimit.maxKeys', 10_000, 100, 10_000_000),
-    headers: (o.headers ?? 'separate') as RateLimitHeaders
+    per: o.per ?? 'owner',
+    allowList,
+    maxKeys: o.maxKeys ?? 10_000,
+    headers: o.headers ?? 'separate'
   })
 }
 
 /** Validates `bruteForce`; `null` when it is `false`. Omitted, it is on with the defaults. */
 export function parseBruteForce (value: unknown): BruteForceSettings | null {
   if (value === false) return null
-  const o = object(value === undefined || value === true ? {} : value, 'bruteForce',
-    ['account', 'ip', 'lockout', 'hardCap', 'forgetAfter', 'credentialStuffing', 'maxKeys'])
-  const limit = (v: unknown, name: string, max: number): { max: number, windowMs: number } => {
-    const l = object(v ?? {}, name, ['max', 'window'])
-    return Object.freeze({
-      max: int(l.max, `${name}.max`, max, 1, 10_000),
-      windowMs: boundedMs(l.window as Duration | undefined, `${name}.window`, '15m', SECOND, DAY)
-    })
-  }
+  const o = checkOptions(BruteForceOptionsSchema, value === undefined || value === true ? {} : value, dottedVoice('bruteForce', 'bruteForce.'))
+  const limit = (l: FailureLimit = {}, name: string, max: number): { max: number, windowMs: number } => Object.freeze({
+    max: l.max ?? max,
+    windowMs: boundedMs(l.window, `${name}.window`, '15m', SECOND, DAY)
+  })
   const account = limit(o.account, 'bruteForce.account', 5)
   const ip = limit(o.ip, 'bruteForce.ip', 50)
-  const lo = object(o.lockout ?? {}, 'bruteForce.lockout', ['base', 'factor', 'max'])
-  const factor = lo.factor ?? 2
-  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1 || factor > 10) configError('bruteForce.lockout.factor must be a number from 1 to 10')
-  const baseMs = boundedMs(lo.base as Duration | undefined, 'bruteForce.lockout.base', '1m', SECOND, DAY)
-  const maxMs = boundedMs(lo.max as Duration | undefined, 'bruteForce.lockout.max', '1h', SECOND, DAY)
+  const factor = o.lockout?.factor ?? 2
+  const baseMs = boundedMs(o.lockout?.base, 'bruteForce.lockout.base', '1m', SECOND, DAY)
+  const maxMs = boundedMs(o.lockout?.max, 'bruteForce.lockout.max', '1h', SECOND, DAY)
   if (maxMs < baseMs) configError('bruteForce.lockout.max must be at least lockout.base')
-  // NIST SP 800-63B §5.2.2 and ASVS 2.2.1: at most 100 consecutive failed attempts per account.
-  const hardCap = int(o.hardCap, 'bruteForce.hardCap', 100, 1, 100)
+  const hardCap = o.hardCap ?? 100
   if (account.max > hardCap) configError(`bruteForce.account.max (${account.max}) must not exceed bruteForce.hardCap (${hardCap})`)
-  const forgetMs = boundedMs(o.forgetAfter as Duration | undefined, 'bruteForce.forgetAfter', '24h', SECOND, 30 * DAY)
+  const forgetMs = boundedMs(o.forgetAfter, 'bruteForce.forgetAfter', '24h', SECOND, 30 * DAY)
   if (forgetMs < maxMs || forgetMs < account.windowMs) configError('bruteForce.forgetAfter must be at least lockout.max and account.window')
-  let stuffing: BruteForceSettings['stuffing'] = null
-  if (o.credentialStuffing !== false) {
-    const s = object(o.credentialStuffing ?? {}, 'bruteForce.credentialStuffing', ['accounts', 'window', 'block'])
-    stuffing = Object.freeze({
-      accounts: int(s.accounts, 'bruteForce.credentialStuffing.accounts', 10, 2, 10_000),
-      windowMs: boundedMs(s.window as Duration | undefined, 'bruteForce.credentialStuffing.window', '10m', SECOND, DAY),
-      blockMs: s.block === undefined || s.block === false ? null : boundedMs(s.block as Duration, 'bruteForce.credentialStuffing.block', '15m', SECOND, DAY)
+  const s = o.credentialStuffing === false ? null : o.credentialStuffing ?? {}
+  const stuffing: BruteForceSettings['stuffing'] = s === null
+    ? null
+    : Object.freeze({
+      accounts: s.accounts ?? 10,
+      windowMs: boundedMs(s.window, 'bruteForce.credentialStuffing.window', '10m', SECOND, DAY),
+      blockMs: s.block === undefined || s.block === false ? null : boundedMs(s.block, 'bruteForce.credentialStuffing.block', '15m', SECOND, DAY)
     })
-  }
   return Object.freeze({
     account,
     ip,
@@ -207,6 +207,6 @@ export function parseBruteForce (value: unknown): BruteForceSettings | null {
     hardCap,
     forgetMs,
     stuffing,
-    maxKeys: int(o.maxKeys, 'bruteForce.maxKeys', 100_000, 100, 10_000_000)
+    maxKeys: o.maxKeys ?? 100_000
   })
 }
