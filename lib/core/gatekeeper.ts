@@ -215,7 +215,13 @@ export class Gatekeeper {
     if (dpop !== undefined && !this.#handlesScheme('dpop')) {
       configError(`route ${dpop.method} ${dpop.url} sets config.auth.dpop, and no registered strategy reads the DPoP scheme; register the dpop plugin`)
     }
-    for (const r of this.#routes) this.resolveStrategies(r.policy as RoutePolicy, `${r.method} ${r.url}`)
+    for (const r of this.#routes) {
+      const policy = r.policy as RoutePolicy
+      const strategies = this.resolveStrategies(policy, `${r.method} ${r.url}`)
+      if (this.#model === literalModel && needsPermissions(policy) && strategies.every((s) => s.ownPermissions === false)) {
+        configError(`route ${r.method} ${r.url} requires permissions, and no permission model is registered: the ${strategies.map((s) => s.name).join(' and ')} ${strategies.length === 1 ? 'strategy grants' : 'strategies grant'} permissions only through one, so every caller would get 403; register the rbac plugin (fastify-gatekeeper/rbac) with roles that grant them, or ask for scopes or roles instead`)
+      }
+    }
     for (const p of this.#hookPolicies) this.resolveStrategies(p, 'authenticate()')
     this.#hookPolicies.length = 0
     this.#ready = true
@@ -576,3 +582,10 @@ function schemesOf (s: Strategy): readonly string[] {
  * challenge (RFC 9449 §7.1).
  */
 export const kChallenge = Symbol.for('fastify-gatekeeper.challenge')
+
+/** Whether every way through the policy asks for a permission (scopes or roles alone need no permission model). */
+function needsPermissions (policy: RoutePolicy): boolean {
+  if (policy.public) return false
+  if (policy.permissions.length > 0) return true
+  return policy.anyOf.length > 0 && policy.anyOf.every((alt) => alt.permissions.length > 0)
+}
