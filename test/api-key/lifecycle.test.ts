@@ -270,24 +270,29 @@ t.test('100k distinct bad keys leave the cache empty and memory bounded; a good 
   t.ok(await h.keys.verify(key))
   t.equal(h.keys.cacheSize, 1)
   const strategy = h.app.gatekeeper.strategy('apiKey')
-  gc()
-  const heapBefore = process.memoryUsage().heapUsed
   let refused = 0
-  for (let i = 0; i < 100_000; i++) {
-    // Half are well formed (they reach the store and miss), half fail the checksum.
-    const bad = i % 2 === 0 ? generateKey('gk') : `${generateKey('gk').slice(0, -1)}!`
-    const request = { url: '/whoami', headers: { 'x-api-key': bad }, ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` } as never
-    try {
-      await strategy?.authenticate(request, {} as never)
-    } catch (err) {
-      if ((err as { code?: string }).code === 'GK_TOKEN_INVALID') refused++
+  const flood = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i++) {
+      // Half are well formed (they reach the store and miss), half fail the checksum.
+      const bad = i % 2 === 0 ? generateKey('gk') : `${generateKey('gk').slice(0, -1)}!`
+      const request = { url: '/whoami', headers: { 'x-api-key': bad }, ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` } as never
+      try {
+        await strategy?.authenticate(request, {} as never)
+      } catch (err) {
+        if ((err as { code?: string }).code === 'GK_TOKEN_INVALID') refused++
+      }
     }
   }
-  t.equal(refused, 100_000)
+  // A first 10k settle what is allocated once (compiled code, inline caches, pools), so the measured 100k
+  // show only what scales with the flood; two collections also run finalizers and clear weak references.
+  await flood(0, 10_000)
+  const settledHeap = (): number => { gc(); gc(); return process.memoryUsage().heapUsed }
+  const heapBefore = settledHeap()
+  await flood(10_000, 110_000)
+  t.equal(refused, 110_000)
   t.equal(h.keys.cacheSize, 1, 'no failure was cached and the good key was not pushed out')
-  t.equal(lookups, 1 + 50_000, 'only well-formed keys reached the store')
-  gc()
-  const grown = process.memoryUsage().heapUsed - heapBefore
+  t.equal(lookups, 1 + 55_000, 'only well-formed keys reached the store')
+  const grown = settledHeap() - heapBefore
   // 100k retained entries of any kind would be several MiB; what is left must not scale with the flood.
   t.ok(grown < 4 * 1024 * 1024, `heap grew by ${(grown / 1024 / 1024).toFixed(2)} MiB`)
   t.equal((await h.app.inject({ url: '/whoami', headers: { 'x-api-key': key } })).statusCode, 200)

@@ -5,15 +5,26 @@
 // and once the program's top level has finished, each instance is made ready
 // (so registration errors surface even in programs that never listen), then
 // closed: when the parent closes stdin (a program that listens), or when the
-// program has nothing left to do (its event loop drains; at most 5 s later,
-// for one that keeps a connection open). A program that is a node:test file
-// thus finishes its tests; its exit code is the program's `process.exitCode`.
+// program has nothing left to do (its event loop drains, or, for one that keeps
+// a connection open, it has printed nothing for 5 s: a test file still printing
+// results is still working, however slow the machine). A program that is a
+// test file thus finishes its tests; its exit code is the program's `process.exitCode`.
 import { channel } from 'node:diagnostics_channel'
 import { pathToFileURL } from 'node:url'
 
 const apps = []
 const closed = new Set()
 let listening = false
+
+// When the program last printed anything (its own output, a test runner's results).
+let lastOutput = Date.now()
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write
+  stream.write = function (...args) {
+    lastOutput = Date.now()
+    return write.apply(this, args)
+  }
+}
 
 channel('fastify.initialization').subscribe(({ fastify }) => {
   apps.push(fastify)
@@ -56,5 +67,11 @@ if (listening) {
     stop()
   }
   process.once('beforeExit', finish)
-  setTimeout(finish, 5000).unref()
+  const QUIET_MS = 5000
+  const whenQuiet = () => {
+    const quiet = Date.now() - lastOutput
+    if (quiet >= QUIET_MS) finish()
+    else setTimeout(whenQuiet, QUIET_MS - quiet).unref()
+  }
+  setTimeout(whenQuiet, QUIET_MS).unref()
 }
