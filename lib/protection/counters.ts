@@ -123,6 +123,11 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async increment (key: string, ttlMs: number, slide = false): Promise<CounterValue> {
+    return this.incrementNow(key, ttlMs, slide)
+  }
+
+  /** {@link increment}, answered synchronously (the rate limiter's hot path needs no promise). */
+  incrementNow (key: string, ttlMs: number, slide = false): CounterValue {
     const now = this.#now()
     const e = this.#live(key, now)
     if (e === undefined || e.kind !== 'counter') {

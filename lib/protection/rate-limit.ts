@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import { errors } from '../core/errors.js'
 import type { GatekeeperStore } from '../stores/types.js'
-import type { CounterStore } from './counters.js'
+import { MemoryCounterStore, type CounterStore } from './counters.js'
 import { clientAddress } from './ip.js'
 import type { RateLimitSettings } from './options.js'
 import { addStructuredHeaders } from './ratelimit-headers.js'
@@ -40,6 +40,11 @@ export function rateLimitStore (counters: CounterStore, now: () => number): new 
     }
 
     incr (key: string, cb: Callback, timeWindow: number): void {
+      if (counters instanceof MemoryCounterStore) {
+        const v = counters.incrementNow(this.#ns + key, timeWindow)
+        cb(null, { current: v.value, ttl: Math.max(0, v.expiresAt - now()) })
+        return
+      }
       counters.increment(this.#ns + key, timeWindow).then(
         (v) => { cb(null, { current: v.value, ttl: Math.max(0, v.expiresAt - now()) }) },
         (err: Error) => { cb(err) })
@@ -63,6 +68,14 @@ export function rateLimitStore (counters: CounterStore, now: () => number): new 
 
 interface KeyLimit { max: number, timeWindow: number }
 
+/** The limiter's `max` and `timeWindow` take a function answering a number or a promise of one (its types list the two apart). */
+type LimitFn = (request: FastifyRequest) => number
+
+/** `f(value)`, after it settles when `value` is a promise: no promise where none is needed. */
+function then<T, R> (value: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(f) : f(value)
+}
+
 /** The window a key's own budget counts in (never shorter than the operator's), or `null` without one. */
 const keyWindow = (limit: KeyLimit | null, operator: number): number | null => limit === null ? null : Math.max(limit.timeWindow, operator)
 
@@ -85,9 +98,22 @@ export class KeyLimits {
 
   /** The limit of the request's API key, or `null` when it has none (or the request has no key). */
   of (request: FastifyRequest): Promise<KeyLimit | null> {
+    const v = this.current(request)
+    return v instanceof Promise ? v : Promise.resolve(v)
+  }
+
+  /**
+   * As {@link of}, answered synchronously when the key's limit is cached
+   * (every request of a key but one per `ttlMs`): a promise only on a miss.
+   */
+  current (request: FastifyRequest): KeyLimit | null | Promise<KeyLimit | null> {
+    const keyId = request.auth?.keyId
+    if (typeof keyId !== 'string') return null
+    const hit = this.#cache.get(keyId)
+    if (hit !== undefined && hit.until > this.now()) return hit.limit
     let p = this.#perRequest.get(request)
     if (p === undefined) {
-      p = this.#lookup(request.auth?.keyId)
+      p = this.#lookup(keyId)
       this.#perRequest.set(request, p)
     }
     return p
@@ -127,19 +153,20 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
   await app.register(rateLimit, {
     global: settings.global,
     hook: 'onRequest',
-    // The limiter awaits these either way; callers without a key skip the lookup.
+    // Callers without a key skip the lookup; a key whose limit is cached is answered
+    // without a promise (the limiter awaits a plain value as well).
     // A key's own budget is never more generous than the operator's: at most its max, at least its window.
     max: keys === null
       ? settings.max
-      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : Math.min((await keys.of(request))?.max ?? settings.max, settings.max),
+      : ((request: FastifyRequest) => request.auth?.keyId === undefined ? settings.max : then(keys.current(request), (l) => Math.min(l?.max ?? settings.max, settings.max))) as LimitFn,
     timeWindow: keys === null
       ? settings.timeWindow
-      : async (request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : Math.max((await keys.of(request))?.timeWindow ?? settings.timeWindow, settings.timeWindow),
+      : ((request: FastifyRequest) => request.auth?.keyId === undefined ? settings.timeWindow : then(keys.current(request), (l) => Math.max(l?.timeWindow ?? settings.timeWindow, settings.timeWindow))) as LimitFn,
     // A key with a budget of its own (set by a key manager) counts apart; every other credential counts for its owner.
     keyGenerator: keys === null || per === 'credential'
       ? (request: FastifyRequest) => rateLimitKey(request, per)
-      : async (request: FastifyRequest) => typeof request.auth?.keyId === 'string' && await keys.of(request) !== null
-        ? `key:${request.auth.keyId}`
+      : (request: FastifyRequest) => typeof request.auth?.keyId === 'string'
+        ? then(keys.current(request), (l) => l !== null ? `key:${request.auth?.keyId as string}` : rateLimitKey(request))
         : rateLimitKey(request),
     ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
     // With the core's redis option: @fastify/rate-limit's Redis store, failing open (skipOnError) or closed.
