@@ -166,8 +166,8 @@ export async function registerRateLimit (app: FastifyInstance, settings: RateLim
     keyGenerator: keys === null || per === 'credential'
       ? (request: FastifyRequest) => rateLimitKey(request, per)
       : (request: FastifyRequest) => typeof request.auth?.keyId === 'string'
-        ? then(keys.current(request), (l) => l !== null ? `key:${request.auth?.keyId as string}` : rateLimitKey(request))
-        : rateLimitKey(request),
+          ? then(keys.current(request), (l) => l !== null ? `key:${request.auth?.keyId as string}` : rateLimitKey(request))
+          : rateLimitKey(request),
     ...(settings.allowList === undefined ? {} : { allowList: settings.allowList }),
     // With the core's redis option: @fastify/rate-limit's Redis store, failing open (skipOnError) or closed.
     store: (shared?.store ?? rateLimitStore(counters, now)) as never,
