@@ -87,6 +87,29 @@ function checkKey (alg: DpopAlgorithm, jwk: unknown): JWK {
   return k as JWK
 }
 
+/** Public keys of recent proofs, imported: a client signs every proof with one key. */
+const IMPORTED_MAX = 1000
+type Imported = { key: Awaited<ReturnType<typeof importJWK>>, jkt: string }
+const imported = new Map<string, Promise<Imported>>()
+
+/**
+ * `importJWK(jwk, alg)` and the key's RFC 7638 thumbprint, remembered for
+ * the last {@link IMPORTED_MAX} keys by the exact header member and
+ * algorithm (so a hit is what the same input would give). Only public keys
+ * reach it (see `checkKey`); a failed import is not remembered.
+ */
+function importedKey (jwk: JWK, alg: string): Promise<Imported> {
+  const id = `${alg}\0${JSON.stringify(jwk)}`
+  let key = imported.get(id)
+  if (key === undefined) {
+    key = Promise.all([importJWK(jwk, alg), calculateJwkThumbprint(jwk, 'sha256')]).then(([k, jkt]) => ({ key: k, jkt }))
+    key.catch(() => { imported.delete(id) })
+    if (imported.size >= IMPORTED_MAX) imported.delete(imported.keys().next().value as string)
+    imported.set(id, key)
+  }
+  return key
+}
+
 /**
  * Checks a DPoP proof against RFC 9449 §4.3 items 1–12 except the `jti`
  * replay and the nonce (their state lives in the caller): one well-formed
@@ -107,8 +130,10 @@ export async function checkProof (proof: string, x: ProofExpectation): Promise<C
   if (typeof alg !== 'string' || !(x.algorithms as readonly string[]).includes(alg)) refuse('alg')
   const jwk = checkKey(alg as DpopAlgorithm, header.jwk)
   let payload: Record<string, unknown>
+  let jkt: string
   try {
-    const key = await importJWK(jwk, alg)
+    const { key, jkt: thumbprint } = await importedKey(jwk, alg as string)
+    jkt = thumbprint
     const verified = await compactVerify(proof, key, { algorithms: [alg] })
     payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(verified.payload)) as Record<string, unknown>
   } catch {
@@ -123,7 +148,6 @@ export async function checkProof (proof: string, x: ProofExpectation): Promise<C
   if (iat * 1000 < x.now - x.maxAgeMs) refuse('iat_stale')
   if (iat * 1000 > x.now + x.toleranceMs) refuse('iat_future')
   if (x.accessToken !== undefined && ath !== accessTokenHash(x.accessToken)) refuse('ath')
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256')
   if (x.jkt !== undefined && jkt !== x.jkt) refuse('jkt')
   return { jkt, jti, iat, nonce: payload.nonce }
 }
