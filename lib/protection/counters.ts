@@ -126,7 +126,7 @@ export class MemoryCounterStore implements CounterStore {
     return this.incrementNow(key, ttlMs, slide)
   }
 
-  /** {@link increment}, answered synchronously (the rate limiter's hot path needs no promise). */
+  /** @internal {@link increment}, answered synchronously (the rate limiter's hot path needs no promise). */
   incrementNow (key: string, ttlMs: number, slide = false): CounterValue {
     const now = this.#now()
     const e = this.#live(key, now)
