@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { RoutePolicy } from './policy.js'
+import { kRoute } from './symbols.js'
 import type { Strategy } from './types.js'
-
-const kRoute = Symbol.for('fastify-gatekeeper.route')
 
 type Json = Record<string, unknown>
 

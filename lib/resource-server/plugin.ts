@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError, errors } from '../core/errors.js'
-import { Gatekeeper } from '../core/gatekeeper.js'
+import { declareService } from '../core/services.js'
 import type { AuthContext, RouteProtection } from '../core/types.js'
 import '../core/augment.js'
 import { isInsufficientScope, withBearerParams } from './challenge.js'
@@ -43,15 +43,7 @@ declare module '../core/gatekeeper.js' {
   }
 }
 
-const services = new WeakMap<Gatekeeper, ResourceServerApi>()
-Object.defineProperty(Gatekeeper.prototype, 'resourceServer', {
-  configurable: true,
-  get (this: Gatekeeper): ResourceServerApi {
-    const service = services.get(this)
-    if (service === undefined) configError('app.gatekeeper.resourceServer was read before the resourceServer plugin was registered: register it (after gatekeeper) first')
-    return service
-  }
-})
+declareService('resourceServer', 'resourceServer')
 
 /** The scope a route asks for, for challenges: its own scopes and those of its first `anyOf` alternative naming any. */
 function scopeOf (r: RouteProtection): string | null {
@@ -64,7 +56,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
   requirePlugins(app, 'resourceServer', ['gatekeeper'])
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
-  if (services.has(gk)) configError('resourceServer: the plugin is already registered; register it once, with every issuer')
+  if (gk.has('resourceServer')) configError('resourceServer: the plugin is already registered; register it once, with every issuer')
   const throttle = new Throttle(gk.now)
   const record: RecordEvent = (type, payload) => { gk.record({ type, ...EVENT_OUTCOMES[type], ...payload }) }
   let strategy: ResourceServerStrategy | null = null
@@ -168,7 +160,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
     issuers: () => issuers.map((i) => i.status()),
     evict: (issuer?: string) => { rs.evict(issuer) }
   })
-  services.set(gk, api)
+  gk.provide('resourceServer', api)
 }
 
 /**
