@@ -3,6 +3,7 @@ export { rbac, type RbacApi, type RbacOptions, type RoleInfo, type RoleDefinitio
 export { versioning, type VersioningOptions, type VersionOptions, type VersionHelper } from './versioning/index.js'
 export { refresh, type RefreshApi, type RefreshOptions, type RefreshTransport } from './refresh/index.js'
 export { Gatekeeper, type RouteExtension } from './core/gatekeeper.js'
+export { declareService } from './core/services.js'
 export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
 export { AuditTrail, type AuditInput } from './core/audit.js'
 export { REDACT_PATHS, secureLogger, redactUrl, fingerprint } from './core/logging.js'
