@@ -2,16 +2,15 @@ export { gatekeeper } from './gatekeeper.js'
 export { rbac, type RbacApi, type RbacOptions, type RoleInfo, type RoleDefinition, type RolesConfig } from './rbac/index.js'
 export { versioning, type VersioningOptions, type VersionOptions, type VersionHelper } from './versioning/index.js'
 export { refresh, type RefreshApi, type RefreshOptions, type RefreshTransport } from './refresh/index.js'
-export { Gatekeeper, type RouteExtension } from './core/gatekeeper.js'
+export type { Gatekeeper, RouteExtension } from './core/gatekeeper.js'
 export { declareService } from './core/services.js'
 export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
-export { AuditTrail, type AuditInput } from './core/audit.js'
-export { REDACT_PATHS, secureLogger, redactUrl, fingerprint } from './core/logging.js'
-export { toMs, type Duration } from './core/duration.js'
+export type { AuditTrail, AuditInput } from './core/audit.js'
+export { REDACT_PATHS, secureLogger, fingerprint } from './core/logging.js'
+export type { Duration } from './core/duration.js'
 export type { PermissionModel } from './core/permissions.js'
 export type { AfterAuthentication, Gate, RoutePolicy } from './core/policy.js'
 export {
-  STRATEGIES,
   type AuthContext,
   type Anomaly,
   type AuditEvent,
@@ -33,7 +32,14 @@ export {
   type Strategy,
   type StrategyName
 } from './core/types.js'
-export type * from './stores/types.js'
+export type {
+  AccountTokenKind, AccountTokenRecord, AccountTokenRepository, ApiKeyRecord, ApiKeyRepository, ChallengeKind, ChallengeRecord,
+  ChallengeRepository, ConsumeResult, CounterUpdate, GatekeeperStore, IdentityRecord, IdentityRepository, MfaFactorKind,
+  MfaFactorRecord, MfaFactorRepository, NewAccountToken, NewApiKey, NewChallenge, NewMfaFactor, NewRefreshFamily, NewRefreshToken,
+  NewUser, NewWebAuthnCredential, OAuthClientPatch, OAuthClientRecord, OAuthClientRepository, RecoveryCodeRepository,
+  RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository, UserPatch, UserRecord, UserRepository, WebAuthnCredentialRecord,
+  WebAuthnCredentialRepository
+} from './stores/types.js'
 export { isStorableName, normalizeEmail, normalizeLogin } from './stores/types.js'
 export { jwt, type JwtOptions, type JwtApi, type LoginGuard, type LoginExtension, type LogoutExtension, type PublicUser, type IssuedToken } from './jwt/index.js'
 export { apiKey, type ApiKeyOptions, type ApiKeyService, type ApiKeyInfo, type CreateApiKeyInput, type CreatedApiKey, type RotatedApiKey } from './api-key/index.js'

@@ -159,6 +159,8 @@ async function apiKeyPlugin (app: FastifyInstance, opts: ApiKeyOptions): Promise
     name: 'apiKey',
     scheme: 'ApiKey',
     kinds: ['application'],
+    // An owner's permissions come from the permission model alone.
+    ownPermissions: false,
     securitySchemes: { apiKeyAuth: { type: 'apiKey', in: 'header', name: o.header } },
     authenticate (request): AuthContext | null | Promise<AuthContext> {
       const key = extract(request)

@@ -238,7 +238,13 @@ export class Gatekeeper {
     if (dpop !== undefined && !this.#handlesScheme('dpop')) {
       configError(`route ${dpop.method} ${dpop.url} sets config.auth.dpop, and no registered strategy reads the DPoP scheme; register the dpop plugin`)
     }
-    for (const r of this.#routes) this[kResolveStrategies](r.policy as RoutePolicy, `${r.method} ${r.url}`)
+    for (const r of this.#routes) {
+      const policy = r.policy as RoutePolicy
+      const strategies = this[kResolveStrategies](policy, `${r.method} ${r.url}`)
+      if (this.#model === literalModel && needsPermissions(policy) && strategies.every((s) => s.ownPermissions === false)) {
+        configError(`route ${r.method} ${r.url} requires permissions, and no permission model is registered: the ${strategies.map((s) => s.name).join(' and ')} ${strategies.length === 1 ? 'strategy grants' : 'strategies grant'} permissions only through one, so every caller would get 403; register the rbac plugin (fastify-gatekeeper/rbac) with roles that grant them, or ask for scopes or roles instead`)
+      }
+    }
     for (const p of this.#hookPolicies) this[kResolveStrategies](p, 'authenticate()')
     this.#hookPolicies.length = 0
     this.#ready = true
@@ -610,3 +616,10 @@ function schemesOf (s: Strategy): readonly string[] {
 }
 
 export { kChallenge }
+
+/** Whether every way through the policy asks for a permission (scopes or roles alone need no permission model). */
+function needsPermissions (policy: RoutePolicy): boolean {
+  if (policy.public) return false
+  if (policy.permissions.length > 0) return true
+  return policy.anyOf.length > 0 && policy.anyOf.every((alt) => alt.permissions.length > 0)
+}

@@ -83,6 +83,16 @@ export interface Strategy {
    * (`config.auth.kind: 'user'`) do not list it in the OpenAPI document.
    */
   kinds?: ReadonlyArray<AuthContext['kind']>
+  /**
+   * Whether the credentials this strategy authenticates can carry
+   * permissions of their own (an issuer's `permissions` claim), besides those
+   * the permission model grants to roles. Default `true`. The jwt and apiKey
+   * strategies, whose permissions come only from the model, say `false`: a
+   * route that requires permissions, reached only through such strategies
+   * while no permission model is registered (no rbac plugin), could never let
+   * anyone in, and refuses to start.
+   */
+  ownPermissions?: boolean
 }
 
 /** Resolves the owner id of the resource a request targets (for `:own` grants). */

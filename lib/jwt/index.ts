@@ -1,11 +1,7 @@
-export { jwt, JWKS_MAX_AGE, JWKS_PATH, type JwtOptions } from './plugin.js'
-export { KEY_ALGORITHMS, MIN_RSA_BITS, MIN_SECRET_BYTES, type JwtKey, type KeyAlgorithm, type KeyInput } from './keys.js'
-export { OWASP_ARGON2, normalizePassword, type Argon2Params, type PasswordPolicy } from './passwords.js'
-export { ACCESS_TOKEN_TYP, TokenService } from './tokens.js'
-export { parseBearer } from './bearer.js'
-export { toJwks, type PublicJwk } from './jwks.js'
-export { COMMON_PASSWORDS } from './common-passwords.js'
-export { MAX_EMAIL_LENGTH, isValidEmail } from './email.js'
+export { jwt, JWKS_MAX_AGE, type JwtOptions } from './plugin.js'
+export type { JwtKey, KeyAlgorithm, KeyInput } from './keys.js'
+export type { Argon2Params, PasswordPolicy } from './passwords.js'
+export type { PublicJwk } from './jwks.js'
 export type {
   AccessTokenClaims,
   CreateUserInput,

@@ -99,6 +99,8 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     scheme: 'Bearer',
     // With the dpop plugin, `Authorization: DPoP <token>` too (RFC 9449 §7.1).
     get schemes () { return gk.has('dpop') ? DPOP_SCHEMES : undefined },
+    // A token's permissions are those the permission model grants its roles.
+    ownPermissions: false,
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       ...(options.cookieName === null ? {} : { cookieAuth: { type: 'apiKey', in: 'cookie', name: options.cookieName } })

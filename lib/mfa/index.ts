@@ -9,8 +9,6 @@ export { mfa, type MfaOptions } from './plugin.js'
 export type { FactorStart, MfaApi, SecondFactor, StepUpConfig, TotpEnrolment, VerifyContext } from './types.js'
 export type { EncryptionKey } from './seal.js'
 export { MFA_ACR } from './options.js'
-export { combineAmr } from './flow.js'
-export { RECOVERY_CODE_COUNT } from './recovery.js'
 export type {
   ChallengeKind, ChallengeRecord, ChallengeRepository, CounterUpdate, MfaFactorKind, MfaFactorRecord, MfaFactorRepository,
   NewChallenge, NewMfaFactor, NewWebAuthnCredential, RecoveryCodeRepository, WebAuthnCredentialRecord, WebAuthnCredentialRepository

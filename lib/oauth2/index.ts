@@ -7,9 +7,6 @@ export { oauth2, type OAuth2Api, type OAuth2Options } from './plugin.js'
 export type { ClientApi, ClientInfo, CreateClientInput, CreatedClient, RotatedClient } from './clients.js'
 export type { IdentityRecord, IdentityRepository, OAuthClientPatch, OAuthClientRecord, OAuthClientRepository } from '../stores/types.js'
 export type { OidcOptions, OidcProviderOptions } from './oidc-options.js'
-export { STATE_COOKIE } from './state.js'
-export { METADATA_PATH, type AuthorizationServerMetadata } from './metadata.js'
-export { OAuthError, OAUTH_ERRORS, type OAuthErrorName } from './errors.js'
 
 /** The oauth2 plugin, as the default export: `app.register(import('fastify-gatekeeper/oauth2'), options)`. */
 export { oauth2 as default } from './plugin.js'

@@ -132,5 +132,3 @@ export function postgresStore (options: PostgresStoreOptions): GatekeeperStore {
     }
   }
 }
-
-export { POSTGRES_MIGRATIONS, migratePostgres, type AppliedMigration, type PostgresMigration } from './postgres/migrations.js'

@@ -54,5 +54,3 @@ export function sqliteStore (options: SqliteStoreOptions): GatekeeperStore {
     }
   }
 }
-
-export { SQLITE_MIGRATIONS, migrateSqlite, type AppliedMigration, type SqliteMigration } from './sqlite/migrations.js'

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { apiKey } from '../../lib/api-key/index.js'
 import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { RateLimitOptions } from '../../lib/protection/index.js'
-import { structuredFields } from '../../lib/protection/index.js'
+import { structuredFields } from '../../lib/protection/ratelimit-headers.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { headerStrategy } from '../helpers.js'
 

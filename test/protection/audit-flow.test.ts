@@ -5,6 +5,7 @@ import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { AuditEvent } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { refresh } from '../../lib/refresh/index.js'
+import { rbac } from '../../lib/rbac/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { versioning } from '../../lib/versioning/index.js'
 import { capture, PASSWORD, WRONG } from './helpers.js'
@@ -26,6 +27,8 @@ t.test('every flow records its audit event exactly once, and no log line or even
   await app.register(jwt, { secret: 'audit-secret-audit-secret-audit-', issuer: 'https://issuer.test', audience: 'api.test', cookie: false })
   await app.register(refresh, {})
   await app.register(apiKey, { routes: false })
+  // A permission route needs a permission model; 'user' is not granted admin:everything.
+  await app.register(rbac, { roles: { user: { permissions: ['posts:read'] }, admin: { permissions: ['*'] } } })
   await app.register(versioning, { prefix: '/api', versions: { v1: { deprecated: '2026-06-01', sunset: '2027-06-01', successor: 'v2' }, v2: {} } })
   app.get('/api/v1/posts', async () => ['old'])
   app.get('/api/v2/posts', async () => ['new'])

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { REFRESH_COOKIE, SESSION_COOKIE } from '../../lib/refresh/index.js'
+import { REFRESH_COOKIE, SESSION_COOKIE } from '../../lib/refresh/cookies.js'
 import { cookieValue, createUser, CSRF, login, refreshApp, refreshWith, setCookies } from './helpers.js'
 
 const cookieApp = (refresh = {}) => refreshApp({ jwt: { cookie: {} }, refresh })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SESSION_COOKIE } from '../../lib/refresh/index.js'
+import { SESSION_COOKIE } from '../../lib/refresh/cookies.js'
 import { cookieValue, createUser, CSRF, login, refreshApp, refreshWith } from './helpers.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { migrateSqlite, sqliteStore, SQLITE_MIGRATIONS, type SqliteStoreOptions } from '../../lib/stores/sqlite.js'
+import { sqliteStore, type SqliteStoreOptions } from '../../lib/stores/sqlite.js'
+import { migrateSqlite, SQLITE_MIGRATIONS } from '../../lib/stores/sqlite/migrations.js'
 import { storeConformance } from 'fastify-gatekeeper/testing/store'
 
 const dir = mkdtempSync(join(tmpdir(), 'gk-sqlite-'))
