@@ -107,7 +107,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     },
     // Synchronous: a cached token (and, with checkUser, a cached user) is answered without a promise or a tick.
     authenticate (request, reply): AuthContext | null | Promise<AuthContext | null> {
-      const dpop = gk.dpop
+      const dpop = gk.has('dpop') ? gk.dpop : undefined
       const dpopToken = dpop === undefined ? null : dpopCredential(request.headers.authorization)
       if (dpop !== undefined && dpopToken !== null) {
         const bound = fromHeaderToken(dpopToken)

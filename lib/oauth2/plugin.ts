@@ -115,7 +115,7 @@ function serveMetadata (app: FastifyInstance, tokenPath: string): void {
   let body: string | null = null
   app.get(metadataPath(issuer), { config: { auth: false } }, async (_request, reply) => {
     // Built on first use, once every route (and the scopes they require) is known.
-    body ??= JSON.stringify(buildMetadata({ issuer: gk.jwt.issuer, tokenPath, jwksPath: gk.jwt.jwksPath, scopes: gk.routes().flatMap((r) => r.scopes), dpopAlgorithms: gk.dpop?.algorithms ?? null }, issuer))
+    body ??= JSON.stringify(buildMetadata({ issuer: gk.jwt.issuer, tokenPath, jwksPath: gk.jwt.jwksPath, scopes: gk.routes().flatMap((r) => r.scopes), dpopAlgorithms: gk.has('dpop') ? gk.dpop.algorithms : null }, issuer))
     reply.type('application/json').header('cache-control', 'public, max-age=300')
     return body
   })

@@ -125,7 +125,7 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
 
   jwtApi.addLoginExtension(async (user, request, reply, authentication) => {
     // A login with a DPoP proof opens a session bound to that key (RFC 9449 §5).
-    const s = await rotation.start(user.id, clientOf(request), authentication, await gk.dpop?.bind(request, reply) ?? null)
+    const s = await rotation.start(user.id, clientOf(request), authentication, (gk.has('dpop') ? await gk.dpop.bind(request, reply) : null))
     return deliver(reply, s.refreshToken, s.familyId, s.expiresAt)
   })
 

@@ -83,7 +83,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
     cacheSize: o.cacheSize,
     now: gk.now,
     retryAfterS: Math.ceil(o.jwks.cooldownMs / 1000),
-    dpop: { service: () => gk.dpop, downgrade: (request, ctx) => refuseDowngrade(gk, request, ctx) },
+    dpop: { service: () => gk.has('dpop') ? gk.dpop : undefined, downgrade: (request, ctx) => refuseDowngrade(gk, request, ctx) },
     caller: {
       permissionsOf: (roles) => gk.permissionsOf(roles),
       onMappingError (issuer, err) {
@@ -113,7 +113,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
       app.get(path, { config: { auth: false } }, async (_request, reply) => {
         reply.type('application/json').header('cache-control', 'public, max-age=3600')
         // Built on first use, once the dpop plugin (registered before or after) is known.
-        body ??= JSON.stringify(metadataDocument(o, gk.dpop))
+        body ??= JSON.stringify(metadataDocument(o, gk.has('dpop') ? gk.dpop : undefined))
         return body
       })
     }
@@ -146,7 +146,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
   const api: ResourceServerApi = Object.freeze({
     resource: o.resourceId,
     metadataUrl: url,
-    metadata: () => metadataDocument(o, gk.dpop),
+    metadata: () => metadataDocument(o, gk.has('dpop') ? gk.dpop : undefined),
     async verify (token: string): Promise<AuthContext> {
       const result = rs.check(token)
       if (result === null) throw new errors.GK_TOKEN_INVALID()
