@@ -1,8 +1,9 @@
-export { gatekeeper } from './core/plugin.js'
+export { gatekeeper } from './gatekeeper.js'
 export { rbac, type RbacApi, type RbacOptions, type RoleInfo, type RoleDefinition, type RolesConfig } from './rbac/index.js'
 export { versioning, type VersioningOptions, type VersionOptions, type VersionHelper } from './versioning/index.js'
 export { refresh, type RefreshApi, type RefreshOptions, type RefreshTransport } from './refresh/index.js'
 export type { Gatekeeper, RouteExtension } from './core/gatekeeper.js'
+export { declareService } from './core/services.js'
 export { errors, isGatekeeperError, type GatekeeperErrorCode } from './core/errors.js'
 export type { AuditTrail, AuditInput } from './core/audit.js'
 export { REDACT_PATHS, secureLogger, fingerprint } from './core/logging.js'
@@ -51,4 +52,4 @@ export type { RedisClient, RedisOption, RedisOptions } from './redis/index.js'
 export { gatekeeperOpenApi, type SwaggerOptionsLike } from './core/openapi.js'
 
 /** The gatekeeper plugin, as the default export: `app.register(import('fastify-gatekeeper'), options)`. */
-export { gatekeeper as default } from './core/plugin.js'
+export { gatekeeper as default } from './gatekeeper.js'

@@ -2,7 +2,7 @@ import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { errors } from '../lib/core/errors.js'
-import { gatekeeper } from '../lib/core/plugin.js'
+import { gatekeeper } from '../lib/gatekeeper.js'
 import type { AuthContext, GatekeeperOptions, Strategy } from '../lib/core/types.js'
 import { memoryStore } from '../lib/stores/memory.js'
 

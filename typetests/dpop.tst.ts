@@ -32,7 +32,7 @@ test('route config, the caller and the strategy contract', () => {
 })
 
 test('the service and the helpers', () => {
-  expect(app.gatekeeper.dpop).type.toBe<DpopService | undefined>()
+  expect(app.gatekeeper.dpop).type.toBe<DpopService>()
   expect<DpopService['policy']>().type.toBe<'required' | 'allowed'>()
   expect<DpopAlgorithm>().type.toBe<'ES256' | 'EdDSA' | 'Ed25519' | 'RS256' | 'PS256'>()
   expect(DPOP_ALGORITHMS).type.toBe<readonly ['ES256', 'EdDSA', 'Ed25519', 'RS256', 'PS256']>()

@@ -38,7 +38,7 @@ test('config.stepUp is typed on routes', () => {
 })
 
 test('the service, users.resetFactors and the token claims are typed', () => {
-  expect(app.gatekeeper.mfa).type.toBe<MfaApi | undefined>()
+  expect(app.gatekeeper.mfa).type.toBe<MfaApi>()
   expect(app.gatekeeper.users.resetFactors).type.toBe<((id: string, request?: FastifyRequest) => Promise<void>) | undefined>()
   expect<MfaApi['enrolTotp']>().type.toBe<(userId: string, request?: FastifyRequest) => Promise<TotpEnrolment>>()
   expect<AccessTokenClaims['amr']>().type.toBe<string[] | undefined>()

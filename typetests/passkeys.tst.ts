@@ -24,8 +24,8 @@ test('rpID and origins are required; the rest is optional', () => {
 })
 
 test('the service is declared on app.gatekeeper', () => {
-  expect(app.gatekeeper.passkeys).type.toBe<PasskeysApi | undefined>()
-  const api = app.gatekeeper.passkeys as PasskeysApi
+  expect(app.gatekeeper.passkeys).type.toBe<PasskeysApi>()
+  const api = app.gatekeeper.passkeys
   expect(api.list('u')).type.toBe<Promise<PasskeyView[]>>()
   expect(api.rename('u', 'id', 'laptop')).type.toBe<Promise<PasskeyView | null>>()
   expect(api.remove('u', 'id')).type.toBe<Promise<boolean>>()

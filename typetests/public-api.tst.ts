@@ -134,7 +134,7 @@ test('the accounts plugin takes its options; send and the adapter are typed; its
   expect(accountsDefault).type.toBe<typeof accounts>()
   expect(nodemailerSender({ transport: { host: 'smtp.example' }, from: 'a@example.org' })).type.toBe<Promise<SendMail>>()
   expect<AccountMail['kind']>().type.toBe<'password_reset' | 'password_changed' | 'email_verification' | 'email_change' | 'email_changed'>()
-  expect(app.gatekeeper.accounts).type.toBe<AccountsApi | undefined>()
+  expect(app.gatekeeper.accounts).type.toBe<AccountsApi>()
   expect<GatekeeperStore['accountTokens']>().type.toBe<AccountTokenRepository | undefined>()
   expect(app.gatekeeper.jwt.addRoleFilter).type.toBeCallableWith((_user: unknown, roles: readonly string[]) => roles)
 })

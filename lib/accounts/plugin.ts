@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import '../core/augment.js'
 import { configError, errors } from '../core/errors.js'
+import { declareService } from '../core/services.js'
 import '../jwt/plugin.js'
 import { memoryCounters, MemoryCounterStore } from '../protection/counters.js'
 import '../protection/setup.js'
@@ -19,9 +20,11 @@ import { requirePlugins } from '../core/requires.js'
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** Password reset, email verification and change; set when the `accounts` plugin is registered. */
-    accounts?: AccountsApi
+    readonly accounts: AccountsApi
   }
 }
+
+declareService('accounts', 'accounts')
 
 const TOKEN_METHODS = ['create', 'findByHash', 'consume', 'revokeForUser', 'deleteExpired'] as const
 
@@ -47,8 +50,8 @@ async function accountsPlugin (app: FastifyInstance, opts: AccountsOptions): Pro
   requirePlugins(app, 'accounts', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizeAccountsOptions(opts)
   const gk = app.gatekeeper
-  if (gk.jwt === undefined || gk.users === undefined) configError('the accounts plugin needs the jwt plugin: register jwt before accounts')
-  if (gk.accounts !== undefined) configError('the accounts plugin is registered twice')
+  if (!gk.has('jwt')) configError('the accounts plugin needs the jwt plugin: register jwt before accounts')
+  if (gk.has('accounts')) configError('the accounts plugin is registered twice')
   // Redis-backed counters are shared by every instance; the in-memory ones are bounded
   // LRUs, so mail counters get their own rather than evicting lockouts (or being evicted).
   const shared = gk.protection.counters
@@ -63,7 +66,7 @@ async function accountsPlugin (app: FastifyInstance, opts: AccountsOptions): Pro
     log: app.log
   }
   const api = accountsApi(ctx)
-  gk.accounts = api
+  gk.provide('accounts', api)
 
   if (o.verifyOnRegister) {
     gk.jwt.addRegisterExtension((user, request) => {

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { boundedMs, type Duration } from '../core/duration.js'
 import { configError, errors } from '../core/errors.js'
 import { isInteger, isRecord } from '../core/json.js'
+import { declareService } from '../core/services.js'
 import type { AuthContext } from '../core/types.js'
 import { IpSpread } from './anomaly.js'
 import { containsKey, isValidPrefix } from './format.js'
@@ -20,9 +21,11 @@ declare module '../core/gatekeeper.js' {
      * `apiKey` plugin is registered (typed like `app.jwt` of @fastify/jwt:
      * importing the plugin declares it).
      */
-    apiKeys: ApiKeyService
+    readonly apiKeys: ApiKeyService
   }
 }
+
+declareService('apiKeys', 'apiKey')
 
 /** Options of the `apiKey` plugin. */
 export interface ApiKeyOptions {
@@ -150,7 +153,7 @@ async function apiKeyPlugin (app: FastifyInstance, opts: ApiKeyOptions): Promise
     spreadWindow: o.anomaly?.window ?? 0,
     log: app.log
   })
-  gk.apiKeys = service
+  gk.provide('apiKeys', service)
   const extract = makeExtractor(o)
 
   gk.registerStrategy({

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { challenge } from '../core/challenge.js'
 import { errors, isGatekeeperError } from '../core/errors.js'
 import { isRecord } from '../core/json.js'
 import type { AuthContext } from '../core/types.js'
@@ -70,22 +69,13 @@ export async function managementRoutes (app: FastifyInstance, opts: ManagementRo
 
   function person (request: FastifyRequest, reply: FastifyReply): AuthContext {
     const who = request.auth
-    if (who === null) {
-      reply.header('www-authenticate', challenge('Bearer', gk.realm))
-      throw new errors.GK_UNAUTHORIZED()
-    }
-    if (who.kind !== 'user') {
-      gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, keyId: who.keyId ?? null }, request)
-      reply.header('www-authenticate', gk.challengeFor(who, 'insufficient_scope'))
-      throw new errors.GK_FORBIDDEN()
-    }
+    if (who === null) return gk.refuse(request, reply)
+    if (who.kind !== 'user') return gk.refuse(request, reply, { keyId: who.keyId ?? null })
     return who
   }
 
   function forbidden (request: FastifyRequest, reply: FastifyReply): never {
-    gk.record({ type: 'access.denied', outcome: 'failure', reason: 'GK_FORBIDDEN', route: `${request.method} ${request.routeOptions.url ?? ''}`, missingPermission: permission }, request)
-    reply.header('www-authenticate', gk.challengeFor(request.auth, 'insufficient_scope'))
-    throw new errors.GK_FORBIDDEN()
+    return gk.refuse(request, reply, { missingPermission: permission })
   }
 
   /** The key `id` when the caller may manage it; 404 otherwise. */

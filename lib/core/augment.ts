@@ -1,5 +1,6 @@
 import type { onRequestHookHandler } from 'fastify'
-import type { Gatekeeper } from './gatekeeper.js'
+import type { Gatekeeper, RouteEntry } from './gatekeeper.js'
+import type { kRoute } from './symbols.js'
 import type { AuthContext, RouteAuthConfig } from './types.js'
 
 declare module 'fastify' {
@@ -18,6 +19,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** This route's protection; see RouteAuthConfig. Without it the core's `defaultAuth` applies. */
     auth?: RouteAuthConfig
+    /** The core's record of the route (set by its onRoute hook). */
+    [kRoute]?: RouteEntry
   }
 }
 

@@ -6,6 +6,7 @@ import { configError, errors } from './errors.js'
 import { literalModel, type PermissionModel } from './permissions.js'
 import { compilePolicy, describe, describeEarly, type AfterAuthentication, type Gate, type RoutePolicy } from './policy.js'
 import type { TableRoute } from './route-table.js'
+import { kAddRoute, kChallenge, kServices, kCompileAll, kEarlyRoutes, kIsPublicPath, kLazyPolicy, kResolveStrategies, kRunAuthentication, kRunAuthorization, kSetEarlyRoutes } from './symbols.js'
 import type { AuditEvent, AuditEventType, AuthContext, GatekeeperEventMap, DefaultAuth, RouteProtection, RouteRequirement, Strategy } from './types.js'
 
 /**
@@ -40,6 +41,8 @@ export class Gatekeeper {
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now: () => number
 
+  /** The services plugins provide, by name: read through their getters (see `declareService`). */
+  readonly [kServices] = new Map<string, unknown>()
   readonly #strategies = new Map<string, Strategy>()
   readonly #extensions: RouteExtension[] = []
   readonly #publicPrefixes: string[] = []
@@ -66,6 +69,26 @@ export class Gatekeeper {
     this.#defaultAuth = opts.defaultAuth
     this.audit = opts.audit
     this.#logger = opts.logger
+  }
+
+  /**
+   * Whether the plugin providing the service `name` is registered
+   * (`app.gatekeeper.has('rbac')`): reading the service itself when it is
+   * not throws `GK_CONFIG`.
+   */
+  has (name: string): boolean {
+    return this[kServices].has(name)
+  }
+
+  /**
+   * Makes `service` `app.gatekeeper[name]`: a plugin calls it once, when it
+   * is registered; a second call for a name is a GK_CONFIG error. The name
+   * is typed by declaration merging on `Gatekeeper` and read through the
+   * getter `declareService(name, plugin)` defines.
+   */
+  provide<K extends keyof Gatekeeper & string> (name: K, service: Gatekeeper[K]): void {
+    if (this[kServices].has(name)) configError(`app.gatekeeper.${name} is provided twice: register its plugin once`)
+    this[kServices].set(name, service)
   }
 
   /** Registers a strategy; a second strategy of the same name is a GK_CONFIG error. */
@@ -152,7 +175,7 @@ export class Gatekeeper {
   }
 
   /** @internal Whether a route at `url` falls under a {@link publicPrefix}. */
-  isPublicPath (url: string): boolean {
+  [kIsPublicPath] (url: string): boolean {
     for (const p of this.#publicPrefixes) if (url === p || url.startsWith(`${p}/`)) return true
     return false
   }
@@ -196,20 +219,20 @@ export class Gatekeeper {
   authenticate (strategies?: readonly string[]): onRequestHookHandler {
     const policy = compilePolicy(strategies === undefined ? undefined : [...strategies], 'authenticated', 'authenticate()')
     // A strategy name that no plugin registered fails the start-up, not every request.
-    if (this.#ready) this.resolveStrategies(policy, 'authenticate()')
+    if (this.#ready) this[kResolveStrategies](policy, 'authenticate()')
     else this.#hookPolicies.push(policy)
     return async (request, reply) => {
-      await this.runAuthentication(policy, request, reply)
+      await this[kRunAuthentication](policy, request, reply)
     }
   }
 
   /** @internal Records a route seen by onRoute. */
-  addRoute (entry: RouteEntry): void {
+  [kAddRoute] (entry: RouteEntry): void {
     this.#routes.push(entry)
   }
 
   /** @internal Compiles every recorded route; called at onReady. */
-  compileAll (): void {
+  [kCompileAll] (): void {
     for (const r of this.#routes) this.#policyOf(r)
     const dpop = this.#routes.find((r) => (r.policy as RoutePolicy).dpop !== null && !(r.policy as RoutePolicy).public)
     if (dpop !== undefined && !this.#handlesScheme('dpop')) {
@@ -217,23 +240,23 @@ export class Gatekeeper {
     }
     for (const r of this.#routes) {
       const policy = r.policy as RoutePolicy
-      const strategies = this.resolveStrategies(policy, `${r.method} ${r.url}`)
+      const strategies = this[kResolveStrategies](policy, `${r.method} ${r.url}`)
       if (this.#model === literalModel && needsPermissions(policy) && strategies.every((s) => s.ownPermissions === false)) {
         configError(`route ${r.method} ${r.url} requires permissions, and no permission model is registered: the ${strategies.map((s) => s.name).join(' and ')} ${strategies.length === 1 ? 'strategy grants' : 'strategies grant'} permissions only through one, so every caller would get 403; register the rbac plugin (fastify-gatekeeper/rbac) with roles that grant them, or ask for scopes or roles instead`)
       }
     }
-    for (const p of this.#hookPolicies) this.resolveStrategies(p, 'authenticate()')
+    for (const p of this.#hookPolicies) this[kResolveStrategies](p, 'authenticate()')
     this.#hookPolicies.length = 0
     this.#ready = true
   }
 
   /** @internal Records the routes Fastify's table held when the core was registered. */
-  setEarlyRoutes (routes: readonly TableRoute[]): void {
+  [kSetEarlyRoutes] (routes: readonly TableRoute[]): void {
     this.#early = Object.freeze([...routes])
   }
 
   /** @internal The routes registered before the core (from Fastify's route table). */
-  earlyRoutes (): readonly TableRoute[] {
+  [kEarlyRoutes] (): readonly TableRoute[] {
     return this.#early
   }
 
@@ -244,13 +267,13 @@ export class Gatekeeper {
    * request (401, as a route with no way in) and the reason is logged once,
    * never sent.
    */
-  lazyPolicy (config: Record<string, unknown>, method: string, url: string): RoutePolicy {
+  [kLazyPolicy] (config: { readonly auth?: unknown }, method: string, url: string): RoutePolicy {
     let p = this.#lazy.get(config)
     if (p === undefined) {
       const where = `route ${method} ${url} (registered before the gatekeeper plugin)`
       try {
         p = this.#compile(config.auth, method, url)
-        this.resolveStrategies(p, where)
+        this[kResolveStrategies](p, where)
       } catch (err) {
         this.#logger.error({ route: `${method} ${url}`, code: (err as { code?: string }).code }, `gatekeeper: ${where} refuses every request: ${(err as Error).message}`)
         p = { ...compilePolicy(undefined, 'authenticated', where), resolved: [] }
@@ -328,7 +351,7 @@ export class Gatekeeper {
   }
 
   /** @internal Resolves a policy's strategy names into strategy objects. */
-  resolveStrategies (policy: RoutePolicy, where: string): Strategy[] {
+  [kResolveStrategies] (policy: RoutePolicy, where: string): Strategy[] {
     if (policy.resolved !== null) return policy.resolved
     const names = policy.strategies ?? [...this.#strategies.keys()]
     const resolved: Strategy[] = []
@@ -350,13 +373,13 @@ export class Gatekeeper {
    * every strategy answers synchronously (a cached token or key): a promise
    * is returned only when one of them does.
    */
-  runAuthentication (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
+  [kRunAuthentication] (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     for (const gate of policy.gates) gate(request, reply)
     if (policy.public) {
       for (const step of policy.after) step(request)
       return
     }
-    const strategies = policy.resolved ?? this.resolveStrategies(policy, `route ${request.method} ${request.url}`)
+    const strategies = policy.resolved ?? this[kResolveStrategies](policy, `route ${request.method} ${request.url}`)
     const pending = this.#tryFrom(0, strategies, policy, request, reply)
     if (policy.after.length === 0) return pending
     if (pending === undefined) {
@@ -466,7 +489,7 @@ export class Gatekeeper {
   }
 
   /** @internal The preHandler half: roles, scopes, permissions, `anyOf` and ownership. */
-  runAuthorization (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
+  [kRunAuthorization] (policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     const auth = request.auth
     if (auth === null) {
       if (policy.optional) return
@@ -543,6 +566,22 @@ export class Gatekeeper {
   }
 
   #deny (request: FastifyRequest, reply: FastifyReply, detail: Record<string, unknown>): never {
+    this.refuse(request, reply, detail)
+  }
+
+  /**
+   * Refuses a request, as the core refuses one: an anonymous caller gets 401
+   * `GK_UNAUTHORIZED` with a `Bearer` challenge; a signed-in one gets 403
+   * `GK_FORBIDDEN`, recorded as an `access.denied` audit event (with
+   * `detail`, such as `{ missingPermission }`) and challenged with the scheme
+   * of the credential it presented (`insufficient_scope`, RFC 6750 §3.1).
+   * For checks a plugin makes in its own handlers.
+   */
+  refuse (request: FastifyRequest, reply: FastifyReply, detail: Record<string, unknown> = {}): never {
+    if (request.auth === null) {
+      reply.header('www-authenticate', challenge('Bearer', this.realm))
+      throw new errors.GK_UNAUTHORIZED()
+    }
     this.audit.record({
       type: 'access.denied',
       outcome: 'failure',
@@ -576,12 +615,7 @@ function schemesOf (s: Strategy): readonly string[] {
   return s.schemes ?? [s.scheme]
 }
 
-/**
- * A `GK_` error may carry, under this symbol, the auth-scheme its challenge
- * must name: a Bearer-presented DPoP-bound token is refused with the `DPoP`
- * challenge (RFC 9449 §7.1).
- */
-export const kChallenge = Symbol.for('fastify-gatekeeper.challenge')
+export { kChallenge }
 
 /** Whether every way through the policy asks for a permission (scopes or roles alone need no permission model). */
 function needsPermissions (policy: RoutePolicy): boolean {

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { RoutePolicy } from './policy.js'
+import { kRoute } from './symbols.js'
 import type { Strategy } from './types.js'
 import { isRecord, numbersOf, recordOf, type JsonObject } from './json.js'
-
-const kRoute = Symbol.for('fastify-gatekeeper.route')
 
 type Json = JsonObject
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuditTrail } from './audit.js'
 import { challengeErrorFor, isValidRealm } from './challenge.js'
@@ -6,26 +6,38 @@ import { configError, isGatekeeperError } from './errors.js'
 import { Gatekeeper } from './gatekeeper.js'
 import { parseDefaultAuth, type RoutePolicy } from './policy.js'
 import { parseRouteTable } from './route-table.js'
-import { parseProtection, setupProtection } from '../protection/setup.js'
-import { parseRedis } from '../redis/options.js'
-import { setupRedis } from '../redis/setup.js'
+import { kAddRoute, kCompileAll, kEarlyRoutes, kIsPublicPath, kLazyPolicy, kRoute, kRunAuthentication, kRunAuthorization, kSetEarlyRoutes } from './symbols.js'
 import type { AuthContext, GatekeeperOptions, RouteAuthConfig, StrategyName } from './types.js'
 import './augment.js'
 
-const kRoute = Symbol.for('fastify-gatekeeper.route')
+/**
+ * A part of the core plugin's options that a feature owns (the package's
+ * `gatekeeper` plugin wires rate limits, brute force and Redis this way):
+ * its keys are accepted beside the core's, validated with the core's, and
+ * set up once `app.gatekeeper` exists, before any route is recorded.
+ */
+export interface CoreSection<S = unknown> {
+  /** The option keys it owns (`['rateLimit', 'bruteForce']`). */
+  readonly options: readonly string[]
+  /** Validates its options (GK_CONFIG on a bad value); runs before anything is set up. */
+  parse (opts: GatekeeperOptions): S
+  /** Sets the feature up; its onRoute hooks run before the core records a route. */
+  setup (app: FastifyInstance, gk: Gatekeeper, settings: S): void | Promise<void>
+}
 
-const OPTION_KEYS = new Set(['store', 'defaultAuth', 'strict', 'realm', 'audit', 'rateLimit', 'bruteForce', 'redis', 'now'])
+const CORE_KEYS = ['store', 'defaultAuth', 'strict', 'realm', 'audit'] as const
 const STORE_PARTS = ['users', 'apiKeys', 'refreshTokens'] as const
 
-function validate (opts: GatekeeperOptions): void {
+function validate (opts: GatekeeperOptions, keys: ReadonlySet<string>): void {
   if (opts === null || typeof opts !== 'object') configError('options must be an object with at least a store')
   for (const k of Object.keys(opts)) {
-    if (!OPTION_KEYS.has(k)) configError(`unknown option '${k}' (allowed: ${[...OPTION_KEYS].join(', ')})`)
+    if (!keys.has(k)) configError(`unknown option '${k}' (allowed: ${[...keys].join(', ')})`)
   }
-  const store = opts.store as unknown as Record<string, unknown> | undefined
-  if (store === undefined || store === null || typeof store !== 'object') {
+  const given: unknown = opts.store
+  if (given === undefined || given === null || typeof given !== 'object') {
     configError("the 'store' option is required: memoryStore(), sqliteStore({ filename }) or postgresStore({ connectionString })")
   }
+  const store = given as Record<string, unknown>
   for (const part of STORE_PARTS) {
     if (typeof store[part] !== 'object' || store[part] === null) configError(`store.${part} is missing: a store must implement users, apiKeys and refreshTokens`)
   }
@@ -44,19 +56,33 @@ function validate (opts: GatekeeperOptions): void {
   }
 }
 
-async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions): Promise<void> {
-  validate(opts)
+/**
+ * The core plugin with `sections` plugged in: `createGatekeeper([])` is the
+ * core alone; the package root's `gatekeeper` adds rate limits, brute force
+ * and Redis.
+ */
+export function createGatekeeper (sections: ReadonlyArray<CoreSection<any>>): FastifyPluginAsync<GatekeeperOptions> {
+  // `now` last, as the options are documented.
+  const keys = new Set<string>([...CORE_KEYS, ...sections.flatMap((s) => s.options), 'now'])
+  return fp(async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions): Promise<void> {
+    validate(opts, keys)
+    const settings = sections.map((s) => s.parse(opts))
+    await setupCore(app, opts, async (gk) => {
+      for (let i = 0; i < sections.length; i++) await (sections[i] as CoreSection).setup(app, gk, settings[i])
+    })
+  }, { fastify: '5.x', name: 'gatekeeper' })
+}
+
+async function setupCore (app: FastifyInstance, opts: GatekeeperOptions, setupSections: (gk: Gatekeeper) => Promise<void>): Promise<void> {
   const now = opts.now ?? Date.now
   const defaultAuth = parseDefaultAuth(opts.defaultAuth)
   const strict = opts.strict === true
-  const protection = parseProtection(opts)
-  const redis = parseRedis(opts.redis)
   await opts.store.init?.()
   const audit = new AuditTrail(app.log, now, opts.audit ?? {})
   const gk = new Gatekeeper({ store: opts.store, realm: opts.realm ?? 'api', defaultAuth, now, logger: app.log, audit })
 
   // Every route already in Fastify's table predates the core: its onRoute hook never sees them.
-  gk.setEarlyRoutes(parseRouteTable(app.printRoutes({ commonPrefix: false })))
+  gk[kSetEarlyRoutes](parseRouteTable(app.printRoutes({ commonPrefix: false })))
   app.decorate('gatekeeper', gk)
   app.decorateRequest('auth', null)
   app.decorateRequest('can', function (this: FastifyRequest, permission: string, ownerId?: string | null): boolean {
@@ -64,24 +90,23 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   })
   app.decorate('authenticate', gk.authenticate())
   // Before any route is added: the rate limiter attaches its hook to each route in onRoute.
-  await setupProtection(app, gk, protection, redis === null ? null : await setupRedis(app, gk, redis))
+  await setupSections(gk)
 
   app.addHook('onRoute', (route) => {
     const installed: Record<string | symbol, unknown> = { ...route.config }
-    if (installed.auth === undefined && gk.isPublicPath(route.url)) installed.auth = false
+    if (installed.auth === undefined && gk[kIsPublicPath](route.url)) installed.auth = false
     // `auth` is read when the policy is compiled (onReady), so a later onRoute
     // hook may still set `route.config.auth` in place (for third-party routes).
     const entry = { method: String(route.method), url: route.url, get auth () { return installed.auth }, policy: null }
     installed[kRoute] = entry
-    gk.addRoute(entry)
+    gk[kAddRoute](entry)
     route.config = installed as typeof route.config
   })
 
   function policyOf (request: FastifyRequest): RoutePolicy | null {
     if (request.is404) return null
-    const config = request.routeOptions.config as unknown as Record<string | symbol, unknown>
-    const entry = config[kRoute] as { policy: RoutePolicy | null } | undefined
-    return entry?.policy ?? gk.lazyPolicy(config, request.method, request.routeOptions.url ?? request.url)
+    const config = request.routeOptions.config
+    return config[kRoute]?.policy ?? gk[kLazyPolicy](config, request.method, request.routeOptions.url ?? request.url)
   }
 
   app.addHook('onRequest', function gatekeeperAuthenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
@@ -89,7 +114,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
     if (policy === null) return done()
     let pending: void | Promise<void>
     try {
-      pending = gk.runAuthentication(policy, request, reply)
+      pending = gk[kRunAuthentication](policy, request, reply)
     } catch (err) {
       return done(err as Error)
     }
@@ -102,7 +127,7 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
     if (policy === null || policy.public || (!policy.needsAuthorization && request.auth !== null) || (policy.optional && request.auth === null)) return done()
     let pending: void | Promise<void>
     try {
-      pending = gk.runAuthorization(policy, request, reply)
+      pending = gk[kRunAuthorization](policy, request, reply)
     } catch (err) {
       return done(err as Error)
     }
@@ -138,8 +163,8 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
   })
 
   app.addHook('onReady', async function gatekeeperReady () {
-    gk.compileAll()
-    const early = gk.earlyRoutes()
+    gk[kCompileAll]()
+    const early = gk[kEarlyRoutes]()
     if (early.length > 0) {
       const message = `${early.length} route(s) were registered before the gatekeeper plugin (${listRoutes(early)}): they are protected, but their config.auth is read at their first request and could not be checked at start-up; register gatekeeper before any route`
       if (strict) configError(`strict mode: ${message}`)
@@ -164,8 +189,5 @@ async function gatekeeperPlugin (app: FastifyInstance, opts: GatekeeperOptions):
 function listRoutes (routes: ReadonlyArray<{ method: string, url: string }>): string {
   return routes.slice(0, 10).map((r) => `${r.method} ${r.url}`).join(', ') + (routes.length > 10 ? `, … (${routes.length - 10} more)` : '')
 }
-
-/** The core plugin: shared store, secure-by-default route policy, `request.auth`, audit. */
-export const gatekeeper = fp(gatekeeperPlugin, { fastify: '5.x', name: 'gatekeeper' })
 
 export type { AuthContext, GatekeeperOptions, RouteAuthConfig, StrategyName }

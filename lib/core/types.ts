@@ -1,6 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { BruteForceOptions, RateLimitOptions } from '../protection/options.js'
-import type { RedisOption } from '../redis/options.js'
 import type { GatekeeperStore } from '../stores/types.js'
 import type { AuditEvent } from './events.js'
 
@@ -174,7 +172,10 @@ export interface AuditOptions {
   maxPending?: number
 }
 
-/** Options of the core `gatekeeper` plugin. */
+/**
+ * Options of the `gatekeeper` plugin: the core's, and those of the features
+ * it wires (`rateLimit`, `bruteForce`, `redis`), merged in by declaration.
+ */
 export interface GatekeeperOptions {
   /** The storage adapter all plugins share. */
   store: GatekeeperStore
@@ -185,16 +186,7 @@ export interface GatekeeperOptions {
   /** The realm named in `WWW-Authenticate` challenges (default `'api'`). */
   realm?: string
   audit?: AuditOptions
-  /** Rate limiting per caller with `@fastify/rate-limit` (off unless given; `true` for the defaults). See docs/protection.md. */
-  rateLimit?: RateLimitOptions | boolean
-  /** Brute-force protection of logins (on with the defaults unless `false`). See docs/protection.md. */
-  bruteForce?: BruteForceOptions | boolean
-  /**
-   * An ioredis client, or `{ client, prefix?, failOpen?, stallTimeout? }`: rate limits and
-   * brute-force counters shared by every instance, and API key revocations
-   * broadcast to them. See docs/deployment.md.
-   */
-  redis?: RedisOption
+  // `rateLimit` and `bruteForce` (lib/protection) and `redis` (lib/redis) are merged in by their features.
   /** A clock, for tests (default `Date.now`). */
   now?: () => number
 }

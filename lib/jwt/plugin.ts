@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from '../core/errors.js'
+import { declareService } from '../core/services.js'
 import { normalizeLogin } from '../stores/types.js'
 import type { AuthContext, Strategy } from '../core/types.js'
 import '../core/augment.js'
@@ -22,15 +23,20 @@ import { requirePlugins } from '../core/requires.js'
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** Hooks of the jwt plugin (login guards and extensions, CSRF check); present once the jwt plugin is registered (typed like `app.jwt` of @fastify/jwt: importing the plugin declares it). */
-    jwt: JwtApi
+    readonly jwt: JwtApi
     /** Access tokens: `issue(user)`, `verify(token)`; set when the jwt plugin is registered. */
-    tokens: TokenService
+    readonly tokens: TokenService
     /** Accounts: `create`, `setRoles`, `changePassword`, `disable`; set when the jwt plugin is registered. */
-    users: UserApi
+    readonly users: UserApi
     /** argon2id passwords: `hash`, `verify`, `check`; set when the jwt plugin is registered. */
-    passwords: PasswordApi
+    readonly passwords: PasswordApi
   }
 }
+
+declareService('jwt', 'jwt')
+declareService('tokens', 'jwt')
+declareService('users', 'jwt')
+declareService('passwords', 'jwt')
 
 /** The Authorization schemes the jwt strategy reads once the dpop plugin is registered. */
 const DPOP_SCHEMES = Object.freeze(['Bearer', 'DPoP'])
@@ -70,7 +76,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
   function endSessions (ended: SessionsEnded): void {
     if (userCheck === null) return
     userCheck.forgetSessions(ended)
-    const bus = gk.redis?.bus
+    const bus = gk.has('redis') ? gk.redis.bus : undefined
     if (bus === undefined) return
     const revocation = 'sessionId' in ended ? { kind: 'session' as const, id: ended.sessionId } : { kind: 'user-sessions' as const, id: ended.userId }
     bus.publish(revocation).catch(() => {})
@@ -92,7 +98,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     name: 'jwt',
     scheme: 'Bearer',
     // With the dpop plugin, `Authorization: DPoP <token>` too (RFC 9449 §7.1).
-    get schemes () { return gk.dpop === undefined ? undefined : DPOP_SCHEMES },
+    get schemes () { return gk.has('dpop') ? DPOP_SCHEMES : undefined },
     // A token's permissions are those the permission model grants its roles.
     ownPermissions: false,
     securitySchemes: {
@@ -101,7 +107,7 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     },
     // Synchronous: a cached token (and, with checkUser, a cached user) is answered without a promise or a tick.
     authenticate (request, reply): AuthContext | null | Promise<AuthContext | null> {
-      const dpop = gk.dpop
+      const dpop = gk.has('dpop') ? gk.dpop : undefined
       const dpopToken = dpop === undefined ? null : dpopCredential(request.headers.authorization)
       if (dpop !== undefined && dpopToken !== null) {
         const bound = fromHeaderToken(dpopToken)
@@ -211,10 +217,10 @@ async function jwtPlugin (app: FastifyInstance, opts: JwtOptions): Promise<void>
     endSessions,
     forgetSessions (ended) { userCheck?.forgetSessions(ended) }
   }
-  gk.jwt = api
-  gk.tokens = tokens
-  gk.users = users
-  gk.passwords = passwords
+  gk.provide('jwt', api)
+  gk.provide('tokens', tokens)
+  gk.provide('users', users)
+  gk.provide('passwords', passwords)
 
   const runtime: JwtRuntime = { gk, options, passwords, tokens, users, csrf, strategy, guards, loginExtensions, loginSteps, logoutExtensions, registerExtensions }
   registerRoutes(app, runtime)

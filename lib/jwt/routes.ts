@@ -73,7 +73,7 @@ export async function completeLogin (
   rt: JwtRuntime, user: PublicUser, request: FastifyRequest, reply: FastifyReply, details: Record<string, unknown> = {}, authentication: LoginAuthentication = {}
 ): Promise<Record<string, unknown>> {
   // RFC 9449 §5: a DPoP proof binds the session's tokens to the client's key (checked once per request).
-  const jkt = await rt.gk.dpop?.bind(request, reply) ?? null
+  const jkt = rt.gk.has('dpop') ? await rt.gk.dpop.bind(request, reply) : null
   for (const g of rt.guards) await g.onSuccess?.(request, user)
   const auth: LoginAuthentication = { ...(authentication.amr === undefined ? {} : { amr: [...authentication.amr] }), authTime: authentication.authTime ?? rt.gk.now() }
   // Extensions first: the refresh plugin's opens the session, whose id the access token names (`sid`) for checkUser.
@@ -104,13 +104,13 @@ export function registerRoutes (app: FastifyInstance, rt: JwtRuntime): void {
 
   const csrf403 = cookieName === null ? [] : [403]
   // Brute-force protection answers 429 GK_ACCOUNT_LOCKED at the login route.
-  const locked429 = gk.protection?.bruteForce === null || gk.protection === undefined ? [] : [429]
+  const locked429 = !gk.has('protection') || gk.protection.bruteForce === null ? [] : [429]
   app.post<{ Body: { username: string, password: string } }>(routes.login, { ...bodyRoute(credentials, [401, ...csrf403, ...locked429]), config: { auth: false } }, async function login (request, reply) {
     const { username, password } = request.body
     // Login CSRF: a browser on another site must not log the victim into an attacker's account.
     if (cookieName !== null) rt.csrf.origin(request)
     // The proof is checked before the password: a bad one costs no argon2 run and counts no attempt.
-    await gk.dpop?.bind(request, reply)
+    if (gk.has('dpop')) await gk.dpop.bind(request, reply)
     const attempt = { username, login: normalizeLogin(username) }
     // Guards whose `before` let the attempt through; until a verdict they are owed onError.
     let admitted = 0

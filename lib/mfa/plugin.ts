@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import '../core/augment.js'
 import { configError } from '../core/errors.js'
 import { isRecord } from '../core/json.js'
+import { declareService } from '../core/services.js'
 import '../jwt/plugin.js'
 import { storeRepository } from '../stores/repository.js'
 import type { ChallengeRepository, GatekeeperStore, MfaFactorRepository, RecoveryCodeRepository } from '../stores/types.js'
@@ -19,9 +20,11 @@ import { requirePlugins } from '../core/requires.js'
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** Second factors, the two-step login and step-up; set when the `mfa` plugin is registered. */
-    mfa?: MfaApi
+    readonly mfa: MfaApi
   }
 }
+
+declareService('mfa', 'mfa')
 
 declare module '../jwt/types.js' {
   interface UserApi {
@@ -67,15 +70,15 @@ async function mfaPlugin (app: FastifyInstance, opts: MfaOptions): Promise<void>
   requirePlugins(app, 'mfa', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizeMfaOptions(opts)
   const gk = app.gatekeeper
+  if (!gk.has('jwt')) configError('the mfa plugin needs the jwt plugin: register jwt before mfa')
   const jwt = gk.jwt
-  if (jwt === undefined || gk.users === undefined || gk.tokens === undefined) configError('the mfa plugin needs the jwt plugin: register jwt before mfa')
-  if (gk.mfa !== undefined) configError('the mfa plugin is registered twice')
+  if (gk.has('mfa')) configError('the mfa plugin is registered twice')
   const repos = repositories(gk.store)
   const flow = new MfaFlow(gk, jwt, gk.tokens, o, repos.challenges)
   const api = mfaService(gk, flow, o, o.issuer ?? displayName(jwt.issuer), repos)
   api.addFactor(totpFactor(gk, repos.factors, o))
   api.addFactor(recoveryFactor(gk, repos.codes))
-  gk.mfa = api
+  gk.provide('mfa', api)
   const users = gk.users
   users.resetFactors = async (id, request) => { await api.resetFactors(id, request) }
 

@@ -38,7 +38,7 @@ function credentials (request: FastifyRequest, form: Map<string, string>): { id:
  */
 async function bindKey (gk: Gatekeeper, request: FastifyRequest, reply: FastifyReply): Promise<string | null> {
   try {
-    return await gk.dpop?.bind(request, reply) ?? null
+    return gk.has('dpop') ? await gk.dpop.bind(request, reply) : null
   } catch (err) {
     const code = fieldOf(err, 'code')
     if (code === 'GK_DPOP_PROOF_INVALID') throw new OAuthError('invalid_dpop_proof')

@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError, errors } from '../core/errors.js'
+import { declareService } from '../core/services.js'
 import { isValidPrefix } from '../api-key/format.js'
 import { createHasher, MIN_PEPPER_BYTES, pepperBytes } from '../api-key/hash.js'
 import { tokenEndpoint } from './client-credentials.js'
@@ -32,9 +33,11 @@ export interface OAuth2Api {
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** OAuth 2.0 clients; set when the `oauth2` plugin is registered. */
-    oauth2?: OAuth2Api
+    readonly oauth2: OAuth2Api
   }
 }
+
+declareService('oauth2', 'oauth2')
 
 /** Options of the `oauth2` plugin: the client-credentials grant, and OpenID Connect login when `providers` are given. */
 export interface OAuth2Options extends OidcOptions {
@@ -109,7 +112,7 @@ function serveMetadata (app: FastifyInstance, tokenPath: string): void {
   let body: string | null = null
   app.get(metadataPath(issuer), { config: { auth: false } }, async (_request, reply) => {
     // Built on first use, once every route (and the scopes they require) is known.
-    body ??= JSON.stringify(buildMetadata({ issuer: gk.jwt.issuer, tokenPath, jwksPath: gk.jwt.jwksPath, scopes: gk.routes().flatMap((r) => r.scopes), dpopAlgorithms: gk.dpop?.algorithms ?? null }, issuer))
+    body ??= JSON.stringify(buildMetadata({ issuer: gk.jwt.issuer, tokenPath, jwksPath: gk.jwt.jwksPath, scopes: gk.routes().flatMap((r) => r.scopes), dpopAlgorithms: gk.has('dpop') ? gk.dpop.algorithms : null }, issuer))
     reply.type('application/json').header('cache-control', 'public, max-age=300')
     return body
   })
@@ -136,10 +139,10 @@ async function oauth2Plugin (app: FastifyInstance, opts: OAuth2Options): Promise
   requirePlugins(app, 'oauth2', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
-  if (gk.oauth2 !== undefined) configError('the oauth2 plugin is registered twice')
+  if (gk.has('oauth2')) configError('the oauth2 plugin is registered twice')
   const clients = clientService(gk, repository(gk.store, 'oauthClients', 'the clients of the client-credentials grant'), createHasher(o.pepper), o.secretPrefix)
   const api: OAuth2Api = { clients, link: async () => { throw new errors.GK_NOT_FOUND('provider') } }
-  gk.oauth2 = api
+  gk.provide('oauth2', api)
   const path = o.tokenPath
   // Not wrapped with fastify-plugin: the form parser and error handler stay inside this context.
   if (path !== null) {

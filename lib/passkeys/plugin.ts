@@ -4,6 +4,7 @@ import '../core/augment.js'
 import { configError } from '../core/errors.js'
 import { isRecord } from '../core/json.js'
 import { storeRepository } from '../stores/repository.js'
+import { declareService } from '../core/services.js'
 import type { GatekeeperStore } from '../stores/types.js'
 import '../jwt/plugin.js'
 import { Ceremonies } from './ceremonies.js'
@@ -22,9 +23,11 @@ export type { PasskeysOptions } from './options.js'
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** A user's passkeys (list, rename, remove); set when the `passkeys` plugin is registered. */
-    passkeys?: PasskeysApi
+    readonly passkeys: PasskeysApi
   }
 }
+
+declareService('passkeys', 'passkeys')
 
 const CREDENTIAL_METHODS = ['create', 'findById', 'listByUser', 'updateCounter', 'rename', 'delete'] as const
 const CHALLENGE_METHODS = ['create', 'consume'] as const
@@ -43,13 +46,13 @@ async function passkeysPlugin (app: FastifyInstance, opts: PasskeysOptions): Pro
   requirePlugins(app, 'passkeys', ['gatekeeper', 'gatekeeper-jwt'])
   const o = normalizePasskeysOptions(opts)
   const gk = app.gatekeeper
-  if (gk.jwt === undefined) configError('the passkeys plugin needs the jwt plugin: register jwt before passkeys')
-  if (gk.passkeys !== undefined) configError('the passkeys plugin is registered twice')
+  if (!gk.has('jwt')) configError('the passkeys plugin needs the jwt plugin: register jwt before passkeys')
+  if (gk.has('passkeys')) configError('the passkeys plugin is registered twice')
   const store = port(gk.store)
   const ctx = passkeysContext(gk, o, store, new Ceremonies(store, o, gk.now))
-  gk.passkeys = ctx.api
+  gk.provide('passkeys', ctx.api)
   // With the mfa plugin (registered first), a passkey is also a second factor of a password login.
-  gk.mfa?.addFactor(webauthnFactor(ctx))
+  if (gk.has('mfa')) gk.mfa.addFactor(webauthnFactor(ctx))
   if (o.prefix !== null) passkeyRoutes(app, ctx, o.prefix)
 }
 

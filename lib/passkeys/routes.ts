@@ -29,7 +29,7 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
   const { gk, ceremonies, api } = ctx
 
   // Login CSRF: with the cookie transport, a page on another site must not sign the victim into an account.
-  const sameSite = (request: FastifyRequest): void => { if (gk.jwt?.cookieName != null) gk.jwt.checkOrigin(request) }
+  const sameSite = (request: FastifyRequest): void => { if (gk.has('jwt') && gk.jwt.cookieName != null) gk.jwt.checkOrigin(request) }
 
   app.post(`${prefix}/register/options`, { ...bodyRoute({ body: EMPTY }, [401, 409]), config: { auth: JWT } }, async function passkeyRegistrationOptions (request, reply) {
     const userId = subjectOf(request)
@@ -81,7 +81,7 @@ export function passkeyRoutes (app: FastifyInstance, ctx: PasskeysContext, prefi
     sameSite(request)
     const { challenge, response } = request.body
     const { user, amr } = await ctx.assert(request, 'login', challenge, 'login', response)
-    if (gk.jwt === undefined) throw new errors.GK_UNAUTHORIZED()
+    if (!gk.has('jwt')) throw new errors.GK_UNAUTHORIZED()
     return await gk.jwt.completeLogin(user, request, reply, { method: 'passkey' }, { amr, authTime: gk.now() })
   })
 }

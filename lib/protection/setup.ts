@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import { withResponses } from '../core/openapi.js'
+import { declareService } from '../core/services.js'
 import type { LoginGuard } from '../jwt/types.js'
 import { normalizeLogin } from '../stores/types.js'
 import { StuffingDetector } from './anomaly.js'
 import { BruteForce, bruteForcePriority } from './brute-force.js'
 import { memoryCounters, type CounterStore } from './counters.js'
 import { bruteForceGuard } from './guard.js'
-import { parseBruteForce, parseRateLimit, type BruteForceSettings, type RateLimitSettings } from './options.js'
+import { parseBruteForce, parseRateLimit, type BruteForceOptions, type BruteForceSettings, type RateLimitOptions, type RateLimitSettings } from './options.js'
 import { registerRateLimit } from './rate-limit.js'
 
 /** `app.gatekeeper.protection`: brute-force state and its administration. */
@@ -24,10 +25,21 @@ export interface ProtectionApi {
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
-    /** Brute-force protection state and administration (always set by the core). */
-    protection: ProtectionApi
+    /** Brute-force protection state and administration (set by the `gatekeeper` plugin). */
+    readonly protection: ProtectionApi
   }
 }
+
+declare module '../core/types.js' {
+  interface GatekeeperOptions {
+    /** Rate limiting per caller with `@fastify/rate-limit` (off unless given; `true` for the defaults). See docs/protection.md. */
+    rateLimit?: RateLimitOptions | boolean
+    /** Brute-force protection of logins (on with the defaults unless `false`). See docs/protection.md. */
+    bruteForce?: BruteForceOptions | boolean
+  }
+}
+
+declareService('protection', 'gatekeeper')
 
 /** Normalised protection options. */
 export interface ProtectionSettings {
@@ -72,17 +84,17 @@ export async function setupProtection (app: FastifyInstance, gk: Gatekeeper, set
   const bruteForce = bf === null ? null : new BruteForce(counters, bf, gk.now)
   const stuffing = bf?.stuffing == null ? null : new StuffingDetector(bf.stuffing.accounts, bf.stuffing.windowMs)
   const loginGuard = bruteForce === null ? null : bruteForceGuard(gk, bruteForce, stuffing)
-  gk.protection = Object.freeze({
+  gk.provide('protection', Object.freeze({
     bruteForce,
     loginGuard,
     counters,
     async unlock (username: string) {
       await bruteForce?.unlock(normalizeLogin(username))
     }
-  })
+  }))
   if (loginGuard === null) return
   // The jwt plugin registers after the core; by onReady it has, and its guards are read per request.
   app.addHook('onReady', async () => {
-    if (gk.jwt !== undefined) gk.jwt.addLoginGuard(loginGuard)
+    if (gk.has('jwt')) gk.jwt.addLoginGuard(loginGuard)
   })
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError } from '../core/errors.js'
+import { declareService } from '../core/services.js'
 import { compileRoles, type CompiledRole, type RolesConfig } from './compile.js'
 import { RbacModel } from './model.js'
 import { requirementProblem } from './permission.js'
@@ -34,9 +35,11 @@ export interface RbacApi {
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** The role graph; set by the `rbac` plugin. */
-    rbac?: RbacApi
+    readonly rbac: RbacApi
   }
 }
+
+declareService('rbac', 'rbac')
 
 const OPTION_KEYS = new Set(['roles', 'cacheSize'])
 const DEFAULT_CACHE_SIZE = 1000
@@ -76,18 +79,18 @@ async function rbacPlugin (app: FastifyInstance, opts: RbacOptions): Promise<voi
   requirePlugins(app, 'rbac', ['gatekeeper'])
   const options = validate(opts)
   const graph = compileRoles(options.roles)
-  if (app.gatekeeper.rbac !== undefined) configError('rbac: the plugin is already registered; register it once, after gatekeeper')
+  if (app.gatekeeper.has('rbac')) configError('rbac: the plugin is already registered; register it once, after gatekeeper')
   const model = new RbacModel(graph, options.cacheSize)
   const defined = new Set(graph.keys())
 
   app.gatekeeper.setPermissionModel(model)
-  app.gatekeeper.rbac = Object.freeze({
+  app.gatekeeper.provide('rbac', Object.freeze({
     permissionsOf: (roles: readonly string[]) => model.permissionsOf(roles),
     roles: () => [...defined],
     role: (name: string) => graph.get(name),
     expand: (roles: readonly string[]) => model.expand(roles),
     check: (granted: readonly string[], permission: string) => model.check(granted, permission)
-  })
+  }))
 
   // Typos in route config fail at start-up instead of denying everybody.
   app.addHook('onReady', async function rbacCheckRoutes () {

@@ -1,12 +1,13 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Gatekeeper } from '../core/gatekeeper.js'
+import { declareService } from '../core/services.js'
 import { memoryCounters } from '../protection/counters.js'
 import type { SharedProtection } from '../protection/setup.js'
 import { RevocationBus } from './bus.js'
 import { RedisCounterStore } from './counters.js'
 import { FailoverCounterStore } from './failover.js'
 import { RedisHealth, RedisStalledError } from './health.js'
-import type { RedisClient, RedisSettings } from './options.js'
+import type { RedisClient, RedisOption, RedisSettings } from './options.js'
 import { redisRateLimitStore } from './rate-limit.js'
 
 /** `app.gatekeeper.redis`: what the `redis` option set up. */
@@ -21,10 +22,23 @@ export interface RedisApi {
 
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
-    /** Set when the core's `redis` option is given. */
-    redis?: RedisApi
+    /** Set when the `gatekeeper` plugin's `redis` option is given (`app.gatekeeper.has('redis')`). */
+    readonly redis: RedisApi
   }
 }
+
+declare module '../core/types.js' {
+  interface GatekeeperOptions {
+    /**
+     * An ioredis client, or `{ client, prefix?, failOpen?, stallTimeout? }`: rate limits and
+     * brute-force counters shared by every instance, and API key revocations
+     * broadcast to them. See docs/deployment.md.
+     */
+    redis?: RedisOption
+  }
+}
+
+declareService('redis', 'gatekeeper', "the gatekeeper plugin's `redis` option (`app.gatekeeper.has('redis')` says whether it is set)")
 
 /** How long startup waits for Redis before going on without it (the app still starts). */
 export const STARTUP_WAIT_MS = 2000
@@ -99,9 +113,12 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     prefix,
     log,
     onRevoke: (r) => {
-      if (r.kind === 'apikey') (gk as { apiKeys?: { evict (id: string): void } }).apiKeys?.evict(r.id)
+      if (r.kind === 'apikey') {
+        if (gk.has('apiKeys')) gk.apiKeys.evict(r.id)
+        return
+      }
       // Sessions ended on another instance: the jwt plugin's checkUser forgets them (without publishing again).
-      else (gk as { jwt?: { forgetSessions (ended: { sessionId: string } | { userId: string }): void } }).jwt?.forgetSessions(r.kind === 'session' ? { sessionId: r.id } : { userId: r.id })
+      if (gk.has('jwt')) gk.jwt.forgetSessions(r.kind === 'session' ? { sessionId: r.id } : { userId: r.id })
     }
   })
   // Started whatever happens: without Redis now, the subscriber subscribes and replays when it connects.
@@ -144,7 +161,7 @@ export async function setupRedis (app: FastifyInstance, gk: Gatekeeper, settings
     }
   })
   app.addHook('onClose', async () => { health.close() })
-  gk.redis = Object.freeze({ settings, bus, health })
+  gk.provide('redis', Object.freeze({ settings, bus, health }))
   return {
     counters: ({ maxKeys, priority }) => new FailoverCounterStore({
       primary: new RedisCounterStore({ client, prefix, now: gk.now, priority }),

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import '../core/augment.js'
 import { configError } from '../core/errors.js'
+import { declareService } from '../core/services.js'
 import { clearCookies, cookiePaths, readCookie, REFRESH_COOKIE, setCookies } from './cookies.js'
 import { parseOptions, type RefreshOptions, type RefreshTransport } from './options.js'
 import { Purger } from './purge.js'
@@ -43,9 +44,11 @@ export interface RefreshApi {
 declare module '../core/gatekeeper.js' {
   interface Gatekeeper {
     /** Sessions and refresh tokens; set when the refresh plugin is registered. */
-    refresh: RefreshApi
+    readonly refresh: RefreshApi
   }
 }
+
+declareService('refresh', 'refresh')
 
 function clientOf (request: FastifyRequest | undefined): ClientInfo {
   if (request === undefined) return { ip: null, userAgent: null }
@@ -59,7 +62,7 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
   const jwtApi = gk.jwt
   const tokenApi = gk.tokens
   if (jwtApi === undefined || tokenApi === undefined) configError('the refresh plugin needs the jwt plugin: register jwt before refresh')
-  if (gk.refresh !== undefined) configError('the refresh plugin is registered twice')
+  if (gk.has('refresh')) configError('the refresh plugin is registered twice')
   const o = parseOptions(opts ?? {}, jwtApi.cookieName !== null)
   const usesCookie = o.transport !== 'body'
   const usesBody = o.transport !== 'cookie'
@@ -119,11 +122,11 @@ async function refreshPlugin (app: FastifyInstance, opts: RefreshOptions): Promi
     },
     purge: () => purger.purge()
   }
-  gk.refresh = api
+  gk.provide('refresh', api)
 
   jwtApi.addLoginExtension(async (user, request, reply, authentication) => {
     // A login with a DPoP proof opens a session bound to that key (RFC 9449 §5).
-    const s = await rotation.start(user.id, clientOf(request), authentication, await gk.dpop?.bind(request, reply) ?? null)
+    const s = await rotation.start(user.id, clientOf(request), authentication, (gk.has('dpop') ? await gk.dpop.bind(request, reply) : null))
     return deliver(reply, s.refreshToken, s.familyId, s.expiresAt)
   })
 

@@ -98,12 +98,12 @@ export async function registerRefreshRoutes (app: FastifyInstance, rt: RefreshRu
     if (fromCookie) rt.checkCsrf(request)
     // A cross-site page gets nothing here even without the cookie.
     else if (rt.usesCookie) rt.checkOrigin(request)
-    const result = await rotation.rotate(presented, await gk.dpop?.bind(request, reply) ?? null)
+    const result = await rotation.rotate(presented, (gk.has('dpop') ? await gk.dpop.bind(request, reply) : null))
     if (result.status !== 'ok') {
       if (result.status === 'unbound') {
         // RFC 9449 §5: the refresh token of a bound session without its key: stolen.
         gk.jwt.endSessions({ sessionId: result.familyId })
-        gk.record({ type: 'refresh.dpop_mismatch', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId, withProof: gk.dpop?.boundKey(request) != null }, request)
+        gk.record({ type: 'refresh.dpop_mismatch', outcome: 'failure', reason: 'GK_INVALID_GRANT', subject: result.userId, userId: result.userId, familyId: result.familyId, withProof: gk.has('dpop') && gk.dpop.boundKey(request) != null }, request)
         anomaly('refresh_unbound', result, request)
       }
       if (result.status === 'reuse') {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError, errors } from '../core/errors.js'
-import { Gatekeeper } from '../core/gatekeeper.js'
+import { declareService } from '../core/services.js'
 import type { AuthContext, RouteProtection } from '../core/types.js'
 import '../core/augment.js'
 import { isInsufficientScope, withBearerParams } from './challenge.js'
@@ -43,15 +43,7 @@ declare module '../core/gatekeeper.js' {
   }
 }
 
-const services = new WeakMap<Gatekeeper, ResourceServerApi>()
-Object.defineProperty(Gatekeeper.prototype, 'resourceServer', {
-  configurable: true,
-  get (this: Gatekeeper): ResourceServerApi {
-    const service = services.get(this)
-    if (service === undefined) configError('app.gatekeeper.resourceServer was read before the resourceServer plugin was registered: register it (after gatekeeper) first')
-    return service
-  }
-})
+declareService('resourceServer', 'resourceServer')
 
 /** The scope a route asks for, for challenges: its own scopes and those of its first `anyOf` alternative naming any. */
 function scopeOf (r: RouteProtection): string | null {
@@ -64,7 +56,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
   requirePlugins(app, 'resourceServer', ['gatekeeper'])
   const o = normalizeOptions(opts)
   const gk = app.gatekeeper
-  if (services.has(gk)) configError('resourceServer: the plugin is already registered; register it once, with every issuer')
+  if (gk.has('resourceServer')) configError('resourceServer: the plugin is already registered; register it once, with every issuer')
   const throttle = new Throttle(gk.now)
   const record: RecordEvent = (type, payload) => { gk.record({ type, ...EVENT_OUTCOMES[type], ...payload }) }
   let strategy: ResourceServerStrategy | null = null
@@ -91,7 +83,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
     cacheSize: o.cacheSize,
     now: gk.now,
     retryAfterS: Math.ceil(o.jwks.cooldownMs / 1000),
-    dpop: { service: () => gk.dpop, downgrade: (request, ctx) => refuseDowngrade(gk, request, ctx) },
+    dpop: { service: () => gk.has('dpop') ? gk.dpop : undefined, downgrade: (request, ctx) => refuseDowngrade(gk, request, ctx) },
     caller: {
       permissionsOf: (roles) => gk.permissionsOf(roles),
       onMappingError (issuer, err) {
@@ -121,7 +113,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
       app.get(path, { config: { auth: false } }, async (_request, reply) => {
         reply.type('application/json').header('cache-control', 'public, max-age=3600')
         // Built on first use, once the dpop plugin (registered before or after) is known.
-        body ??= JSON.stringify(metadataDocument(o, gk.dpop))
+        body ??= JSON.stringify(metadataDocument(o, gk.has('dpop') ? gk.dpop : undefined))
         return body
       })
     }
@@ -154,7 +146,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
   const api: ResourceServerApi = Object.freeze({
     resource: o.resourceId,
     metadataUrl: url,
-    metadata: () => metadataDocument(o, gk.dpop),
+    metadata: () => metadataDocument(o, gk.has('dpop') ? gk.dpop : undefined),
     async verify (token: string): Promise<AuthContext> {
       const result = rs.check(token)
       if (result === null) throw new errors.GK_TOKEN_INVALID()
@@ -168,7 +160,7 @@ async function resourceServerPlugin (app: FastifyInstance, opts: ResourceServerO
     issuers: () => issuers.map((i) => i.status()),
     evict: (issuer?: string) => { rs.evict(issuer) }
   })
-  services.set(gk, api)
+  gk.provide('resourceServer', api)
 }
 
 /**

@@ -6,8 +6,8 @@
 import type { FastifyInstance } from 'fastify'
 import '../core/augment.js'
 import type { RouteProtection } from '../core/types.js'
-import type { ApiKeyService } from '../api-key/service.js'
-import type { TokenService } from '../jwt/tokens.js'
+import type {} from '../api-key/plugin.js'
+import type {} from '../jwt/plugin.js'
 
 /** What {@link createTestTokens} returns. */
 export interface TestTokens {
@@ -28,15 +28,6 @@ export interface TestApiKey {
   headers: Record<string, string>
 }
 
-interface WithServices {
-  tokens?: TokenService
-  apiKeys?: ApiKeyService
-}
-
-function services (app: FastifyInstance): WithServices {
-  return app.gatekeeper as unknown as WithServices
-}
-
 /**
  * Signs an access token for `sub` with `roles` (the jwt plugin must be
  * registered). The user need not exist in the store: the jwt strategy trusts
@@ -49,8 +40,8 @@ function services (app: FastifyInstance): WithServices {
  */
 export async function createTestTokens (app: FastifyInstance, user: { sub: string, roles?: string[] }): Promise<TestTokens> {
   await app.ready()
-  const tokens = services(app).tokens
-  if (tokens === undefined) throw new Error('createTestTokens needs the jwt plugin registered')
+  if (!app.gatekeeper.has('tokens')) throw new Error('createTestTokens needs the jwt plugin registered')
+  const tokens = app.gatekeeper.tokens
   const users = app.gatekeeper.store.users
   if (app.gatekeeper.jwt.checkUser && await users.findById(user.sub) === null) {
     await users.create({ id: user.sub, username: `test-user-${user.sub}`, passwordHash: null, roles: user.roles ?? [], emailVerifiedAt: new Date(app.gatekeeper.now()) })
@@ -70,8 +61,8 @@ export async function createTestApiKey (
   input: { ownerId: string, scopes?: string[], roles?: string[], name?: string, header?: string }
 ): Promise<TestApiKey> {
   await app.ready()
-  const apiKeys = services(app).apiKeys
-  if (apiKeys === undefined) throw new Error('createTestApiKey needs the apiKey plugin registered')
+  if (!app.gatekeeper.has('apiKeys')) throw new Error('createTestApiKey needs the apiKey plugin registered')
+  const apiKeys = app.gatekeeper.apiKeys
   const users = app.gatekeeper.store.users
   if (await users.findById(input.ownerId) === null) {
     await users.create({ id: input.ownerId, username: `test-owner-${input.ownerId}`, passwordHash: null, roles: input.roles ?? [] })

@@ -4,6 +4,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { configError, errors } from '../core/errors.js'
+import { declareService } from '../core/services.js'
 import { withResponses } from '../core/openapi.js'
 import type { Gatekeeper } from '../core/gatekeeper.js'
 import type { Gate } from '../core/policy.js'
@@ -27,9 +28,11 @@ declare module '../core/gatekeeper.js' {
      * `opts.prefix` is appended below it) on the instance the versioning
      * plugin was registered on. Set by the versioning plugin.
      */
-    version: VersionHelper
+    readonly version: VersionHelper
   }
 }
+
+declareService('version', 'versioning')
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -76,7 +79,7 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
   requirePlugins(app, 'versioning', ['gatekeeper'])
   const config = parseOptions(opts)
   const gk: Gatekeeper = app.gatekeeper
-  if (typeof gk.version === 'function') configError('the versioning plugin is registered twice; register it once with every version')
+  if (gk.has('version')) configError('the versioning plugin is registered twice; register it once with every version')
   const { prefix } = config
   const runtimes = new Map<string, VersionRuntime>()
   for (const spec of config.versions.values()) runtimes.set(spec.name, runtimeOf(spec, prefix))
@@ -204,11 +207,11 @@ async function versioningPlugin (app: FastifyInstance, opts: VersioningOptions):
     }
   })
 
-  gk.version = function version (name: string, plugin: FastifyPluginAsync | FastifyPluginCallback, options?: FastifyPluginOptions) {
+  gk.provide('version', function version (name: string, plugin: FastifyPluginAsync | FastifyPluginCallback, options?: FastifyPluginOptions) {
     if (!runtimes.has(name)) configError(`version('${name}'): not a declared version (declared: ${names.join(', ')})`)
     const below = subPrefix(options?.prefix)
     return app.register(plugin as FastifyPluginAsync, { ...options, prefix: `${prefix}/${name}${below}` })
-  }
+  })
 }
 
 /**

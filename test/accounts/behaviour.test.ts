@@ -258,9 +258,9 @@ t.test('counters that fail: mail routes answer 503 (fail closed); a reset still 
   t.equal(res.status, 503)
   t.equal(res.body.code, 'GK_STORE_UNAVAILABLE')
   MemoryCounterStore.prototype.hit = hit
-  const unlock = app.gatekeeper.protection.unlock
-  app.gatekeeper.protection = { ...app.gatekeeper.protection, unlock: async () => { throw new Error('counters down') } }
-  t.teardown(() => { app.gatekeeper.protection = { ...app.gatekeeper.protection, unlock } })
+  // A service is read through a getter: shadow it on this instance, then drop the shadow.
+  Object.defineProperty(app.gatekeeper, 'protection', { configurable: true, value: { ...app.gatekeeper.protection, unlock: async () => { throw new Error('counters down') } } })
+  t.teardown(() => { Reflect.deleteProperty(app.gatekeeper, 'protection') })
   t.equal((await post(app, '/api/password/reset', { token: tokenOf(box.mails[0]?.url as string), newPassword: NEW_PASSWORD })).status, 204)
   t.equal((await login(app, 'ivy', NEW_PASSWORD)).status, 200)
 })

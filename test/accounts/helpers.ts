@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { accounts, nodemailerSender, type AccountsOptions } from '../../lib/accounts/index.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt, type JwtOptions } from '../../lib/jwt/index.js'
 import { refresh } from '../../lib/refresh/index.js'

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { literalModel } from '../../lib/core/permissions.js'
 import type { AuthContext } from '../../lib/core/types.js'
 import { apiKey, type ApiKeyOptions } from '../../lib/api-key/plugin.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { apiKey, type ApiKeyOptions } from '../../lib/api-key/plugin.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 
 async function register (t: { teardown (fn: () => unknown): void }, opts: unknown): Promise<void> {

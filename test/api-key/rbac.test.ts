@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { apiKey } from '../../lib/api-key/plugin.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { rbac } from '../../lib/rbac/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 

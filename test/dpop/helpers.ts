@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { AuditEvent, GatekeeperOptions } from '../../lib/core/types.js'
 import { dpop, type DpopOptions } from '../../lib/dpop/index.js'
 import { accessTokenHash } from '../../lib/dpop/proof.js'

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { dpop } from '../../lib/dpop/index.js'
 import { resourceServer } from '../../lib/resource-server/plugin.js'
 import { memoryStore } from '../../lib/stores/memory.js'

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import t, { type Test } from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt, JWKS_MAX_AGE, type JwtKey, type JwtOptions } from '../../lib/jwt/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { errors } from '../../lib/core/errors.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { rbac } from '../../lib/rbac/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'

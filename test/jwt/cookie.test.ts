@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { AUDIENCE, ISSUER, PASSWORD, SECRET, jwtApp, loginAs } from './helpers.js'

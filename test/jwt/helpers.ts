@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt, type JwtOptions } from '../../lib/jwt/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt, type JwtOptions } from '../../lib/jwt/index.js'
 import { normalizeOptions } from '../../lib/jwt/options.js'
 import { memoryStore } from '../../lib/stores/memory.js'

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { mfa, type MfaOptions } from '../../lib/mfa/index.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { mfa, type MfaOptions } from '../../lib/mfa/index.js'
 import { Sealer } from '../../lib/mfa/seal.js'

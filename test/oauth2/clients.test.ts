@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { oauth2 } from '../../lib/oauth2/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { basic, oauthApp, tokenRequest } from './helpers.js'

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { AuditEvent } from '../../lib/core/types.js'
 import { jwt, type JwtOptions } from '../../lib/jwt/index.js'
 import { oauth2, type OAuth2Options } from '../../lib/oauth2/index.js'

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { OAuth2Issuer, OAuth2Server, type MutableResponse, type MutableToken } from 'oauth2-mock-server'
 import t, { type Test } from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { AuditEvent } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { oauth2 } from '../../lib/oauth2/index.js'

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { passkeys } from '../../lib/passkeys/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'

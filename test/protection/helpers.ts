@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'

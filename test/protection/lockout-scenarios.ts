@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { errors } from '../../lib/core/errors.js'
 import type { AuditEvent, GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt } from '../../lib/jwt/index.js'

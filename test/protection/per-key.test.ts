@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import { apiKey } from '../../lib/api-key/index.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import type { GatekeeperStore } from '../../lib/stores/types.js'

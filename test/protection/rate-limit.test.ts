@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { memoryCounters } from '../../lib/protection/counters.js'
 import { rateLimitKey, rateLimitStore } from '../../lib/protection/rate-limit.js'

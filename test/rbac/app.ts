@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { errors } from '../../lib/core/errors.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { AuthContext, GatekeeperOptions } from '../../lib/core/types.js'
 import { rbac, type RbacOptions } from '../../lib/rbac/plugin.js'
 import { memoryStore } from '../../lib/stores/memory.js'

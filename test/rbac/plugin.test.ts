@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { rbac, type RbacOptions } from '../../lib/rbac/plugin.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { ROLES, rbacApp } from './app.js'

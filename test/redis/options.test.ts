@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { errors } from '../../lib/core/errors.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { parseRedis } from '../../lib/redis/options.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 

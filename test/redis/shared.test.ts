@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { apiKey } from '../../lib/api-key/plugin.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { instance, login, PASSWORD, setPassword, sharedStore, WRONG, withKey } from './apps.js'
 import { adminClient, keysUnder, redisClient, requireRedis, uniquePrefix, until } from './env.js'
 

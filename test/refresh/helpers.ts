@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt, type JwtOptions } from '../../lib/jwt/index.js'
 import { refresh, type RefreshOptions } from '../../lib/refresh/index.js'

@@ -1,6 +1,6 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { refresh } from '../../lib/refresh/index.js'
 import { hashToken } from '../../lib/refresh/token.js'
 import { memoryStore } from '../../lib/stores/memory.js'

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import type { GatekeeperOptions } from '../../lib/core/types.js'
 import { resourceServer } from '../../lib/resource-server/plugin.js'
 import type { ResourceServerOptions } from '../../lib/resource-server/options.js'

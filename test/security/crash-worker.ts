@@ -10,7 +10,7 @@
  */
 import Fastify from 'fastify'
 import { secureLogger } from '../../lib/core/logging.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { refresh } from '../../lib/refresh/index.js'
 import { postgresStore } from '../../lib/stores/postgres.js'

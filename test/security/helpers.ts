@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } fr
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { secureLogger } from '../../lib/core/logging.js'
 import type { AuditEvent, GatekeeperOptions } from '../../lib/core/types.js'
 import { jwt, type JwtOptions } from '../../lib/jwt/index.js'

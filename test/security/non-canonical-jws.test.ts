@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import Fastify from 'fastify'
 import t from 'tap'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/plugin.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { apiKey } from '../../lib/api-key/index.js'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { jwt } from '../../lib/jwt/index.js'
 import { memoryStore } from '../../lib/stores/memory.js'
 import { assertAllRoutesProtected, createTestApiKey, createTestTokens } from '../../lib/testing/index.js'

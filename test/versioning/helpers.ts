@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { gatekeeper } from '../../lib/core/plugin.js'
+import { gatekeeper } from '../../lib/gatekeeper.js'
 import { errors } from '../../lib/core/errors.js'
 import type { AuditEvent, AuthContext, GatekeeperOptions } from '../../lib/core/types.js'
 import { memoryStore } from '../../lib/stores/memory.js'
