@@ -46,7 +46,10 @@ t.test('the timer purges, does not hold the process open, and logs failures', { 
   const purger = new Purger(repo as never, Date.now, { warn: (obj) => { warnings.push(obj) } })
   purger.start(5)
   t.ok(purger.scheduled)
+  // The purge timer is unref'd (next test): a ref'd timer keeps the process alive while it is awaited.
+  const keepAlive = setTimeout(() => {}, 9_000)
   await ranTwice
+  clearTimeout(keepAlive)
   purger.stop()
   t.notOk(purger.scheduled)
   t.ok(calls >= 2, 'it keeps running after a failure')
